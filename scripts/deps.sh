@@ -1,0 +1,148 @@
+#!/bin/bash
+# deps.sh: everything the tests need on a Debian host, installed or cached idempotently.
+#
+# Usage: scripts/deps.sh [all|packages|kernel]
+#   packages  install the Debian packages the tests use (root only when something is missing)
+#   kernel    fetch Debian's current linux-image-amd64 into the cache, depmod it, extract an uncompressed
+#             vmlinux for QEMU's PVH boot; the last line on stdout is the kernel directory
+#   all       both (the default; what `make deps` runs)
+#
+# Kernel cache: ${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}/kernel/<kver>/ holding
+# boot/vmlinuz-<kver>, lib/modules/<kver>/ (with modules.dep) and vmlinux. A finished directory has a
+# .complete file; anything without it is rebuilt, so an interrupted run never leaves a half kernel in use.
+# Everything but the final path goes to stderr, so callers can take the path from stdout.
+set -euo pipefail
+
+PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs)
+CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
+
+log() { echo "deps.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+missing_packages() {
+	local p st
+	for p in "${PKGS[@]}"; do
+		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		[ "$st" = installed ] || echo "$p"
+	done
+}
+
+# The postinst scripts of tgt and open-iscsi start their daemons where an init system lets them. A system
+# tgtd would hold port 3260 and /run/tgtd on the host; the tests run their own in a private namespace, so
+# stop the packaged services and keep them from starting at boot.
+stop_initd() {
+	log "stopping /etc/init.d/$1 (the tests run their own tgtd)"
+	"/etc/init.d/$1" stop >/dev/null 2>&1 || true
+}
+
+stop_services() {
+	local svc
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+		for svc in tgt iscsid iscsid.socket open-iscsi; do
+			if systemctl is-active --quiet "$svc" 2>/dev/null; then
+				log "stopping system service $svc (the tests run their own tgtd)"
+				systemctl stop "$svc" || true
+			fi
+			systemctl disable --quiet "$svc" 2>/dev/null || true
+		done
+	else
+		# no systemd: the sysvinit scripts, only for a daemon that really runs
+		pgrep -x tgtd >/dev/null && [ -x /etc/init.d/tgt ] && stop_initd tgt
+		pgrep -x iscsid >/dev/null && [ -x /etc/init.d/iscsid ] && stop_initd iscsid
+	fi
+	local d pids=""
+	for d in tgtd iscsid; do pids="$pids $(pgrep -x "$d" 2>/dev/null || true)"; done
+	pids=$(echo $pids)
+	[ -z "$pids" ] || log "warning: system tgtd/iscsid still running (pids $pids), stop them by hand"
+}
+
+install_packages() {
+	local missing
+	missing=$(missing_packages)
+	if [ -z "$missing" ]; then
+		return 0
+	fi
+	missing=$(echo $missing)
+	if [ "$(id -u)" != 0 ]; then
+		die "missing Debian packages: $missing; run 'sudo $0 packages' (or: apt-get install $missing)"
+	fi
+	log "installing $missing"
+	# policy-rc.d 101 tells invoke-rc.d not to start services from postinst; only ours is removed afterwards.
+	local policy=/usr/sbin/policy-rc.d ours=0
+	if [ ! -e $policy ]; then
+		printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy && ours=1
+	fi
+	local rc=0
+	{ apt-get update -q >&2 &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2; } || rc=$?
+	[ $ours = 0 ] || rm -f $policy
+	[ $rc = 0 ] || die "apt-get install $missing failed (exit $rc)"
+	stop_services
+}
+
+# extract_vmlinux BZIMAGE OUT: the ELF inside a bzImage, found by the magic of its compressed payload.
+# QEMU boots an ELF vmlinux through its PVH note, which skips the slow in-guest decompression under TCG.
+extract_vmlinux() {
+	local img=$1 out=$2 magic tool off
+	for spec in '\xfd7zXZ\x00:xz -dc --single-stream' '\x1f\x8b\x08:gzip -dc' '\x28\xb5\x2f\xfd:zstd -dc'; do
+		magic=${spec%%:*}
+		tool=${spec#*:}
+		for off in $(LC_ALL=C grep -obUaP "$magic" "$img" | cut -d: -f1); do
+			command -v "${tool%% *}" >/dev/null || die "${tool%% *} needed to unpack the kernel payload"
+			# decompressors complain about the bytes after the payload; the ELF check below is the test
+			tail -c +$((off + 1)) "$img" | $tool >"$out" 2>/dev/null || true
+			if [ "$(head -c 4 "$out" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
+				return 0
+			fi
+		done
+	done
+	rm -f "$out"
+	die "no ELF payload found in $img"
+}
+
+fetch_kernel() {
+	local pkg kver dir tmp deb
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	[ -n "$pkg" ] || die "cannot resolve linux-image-amd64 (apt-cache depends); is apt's package list present?"
+	kver=${pkg#linux-image-}
+	dir=$CACHE/kernel/$kver
+	if [ -e "$dir/.complete" ]; then
+		echo "$dir"
+		return 0
+	fi
+	mkdir -p "$CACHE/kernel"
+	tmp=$(mktemp -d "$CACHE/kernel/.tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	log "fetching $pkg"
+	(cd "$tmp" && apt-get download -q "$pkg" >&2) || die "apt-get download $pkg failed"
+	deb=$(ls "$tmp"/"$pkg"_*.deb)
+	mkdir "$tmp/root"
+	dpkg-deb -x "$deb" "$tmp/root"
+	rm -f "$deb"
+	# newer Debian ships modules under /usr/lib; depmod -b looks under lib/
+	if [ ! -d "$tmp/root/lib/modules" ] && [ -d "$tmp/root/usr/lib/modules" ]; then
+		ln -s usr/lib "$tmp/root/lib"
+	fi
+	[ -d "$tmp/root/lib/modules/$kver" ] || die "$pkg has no lib/modules/$kver"
+	# the .deb ships no modules.dep
+	depmod -b "$tmp/root" "$kver"
+	extract_vmlinux "$tmp/root/boot/vmlinuz-$kver" "$tmp/root/vmlinux"
+	touch "$tmp/root/.complete"
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+	rm -rf "$tmp"
+	trap - EXIT
+	log "kernel $kver cached in $dir"
+	echo "$dir"
+}
+
+case "${1:-all}" in
+packages) install_packages ;;
+kernel) fetch_kernel ;;
+all)
+	install_packages
+	stop_services
+	fetch_kernel
+	;;
+*) die "usage: $0 [all|packages|kernel]" ;;
+esac
