@@ -1,0 +1,273 @@
+package ibft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Attribute files of the kernel's iSCSI boot sysfs view, as
+// drivers/scsi/iscsi_boot_sysfs.c names them; iscsi_ibft and offload drivers
+// (be2iscsi, qla4xxx, bnx2i) publish the same names.
+const (
+	sysfsIBFT      = "/sys/firmware/ibft"
+	sysfsBootGlob  = "/sys/firmware/iscsi_boot*"
+	sysfsScsiHost  = "/sys/class/scsi_host"
+	sysfsInitiator = "initiator"
+	sysfsEthernet  = "ethernet"
+	sysfsTarget    = "target"
+	sysfsACPI      = "acpi_header"
+)
+
+func (l *loader) sysfs(context.Context) (*Table, []Attempt) {
+	src := Source{Kind: SourceSysfs, Path: sysfsIBFT}
+	t, err := readSysfs(l.path(sysfsIBFT), src.Kind+" "+sysfsIBFT)
+	if err != nil {
+		return nil, []Attempt{{Source: src, Err: err}}
+	}
+	t.Source = src
+	return t, nil
+}
+
+// offload reads the first /sys/firmware/iscsi_boot<N> (in name order) that
+// holds a target; each such directory is one HBA's own table.
+func (l *loader) offload(context.Context) (*Table, []Attempt) {
+	dirs, err := filepath.Glob(l.path(sysfsBootGlob))
+	if err != nil || len(dirs) == 0 {
+		return nil, []Attempt{{Source: Source{Kind: SourceOffload, Path: sysfsBootGlob}, Err: errAbsent}}
+	}
+	slices.Sort(dirs)
+	var tried []Attempt
+	for _, d := range dirs {
+		name := filepath.Base(d)
+		src := Source{Kind: SourceOffload, Path: "/sys/firmware/" + name}
+		t, err := readSysfs(d, src.Kind+" "+name)
+		if err != nil {
+			tried = append(tried, Attempt{Source: src, Err: err})
+			continue
+		}
+		t.Source = src
+		t.Transport = l.hostTransport(strings.TrimPrefix(name, "iscsi_boot"))
+		return t, tried
+	}
+	return nil, tried
+}
+
+// hostTransport names the iSCSI transport of SCSI host n the way open-iscsi
+// does for offload boot: the host's driver (proc_name), e.g. "qla4xxx",
+// "be2iscsi", "bnx2i". An unreadable host leaves it empty ("tcp").
+func (l *loader) hostTransport(n string) string {
+	b, err := os.ReadFile(l.path(filepath.Join(sysfsScsiHost, "host"+n, "proc_name")))
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "iscsi_tcp" {
+		return ""
+	}
+	return s
+}
+
+// readSysfs builds a Table from one iSCSI boot sysfs directory. The LUN there
+// is printed lossily by the kernel; it is decoded only when exactly one LUN
+// prints that way, otherwise the read fails naming the value.
+func readSysfs(dir, label string) (*Table, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	var t Table
+	var nics, tgts []string
+	for _, e := range ents {
+		switch n := e.Name(); {
+		case n == sysfsInitiator:
+			a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
+			t.Initiator = a.initiator()
+			if a.err != nil {
+				return nil, a.err
+			}
+		case n == sysfsACPI:
+			a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
+			t.Header = Header{Signature: a.str("signature"), OEMID: a.str("oem_id"), OEMTableID: a.str("oem_table_id")}
+		case strings.HasPrefix(n, sysfsEthernet):
+			nics = append(nics, n)
+		case strings.HasPrefix(n, sysfsTarget):
+			tgts = append(tgts, n)
+		}
+	}
+	if len(tgts) == 0 {
+		return nil, errNoTargets
+	}
+	bySuffix := func(a, b string) int { return suffix(a) - suffix(b) }
+	slices.SortFunc(nics, bySuffix)
+	slices.SortFunc(tgts, bySuffix)
+	for _, n := range nics {
+		a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
+		nic := a.nic(n)
+		if a.err != nil {
+			return nil, a.err
+		}
+		t.NICs = append(t.NICs, nic)
+	}
+	for _, n := range tgts {
+		a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
+		tg := a.target(n)
+		if a.err != nil {
+			return nil, a.err
+		}
+		t.Targets = append(t.Targets, tg)
+	}
+	return &t, nil
+}
+
+func suffix(name string) int {
+	i := strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[i:])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// attrs reads the attribute files of one sysfs directory; a missing file is
+// an unset value (the kernel hides unset ones), a malformed one the first
+// error, which sticks.
+type attrs struct {
+	dir, label string
+	err        error
+}
+
+func (a *attrs) str(name string) string {
+	if a.err != nil {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(a.dir, name))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			a.err = fmt.Errorf("ibft: read %s/%s: %w", a.label, name, err)
+		}
+		return ""
+	}
+	// The kernel ends most values with a newline but not all (subnet-mask).
+	return strings.TrimSpace(string(b))
+}
+
+func (a *attrs) uint(name string, bits int, def uint64) uint64 {
+	s := a.str(name)
+	if s == "" || a.err != nil {
+		return def
+	}
+	n, err := strconv.ParseUint(s, 10, bits)
+	if err != nil {
+		a.fail(name, s, fmt.Sprintf("a decimal %d-bit number", bits), errNumber)
+	}
+	return n
+}
+
+func (a *attrs) addr(name string) netip.Addr {
+	s := a.str(name)
+	if s == "" || a.err != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		a.fail(name, s, "an IPv4 or IPv6 address", errAddress)
+	}
+	return ip.Unmap()
+}
+
+func (a *attrs) fail(field, value, want string, err error) {
+	if a.err == nil {
+		a.err = &FormatError{Structure: a.label, Field: field, Value: fmt.Sprintf("%q", value), Want: want, Err: err}
+	}
+}
+
+func (a *attrs) initiator() *Initiator {
+	return &Initiator{
+		Index:           uint8(a.uint("index", 8, 0)),
+		Flags:           Flags(a.uint("flags", 8, 0)),
+		ISNSServer:      a.addr("isns-server"),
+		SLPServer:       a.addr("slp-server"),
+		PrimaryRADIUS:   a.addr("pri-radius-server"),
+		SecondaryRADIUS: a.addr("sec-radius-server"),
+		Name:            a.str("initiator-name"),
+		ISID:            a.str("isid"),
+	}
+}
+
+func (a *attrs) nic(dirName string) NIC {
+	n := NIC{
+		Index:        uint8(a.uint("index", 8, uint64(max(suffix(dirName), 0)))),
+		Flags:        Flags(a.uint("flags", 8, 0)),
+		IP:           a.addr("ip-addr"),
+		PrefixLen:    uint8(a.uint("prefix-len", 8, 0)),
+		Origin:       Origin(a.uint("origin", 8, 0)),
+		Gateway:      a.addr("gateway"),
+		PrimaryDNS:   a.addr("primary-dns"),
+		SecondaryDNS: a.addr("secondary-dns"),
+		DHCPServer:   a.addr("dhcp"),
+		VLAN:         uint16(a.uint("vlan", 16, 0)),
+		Hostname:     a.str("hostname"),
+	}
+	if s := a.str("mac"); s != "" {
+		mac, err := net.ParseMAC(s)
+		if err != nil || len(mac) != 6 {
+			a.fail("mac", s, "aa:bb:cc:dd:ee:ff", errMAC)
+		}
+		n.MAC = mac
+	}
+	// The kernel links ethernetN/device to the PCI function the table
+	// names; its name is the only place sysfs keeps the BDF.
+	if dev, err := os.Readlink(filepath.Join(a.dir, "device")); err == nil {
+		if b, ok := parsePCIName(filepath.Base(dev)); ok {
+			n.PCIBDF = b
+		}
+	}
+	return n
+}
+
+func (a *attrs) target(dirName string) Target {
+	tg := Target{
+		Index:             uint8(a.uint("index", 8, uint64(max(suffix(dirName), 0)))),
+		Flags:             Flags(a.uint("flags", 8, 0)),
+		IP:                a.addr("ip-addr"),
+		Port:              uint16(a.uint("port", 16, 3260)),
+		CHAPType:          CHAPType(a.uint("chap-type", 8, 0)),
+		NICAssoc:          uint8(a.uint("nic-assoc", 8, 0)),
+		Name:              a.str("target-name"),
+		CHAPName:          a.str("chap-name"),
+		CHAPSecret:        Secret(a.str("chap-secret")),
+		ReverseCHAPName:   a.str("rev-chap-name"),
+		ReverseCHAPSecret: Secret(a.str("rev-chap-name-secret")),
+	}
+	if s := a.str("lun"); s != "" {
+		l, ok := parseSysfsLUN(s)
+		if !ok {
+			a.fail("lun", s, "a LUN string with one reading (the kernel prints bytes unpadded); read the raw table", errLUN)
+		}
+		tg.LUN = l
+	}
+	return tg
+}
+
+// parsePCIName reads a PCI device name "DDDD:BB:DD.F" in domain 0.
+func parsePCIName(s string) (BDF, bool) {
+	var dom, bus, dev, fn uint
+	if n, err := fmt.Sscanf(s, "%4x:%2x:%2x.%1x", &dom, &bus, &dev, &fn); err != nil || n != 4 {
+		return 0, false
+	}
+	if dom != 0 || bus > 0xff || dev > 0x1f || fn > 7 {
+		return 0, false
+	}
+	return NewBDF(uint8(bus), uint8(dev), uint8(fn)), true
+}
