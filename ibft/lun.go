@@ -86,14 +86,13 @@ func parseSysfsLUN(s string) (LUN, bool) {
 	return found[0], true
 }
 
+// hexDigit takes lowercase only: the kernel prints with %x.
 func hexDigit(c byte) (byte, bool) {
 	switch {
 	case c >= '0' && c <= '9':
 		return c - '0', true
 	case c >= 'a' && c <= 'f':
 		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
 	}
 	return 0, false
 }

@@ -1,0 +1,128 @@
+package ibft
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// slot returns the offset the control structure gives for slot i
+// (0 initiator, 1 nic0, 2 target0, 3 nic1, 4 target1).
+func slot(b []byte, i int) int { return int(le16(b, HeaderLen+offInitiatorOff+2*i)) }
+
+func put16(b []byte, off int, v uint16) { binary.LittleEndian.PutUint16(b[off:], v) }
+
+func fixSum(b []byte) { b[offChecksum] -= checksum(b) }
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		mutate    func([]byte) []byte
+		structure string
+		field     string
+		value     string
+		err       error
+	}{
+		{"short", func(b []byte) []byte { return b[:40] }, "acpi_header", "length", "40 bytes of data", errShort},
+		{"signature", func(b []byte) []byte { copy(b, "XBFT"); return b }, "acpi_header", "signature", `"XBFT"`, errSignature},
+		{"length past data", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[offLength:], uint32(len(b)+1))
+			return b
+		}, "acpi_header", "length", "", errLengthPastData},
+		{"length too small", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[offLength:], 50); return b }, "acpi_header", "length", "50", errLengthSmall},
+		{"revision", func(b []byte) []byte { b[offRevision] = 2; fixSum(b); return b }, "acpi_header", "revision", "2", errRevision},
+		{"checksum", func(b []byte) []byte { b[len(b)-2] ^= 0x40; return b }, "acpi_header", "checksum", "", errChecksum},
+		{"control id", func(b []byte) []byte { b[HeaderLen] = 9; fixSum(b); return b }, "control", "id", "9", errStructID},
+		{"control version", func(b []byte) []byte { b[HeaderLen+1] = 2; fixSum(b); return b }, "control", "version", "2", errStructVersion},
+		{"control length", func(b []byte) []byte { put16(b, HeaderLen+2, 20); fixSum(b); return b }, "control", "length", "20", errStructLength},
+		{"control index", func(b []byte) []byte { b[HeaderLen+4] = 1; fixSum(b); return b }, "control", "index", "1", errStructIndex},
+		{"initiator past end", func(b []byte) []byte { put16(b, HeaderLen+offInitiatorOff, 0xfff0); fixSum(b); return b }, "control", "initiator_off", "0xfff0", errOffsetRange},
+		{"nic0 in header", func(b []byte) []byte { put16(b, HeaderLen+offNIC0Off, 0x10); fixSum(b); return b }, "control", "nic0_off", "0x10", errOffsetOverlap},
+		{"target0 points at a nic", func(b []byte) []byte {
+			put16(b, HeaderLen+offTarget0Off, uint16(slot(b, 1)))
+			fixSum(b)
+			return b
+		}, "target0", "id", "3", errStructID},
+		{"nic1 length", func(b []byte) []byte { put16(b, slot(b, 3)+offLen, 100); fixSum(b); return b }, "nic1", "length", "100", errStructLength},
+		{"target1 version", func(b []byte) []byte { b[slot(b, 4)+offVersion] = 0; fixSum(b); return b }, "target1", "version", "0", errStructVersion},
+		{"string past end", func(b []byte) []byte {
+			put16(b, slot(b, 4)+offCHAPSecret+2, uint16(len(b)-2))
+			fixSum(b)
+			return b
+		}, "target1", "chap_secret", "", errStringRange},
+		{"string offset 0", func(b []byte) []byte { put16(b, slot(b, 0)+offInitName+2, 0); fixSum(b); return b }, "initiator", "initiator_name_off", "0", errStringOffset},
+		{"chap type", func(b []byte) []byte { b[slot(b, 2)+offCHAPType] = 7; fixSum(b); return b }, "target0", "chap_type", "7", errCHAPType},
+		{"prefix", func(b []byte) []byte { b[slot(b, 1)+offPrefix] = 33; fixSum(b); return b }, "nic0", "subnet_mask_prefix", "33", errPrefix},
+		{"target1 runs past the end", func(b []byte) []byte {
+			put16(b, HeaderLen+offTarget1Off, uint16(len(b)-16))
+			fixSum(b)
+			return b
+		}, "control", "target1_off", "", errOffsetRange},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good, err := fullTable().MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := tt.mutate(good)
+			tab, err := Parse(b)
+			if tab != nil || err == nil {
+				t.Fatalf("Parse() = %+v, nil; want %v\n%s", tab, tt.err, hex.Dump(b))
+			}
+			var fe *FormatError
+			if !errors.As(err, &fe) || !errors.Is(err, tt.err) {
+				t.Fatalf("Parse() = %v, want a *FormatError wrapping %v", err, tt.err)
+			}
+			if fe.Structure != tt.structure || fe.Field != tt.field || (tt.value != "" && fe.Value != tt.value) {
+				t.Errorf("error names %s.%s = %s, want %s.%s = %s", fe.Structure, fe.Field, fe.Value, tt.structure, tt.field, tt.value)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.Contains(msg, tt.structure+"."+tt.field) {
+				t.Errorf("message %q is not one line naming %s.%s", msg, tt.structure, tt.field)
+			}
+			for _, s := range []string{"secret-b-123", "rsecret-b-456"} {
+				if strings.Contains(msg, s) {
+					t.Errorf("message %q leaks a CHAP secret", msg)
+				}
+			}
+		})
+	}
+}
+
+func TestParseTrailingData(t *testing.T) {
+	b, err := fullTable().MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A memory image holds more than the table; the length field decides.
+	got, err := Parse(append(b, make([]byte, 100)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(fullTable(), got, cmpOpts...); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestParseSignatures(t *testing.T) {
+	for _, sig := range Signatures {
+		tab := ipxeTable()
+		tab.Header.Signature = sig
+		b, err := tab.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", sig, err)
+		}
+		if got.Header.Signature != sig {
+			t.Errorf("signature %q, want %q", got.Header.Signature, sig)
+		}
+	}
+}
