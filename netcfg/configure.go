@@ -1,0 +1,147 @@
+package netcfg
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// The methods an Interface can ask for, as in the boot plan's "method" field.
+const (
+	MethodStatic = "static" // Addresses, Gateway and DNS as given
+	MethodDHCP   = "dhcp"   // DHCPv4
+	MethodDHCP6  = "dhcp6"  // DHCPv6 (stateful)
+	MethodAuto6  = "auto6"  // wait for a SLAAC global address from router advertisements
+)
+
+// Interface is one interface to configure, as plain data from the boot plan.
+type Interface struct {
+	Name      string         // link name; with MAC set as well, MAC wins and Name is only reported
+	MAC       string         // link MAC address ("52:54:00:12:34:56"); empty to select by Name
+	Method    string         // MethodStatic, MethodDHCP, MethodDHCP6 or MethodAuto6; empty means static
+	Addresses []netip.Prefix // static addresses with their prefix length
+	Gateway   netip.Addr     // static default gateway; invalid for none
+	DNS       []netip.Addr   // static name servers, used before any DHCP-supplied ones
+	Search    []string       // static DNS search domains
+	VLAN      int            // 1-4094: configure the sub-interface "<link>.<VLAN>" instead of the link; 0 for none
+	MTU       int            // 0 keeps the link's MTU (or the DHCP option 26 value)
+	Hostname  string         // static host name, and the name sent in DHCP option 12
+}
+
+// Result is what one interface ended up with.
+type Result struct {
+	Name          string         // the configured link: the VLAN sub-interface when a VLAN was asked for
+	MAC           string         // its hardware address
+	Method        string         // the method used
+	Addresses     []netip.Prefix // addresses added
+	Gateway       netip.Addr     // default gateway, if any
+	DNS           []netip.Addr   // name servers
+	Domain        string         // DNS domain (DHCP option 15)
+	Search        []string       // DNS search list (DHCP option 119, DHCPv6 option 24, or static)
+	Hostname      string         // host name (DHCP option 12 or static)
+	MTU           int            // MTU set, 0 if unchanged
+	RootPath      string         // DHCP option 17, e.g. "iscsi:10.0.0.1::3260:1:iqn.2025-01.test:disk1"
+	InitiatorName string         // DHCP option 203 (or sub-option 203 of option 43), the iSCSI initiator IQN
+	ServerAddr    netip.Addr     // the DHCP server (option 54), for ROOTSERVER
+	BootFile      string         // the DHCP boot file name (option 67 or the file field)
+	LeaseTime     time.Duration  // DHCP lease time, 0 for static
+	Uptime        time.Duration  // system uptime when configuration finished, for Debian's UPTIME key
+	Took          time.Duration  // wall time from start to configured
+}
+
+// Route is a unicast route in the main table.
+type Route struct {
+	Dst      netip.Prefix // destination; 0.0.0.0/0 or ::/0 for a default route
+	Gateway  netip.Addr   // next hop; invalid for a directly connected destination
+	Index    int          // output link
+	Protocol uint8        // RTPROT_*: who made it; AddRoute uses RTPROT_BOOT
+}
+
+// Option configures Configure and the functions next to it.
+type Option func(*options)
+
+type options struct {
+	carrierTimeout time.Duration
+	dhcpTimeout    time.Duration
+	dhcpFirstWait  time.Duration
+	slaacTimeout   time.Duration
+	resolvConf     string
+	setHostname    bool
+	logf           func(format string, args ...any)
+}
+
+func defaults() options {
+	return options{
+		carrierTimeout: 10 * time.Second,
+		dhcpTimeout:    30 * time.Second,
+		dhcpFirstWait:  time.Second,
+		slaacTimeout:   10 * time.Second,
+		resolvConf:     "/etc/resolv.conf",
+		logf:           func(string, ...any) {},
+	}
+}
+
+// WithCarrierTimeout bounds the wait for carrier on each link (default 10 s).
+func WithCarrierTimeout(d time.Duration) Option { return func(o *options) { o.carrierTimeout = d } }
+
+// WithDHCPTimeout bounds a whole DHCPv4 or DHCPv6 exchange, retries included (default 30 s).
+func WithDHCPTimeout(d time.Duration) Option { return func(o *options) { o.dhcpTimeout = d } }
+
+// WithDHCPFirstWait sets how long to wait for an answer to the first DISCOVER or SOLICIT before sending the
+// next one; the wait doubles with each retry up to 4 s (default 1 s: at boot a quick second try beats
+// RFC 2131's 4 s).
+func WithDHCPFirstWait(d time.Duration) Option { return func(o *options) { o.dhcpFirstWait = d } }
+
+// WithSLAACTimeout bounds the wait for a SLAAC global address with MethodAuto6 (default 10 s).
+func WithSLAACTimeout(d time.Duration) Option { return func(o *options) { o.slaacTimeout = d } }
+
+// WithResolvConf sets the file name servers are written to (default /etc/resolv.conf); "" writes none.
+func WithResolvConf(path string) Option { return func(o *options) { o.resolvConf = path } }
+
+// WithSetHostname makes Configure set the kernel host name from the first Result that has one, as klibc's
+// ipconfig does. Off by default: it changes the machine, not just an interface.
+func WithSetHostname(on bool) Option { return func(o *options) { o.setHostname = on } }
+
+// WithLogf receives one line per step ("eth0: carrier after 12ms"), e.g. for the console with -d.
+func WithLogf(f func(format string, args ...any)) Option { return func(o *options) { o.logf = f } }
+
+// check rejects an Interface that cannot be configured, before anything on the machine changes.
+func (ifc *Interface) check() error {
+	if ifc.Name == "" && ifc.MAC == "" {
+		return errNoLinkSelector
+	}
+	if ifc.MAC != "" {
+		if _, err := net.ParseMAC(ifc.MAC); err != nil {
+			return fmt.Errorf("%w %q", errBadMAC, ifc.MAC)
+		}
+	}
+	if len(ifc.Name) > 15 {
+		return fmt.Errorf("%w %q: longer than 15 bytes", errBadName, ifc.Name)
+	}
+	switch ifc.Method {
+	case "", MethodStatic, MethodDHCP, MethodDHCP6, MethodAuto6:
+	default:
+		return fmt.Errorf("%w %q, want static, dhcp, dhcp6 or auto6", errBadMethod, ifc.Method)
+	}
+	if ifc.VLAN < 0 || ifc.VLAN > 4094 {
+		return fmt.Errorf("%w: %d", errBadVLAN, ifc.VLAN)
+	}
+	if ifc.MTU != 0 && (ifc.MTU < 68 || ifc.MTU > 65535) {
+		return fmt.Errorf("%w: %d", errBadMTU, ifc.MTU)
+	}
+	for _, p := range ifc.Addresses {
+		if !p.IsValid() || p.Addr().IsUnspecified() {
+			return fmt.Errorf("%w %v", errBadAddress, p)
+		}
+	}
+	return nil
+}
+
+// label names an interface in errors before its link is known.
+func (ifc *Interface) label() string {
+	if ifc.Name != "" {
+		return ifc.Name
+	}
+	return ifc.MAC
+}
