@@ -1,0 +1,156 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// keyKind is how a key's value is negotiated (RFC 7143, Sections 5.2.2
+// and 6.2).
+type keyKind uint8
+
+const (
+	kindList        keyKind = iota // responder picks the first value it supports from the offer
+	kindMin                        // simple-numerical, result is the minimum
+	kindMax                        // simple-numerical, result is the maximum
+	kindOr                         // Boolean, result is OR
+	kindAnd                        // Boolean, result is AND
+	kindDeclarative                // each side states its own value; nothing is answered
+)
+
+// keyDef is one row of RFC 7143, Section 13 (and RFC 7144 for
+// iSCSIProtocolLevel).
+type keyDef struct {
+	kind     keyKind
+	min, max uint64 // bounds of a numerical key
+	def      string // value when not negotiated
+	leading  bool   // LO: only on the leading connection
+	security bool   // may appear in the security stage only
+}
+
+var keyDefs = map[string]keyDef{
+	"HeaderDigest":             {kind: kindList, def: "None"},                                  // 13.1
+	"DataDigest":               {kind: kindList, def: "None"},                                  // 13.1
+	"MaxConnections":           {kind: kindMin, min: 1, max: 65535, def: "1", leading: true},   // 13.2
+	"InitialR2T":               {kind: kindOr, def: "Yes", leading: true},                      // 13.10
+	"ImmediateData":            {kind: kindAnd, def: "Yes", leading: true},                     // 13.11
+	"MaxRecvDataSegmentLength": {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"}, // 13.12
+	"MaxBurstLength":           {kind: kindMin, min: 512, max: 1<<24 - 1, def: "262144", leading: true},
+	"FirstBurstLength":         {kind: kindMin, min: 512, max: 1<<24 - 1, def: "65536", leading: true},
+	"DefaultTime2Wait":         {kind: kindMax, min: 0, max: 3600, def: "2", leading: true},  // 13.15
+	"DefaultTime2Retain":       {kind: kindMin, min: 0, max: 3600, def: "20", leading: true}, // 13.16
+	"MaxOutstandingR2T":        {kind: kindMin, min: 1, max: 65535, def: "1", leading: true}, // 13.17
+	"DataPDUInOrder":           {kind: kindOr, def: "Yes", leading: true},                    // 13.18
+	"DataSequenceInOrder":      {kind: kindOr, def: "Yes", leading: true},                    // 13.19
+	"ErrorRecoveryLevel":       {kind: kindMin, min: 0, max: 2, def: "0", leading: true},     // 13.20
+	"iSCSIProtocolLevel":       {kind: kindMin, min: 0, max: 31, def: "0", leading: true},    // RFC 7144, 2.1
+	"TaskReporting":            {kind: kindList, def: "RFC3720", leading: true},              // 13.23
+	"IFMarker":                 {kind: kindAnd, def: "No"},                                   // RFC 3720, A.3.1
+	"OFMarker":                 {kind: kindAnd, def: "No"},                                   // RFC 3720, A.3.1
+	"SessionType":              {kind: kindDeclarative, def: "Normal", leading: true},        // 13.21
+	"InitiatorName":            {kind: kindDeclarative},                                      // 13.5
+	"TargetName":               {kind: kindDeclarative},                                      // 13.4
+	"InitiatorAlias":           {kind: kindDeclarative},                                      // 13.6
+	"TargetAlias":              {kind: kindDeclarative},                                      // 13.7
+	"TargetAddress":            {kind: kindDeclarative},                                      // 13.8
+	"TargetPortalGroupTag":     {kind: kindDeclarative, min: 0, max: 65535},                  // 13.9
+	"AuthMethod":               {kind: kindList, def: "None", security: true},                // 12.1
+	"SendTargets":              {kind: kindDeclarative},                                      // 13.3
+}
+
+// Special values any key may be answered with (RFC 7143, Section 6.2).
+const (
+	valReject        = "Reject"
+	valIrrelevant    = "Irrelevant"
+	valNotUnderstood = "NotUnderstood"
+)
+
+// parseNumber reads a numerical-value: decimal or 0x hex (RFC 7143,
+// Section 5.1).
+func parseNumber(s string) (uint64, error) {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strconv.ParseUint(h, 16, 64)
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+func parseBool(s string) (bool, bool) {
+	switch s {
+	case "Yes":
+		return true, true
+	case "No":
+		return false, true
+	}
+	return false, false
+}
+
+func formatBool(b bool) string {
+	if b {
+		return "Yes"
+	}
+	return "No"
+}
+
+// checkValue validates an offer or a declaration of key against its
+// definition.
+func checkValue(key, value string) error {
+	def, ok := keyDefs[key]
+	if !ok {
+		return nil
+	}
+	switch def.kind {
+	case kindMin, kindMax:
+		n, err := parseNumber(value)
+		if err != nil || n < def.min || n > def.max {
+			return fmt.Errorf("%s=%s: want a number from %d to %d", key, clip(value), def.min, def.max)
+		}
+	case kindOr, kindAnd:
+		if _, ok := parseBool(value); !ok {
+			return fmt.Errorf("%s=%s: want Yes or No", key, clip(value))
+		}
+	case kindDeclarative:
+		if def.max > 0 {
+			n, err := parseNumber(value)
+			if err != nil || n < def.min || n > def.max {
+				return fmt.Errorf("%s=%s: want a number from %d to %d", key, clip(value), def.min, def.max)
+			}
+		}
+	case kindList:
+		if value == "" {
+			return fmt.Errorf("%s: empty list", key)
+		}
+	}
+	return nil
+}
+
+// RecordKeys maps open-iscsi's node record names (what `iscsistart -P` and
+// `rd.iscsi.param` take, see open-iscsi's README) to iSCSI keys.
+var RecordKeys = map[string]string{
+	"node.session.iscsi.InitialR2T":               "InitialR2T",
+	"node.session.iscsi.ImmediateData":            "ImmediateData",
+	"node.session.iscsi.FirstBurstLength":         "FirstBurstLength",
+	"node.session.iscsi.MaxBurstLength":           "MaxBurstLength",
+	"node.session.iscsi.DefaultTime2Wait":         "DefaultTime2Wait",
+	"node.session.iscsi.DefaultTime2Retain":       "DefaultTime2Retain",
+	"node.session.iscsi.MaxConnections":           "MaxConnections",
+	"node.session.iscsi.MaxOutstandingR2T":        "MaxOutstandingR2T",
+	"node.session.iscsi.ERL":                      "ErrorRecoveryLevel",
+	"node.conn[0].iscsi.HeaderDigest":             "HeaderDigest",
+	"node.conn[0].iscsi.DataDigest":               "DataDigest",
+	"node.conn[0].iscsi.MaxRecvDataSegmentLength": "MaxRecvDataSegmentLength",
+	"node.conn[0].iscsi.IFMarker":                 "IFMarker",
+	"node.conn[0].iscsi.OFMarker":                 "OFMarker",
+}
+
+// digestList turns open-iscsi's digest setting into the list we offer:
+// open-iscsi accepts "None", "CRC32C", "CRC32C,None" and "None,CRC32C".
+func digestList(v string) (string, error) {
+	parts := strings.Split(v, ",")
+	for _, p := range parts {
+		if p != "None" && p != "CRC32C" {
+			return "", fmt.Errorf("%q: want None, CRC32C, CRC32C,None or None,CRC32C", v)
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,400 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Config is what one connection's login needs.
+type Config struct {
+	InitiatorName  string
+	InitiatorAlias string
+	TargetName     string  // empty for a discovery session
+	Portal         string  // host:port as dialled, for messages and redirects
+	ISID           [6]byte // see ISID
+	TSIH           uint16  // 0 for a new session (leading connection)
+	CID            uint16
+	CmdSN          uint32 // first CmdSN of the session
+	Auth           Auth
+	Offers         []KV // operational keys; nil means DefaultOffers or DiscoveryOffers
+}
+
+// ISID returns an ISID in open-iscsi's form: OUI format with open-iscsi's
+// OUI 00:02:3d and a 24-bit qualifier, the kernel session id (RFC 7143,
+// Section 11.12.5; open-iscsi's initiator.c). A session iscsid later
+// reinstates then carries the same ISID, so the target sees the same
+// I_T nexus.
+func ISID(qualifier uint32) [6]byte {
+	return [6]byte{0x00, 0x02, 0x3d, byte(qualifier >> 16), byte(qualifier >> 8), byte(qualifier)}
+}
+
+// Session is a logged-in connection in full feature phase.
+type Session struct {
+	Config     Config
+	TSIH       uint16
+	Params     Params
+	AuthMethod string   // "None" or "CHAP"
+	CHAPAlg    CHAPAlg  // the algorithm used, when CHAP
+	Warnings   []string // things an operator should hear about, never secrets
+	CmdSN      uint32   // next CmdSN to send
+	ExpStatSN  uint32
+	MaxCmdSN   uint32
+	StatSN     uint32 // last StatSN received
+	itt        uint32
+	t          Transport
+}
+
+// Transport returns the transport the session runs over.
+func (s *Session) Transport() Transport { return s.t }
+
+// maxExchanges bounds the login requests of one stage: a target that keeps
+// answering without transit would otherwise hold us forever.
+const maxExchanges = 16
+
+// loginChunk is the data we put in one login PDU: the target's receive
+// limit during login is the RFC default of 8192 (Section 13.12).
+const loginChunk = 8192
+
+// Login runs the login phase of one connection over t: security
+// negotiation (AuthMethod, CHAP), operational negotiation, and the move to
+// full feature phase (RFC 7143, Sections 5.3 and 6). A target status other
+// than success returns a *LoginError or a *RedirectError. Digests are
+// switched on in t when negotiated and t is a *StreamTransport.
+func Login(ctx context.Context, t Transport, cfg *Config) (*Session, error) {
+	l := &login{cfg: cfg, t: t, s: &Session{Config: *cfg, CmdSN: cfg.CmdSN, itt: 1, t: t}}
+	if err := l.run(ctx); err != nil {
+		if _, ok := err.(*RedirectError); ok {
+			return nil, err
+		}
+		if le, ok := err.(*LoginError); ok {
+			return nil, le
+		}
+		return nil, &LoginError{Target: cfg.TargetName, Portal: cfg.Portal, Stage: l.stage, Err: err}
+	}
+	if st, ok := t.(*StreamTransport); ok {
+		st.SetDigests(l.s.Params.HeaderDigest, l.s.Params.DataDigest)
+		st.SetMaxRecvDataSegmentLength(int(l.s.Params.MaxRecvDataSegmentLength))
+	}
+	return l.s, nil
+}
+
+type login struct {
+	cfg   *Config
+	t     Transport
+	s     *Session
+	stage Stage
+}
+
+func (l *login) run(ctx context.Context) error {
+	cfg := l.cfg
+	if cfg.InitiatorName == "" {
+		return fmt.Errorf("no initiator name")
+	}
+	warnings, err := cfg.Auth.Check()
+	if err != nil {
+		return err
+	}
+	l.s.Warnings = warnings
+	offers := cfg.Offers
+	if offers == nil {
+		offers = DefaultOffers()
+		if cfg.TargetName == "" {
+			offers = DiscoveryOffers()
+		}
+	}
+	neg := newNegotiator(offers)
+
+	l.stage = StageSecurity
+	sec := []KV{{"InitiatorName", cfg.InitiatorName}}
+	if cfg.InitiatorAlias != "" {
+		sec = append(sec, KV{"InitiatorAlias", cfg.InitiatorAlias})
+	}
+	if cfg.TargetName == "" {
+		sec = append(sec, KV{"SessionType", "Discovery"})
+	} else {
+		sec = append(sec, KV{"SessionType", "Normal"}, KV{"TargetName", cfg.TargetName})
+	}
+	switch {
+	case cfg.Auth.Mutual():
+		sec = append(sec, KV{"AuthMethod", "CHAP"})
+	case cfg.Auth.Enabled():
+		sec = append(sec, KV{"AuthMethod", "CHAP,None"})
+	default:
+		sec = append(sec, KV{"AuthMethod", "None"})
+	}
+	resp, kvs, err := l.exchange(ctx, StageOperational, !cfg.Auth.Enabled(), sec)
+	if err != nil {
+		return err
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	if v, ok := m["TargetPortalGroupTag"]; ok {
+		if _, err := neg.respond([]KV{{"TargetPortalGroupTag", v}}); err != nil {
+			return err
+		}
+	}
+	method, ok := m["AuthMethod"]
+	if !ok {
+		// A target that needs no authentication may answer nothing at
+		// all and move on; that is None.
+		method = "None"
+	}
+	l.s.AuthMethod = method
+	switch method {
+	case "None":
+		if cfg.Auth.Mutual() {
+			return fmt.Errorf("target chose AuthMethod=None but mutual CHAP is configured: refusing an unauthenticated target: %w", ErrAuth)
+		}
+		if cfg.Auth.Enabled() {
+			l.s.Warnings = append(l.s.Warnings, "target asked for no authentication although a CHAP username is configured")
+		}
+	case "CHAP":
+		if !cfg.Auth.Enabled() {
+			return fmt.Errorf("target requires CHAP but no username and password are configured: %w", ErrAuth)
+		}
+		if resp, err = l.chap(ctx); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("target chose AuthMethod=%s, which we did not offer: %w", clip(method), ErrProtocol)
+	}
+	for i := 0; !resp.Transit; i++ {
+		if i == maxExchanges {
+			return fmt.Errorf("target did not leave security negotiation after %d requests: %w", i, ErrProtocol)
+		}
+		if resp, _, err = l.exchange(ctx, StageOperational, true, nil); err != nil {
+			return err
+		}
+	}
+
+	l.stage = StageOperational
+	out := offers
+	for i := 0; ; i++ {
+		if i == maxExchanges {
+			return fmt.Errorf("operational negotiation did not finish after %d requests: %w", i, ErrProtocol)
+		}
+		resp, kvs, err = l.exchange(ctx, StageFullFeature, true, out)
+		if err != nil {
+			return err
+		}
+		if out, err = neg.respond(kvs); err != nil {
+			return err
+		}
+		if resp.Transit {
+			break
+		}
+	}
+	l.stage = StageFullFeature
+	l.s.TSIH = resp.TSIH
+	l.s.Params = neg.params()
+	if len(neg.pending) > 0 {
+		keys := make([]string, 0, len(neg.pending))
+		for k := range neg.pending {
+			keys = append(keys, k)
+		}
+		l.s.Warnings = append(l.s.Warnings, "target did not answer "+strings.Join(keys, ", ")+"; RFC defaults apply")
+	}
+	return nil
+}
+
+// chap runs CHAP inside the security stage and returns the last response.
+func (l *login) chap(ctx context.Context) (*LoginResponse, error) {
+	x := &chapExchange{auth: &l.cfg.Auth}
+	_, kvs, err := l.exchange(ctx, StageOperational, false, x.offer())
+	if err != nil {
+		return nil, err
+	}
+	out, err := x.respond(kvMap(kvs))
+	if err != nil {
+		return nil, err
+	}
+	l.s.CHAPAlg = x.alg
+	resp, kvs, err := l.exchange(ctx, StageOperational, true, out)
+	if err != nil {
+		return nil, err
+	}
+	if l.cfg.Auth.Mutual() {
+		if err := x.verify(kvMap(kvs)); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func kvMap(kvs []KV) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
+}
+
+// exchange sends kvs as one login request (split over several PDUs with
+// the C bit when long) and returns the target's whole answer, fetching the
+// rest of a continued answer (RFC 7143, Section 5.3 and 11.12.2).
+func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV) (*LoginResponse, []KV, error) {
+	data := EncodeText(kvs)
+	for {
+		chunk := data
+		more := len(chunk) > loginChunk
+		if more {
+			chunk = chunk[:loginChunk]
+		}
+		data = data[len(chunk):]
+		resp, err := l.roundTrip(ctx, nsg, transit && !more, more, chunk)
+		if err != nil {
+			return nil, nil, err
+		}
+		if more {
+			continue
+		}
+		all := resp.Data
+		for resp.Continue {
+			if len(all) > maxTextLen {
+				return nil, nil, fmt.Errorf("login response text over %d bytes: %w", maxTextLen, ErrProtocol)
+			}
+			if resp, err = l.roundTrip(ctx, nsg, false, false, nil); err != nil {
+				return nil, nil, err
+			}
+			all = append(all, resp.Data...)
+		}
+		got, err := ParseText(all)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", err, ErrProtocol)
+		}
+		return resp, got, nil
+	}
+}
+
+// roundTrip sends one login PDU and reads and checks the answer.
+func (l *login) roundTrip(ctx context.Context, nsg Stage, transit, cont bool, data []byte) (*LoginResponse, error) {
+	req := &LoginRequest{
+		Transit: transit, Continue: cont, CSG: l.stage, NSG: nsg, ISID: l.cfg.ISID, TSIH: l.cfg.TSIH,
+		ITT: l.s.itt, CID: l.cfg.CID, CmdSN: l.s.CmdSN, ExpStatSN: l.s.ExpStatSN, Data: data,
+	}
+	if !transit {
+		req.NSG = 0
+	}
+	if err := l.t.WritePDU(ctx, req.Encode()); err != nil {
+		return nil, err
+	}
+	p, err := l.t.ReadPDU(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Opcode() == OpReject {
+		var r Reject
+		r.decode(p)
+		return nil, fmt.Errorf("target rejected our login request: %s: %w", r.ReasonText(), ErrProtocol)
+	}
+	if p.Opcode() != OpLoginResp {
+		return nil, fmt.Errorf("got %s during login: %w", p.Opcode(), ErrProtocol)
+	}
+	var resp LoginResponse
+	resp.decode(p)
+	if resp.StatusClass != StatusSuccess {
+		return nil, l.statusErr(&resp)
+	}
+	switch {
+	case resp.ITT != req.ITT:
+		return nil, fmt.Errorf("login response ITT 0x%x, want 0x%x: %w", resp.ITT, req.ITT, ErrProtocol)
+	case resp.VersionActive != 0 || resp.VersionMax != 0:
+		return nil, fmt.Errorf("target speaks iSCSI version %d-%d, we speak 0: %w", resp.VersionActive, resp.VersionMax, ErrProtocol)
+	case resp.CSG != l.stage:
+		return nil, fmt.Errorf("login response in %s while we are in %s: %w", resp.CSG, l.stage, ErrProtocol)
+	case resp.Transit && !transit:
+		return nil, fmt.Errorf("target moved to the next stage without our transit bit: %w", ErrProtocol)
+	case resp.Transit && resp.NSG != nsg:
+		return nil, fmt.Errorf("target moved to %s, we asked for %s: %w", resp.NSG, nsg, ErrProtocol)
+	case resp.Transit && resp.Continue:
+		return nil, fmt.Errorf("login response with both transit and continue bits: %w", ErrProtocol)
+	case l.cfg.TSIH != 0 && resp.TSIH != 0 && resp.TSIH != l.cfg.TSIH:
+		return nil, fmt.Errorf("target answered TSIH %d for session %d: %w", resp.TSIH, l.cfg.TSIH, ErrProtocol)
+	}
+	if resp.Transit && resp.NSG == StageFullFeature && resp.TSIH == 0 {
+		return nil, fmt.Errorf("target ended the login without a TSIH: %w", ErrProtocol)
+	}
+	l.s.StatSN = resp.StatSN
+	l.s.ExpStatSN = resp.StatSN + 1
+	l.s.MaxCmdSN = resp.MaxCmdSN
+	return &resp, nil
+}
+
+func (l *login) statusErr(resp *LoginResponse) error {
+	if resp.StatusClass == StatusRedirect {
+		addr := ""
+		tpgt := -1
+		if kvs, err := ParseText(resp.Data); err == nil {
+			for _, kv := range kvs {
+				if kv.Key == "TargetAddress" {
+					var err error
+					if addr, tpgt, err = ParseTargetAddress(kv.Value); err != nil {
+						return &LoginError{Target: l.cfg.TargetName, Portal: l.cfg.Portal, Stage: l.stage,
+							Err: fmt.Errorf("redirect: %w: %w", err, ErrProtocol)}
+					}
+				}
+			}
+		}
+		if addr == "" || (resp.StatusDetail != 0x01 && resp.StatusDetail != 0x02) {
+			return &LoginError{Target: l.cfg.TargetName, Portal: l.cfg.Portal, Stage: l.stage,
+				Class: resp.StatusClass, Detail: resp.StatusDetail,
+				Err: fmt.Errorf("redirect without a usable TargetAddress: %w", ErrProtocol)}
+		}
+		return &RedirectError{Target: l.cfg.TargetName, Portal: l.cfg.Portal, Address: addr, TPGT: tpgt,
+			Permanent: resp.StatusDetail == 0x02}
+	}
+	return &LoginError{Target: l.cfg.TargetName, Portal: l.cfg.Portal, Stage: l.stage,
+		Class: resp.StatusClass, Detail: resp.StatusDetail, Err: statusError(resp.StatusClass, resp.StatusDetail)}
+}
+
+// DefaultPort is the iSCSI well-known port (RFC 7143, Section 13.8).
+const DefaultPort = 3260
+
+// ParseTargetAddress reads a TargetAddress value, domainname[:port][,tpgt]
+// with IPv6 addresses in brackets (RFC 7143, Section 13.8), into host:port
+// and the portal group tag (-1 when absent).
+func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
+	tpgt = -1
+	hostport := v
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		n, err := strconv.ParseUint(v[i+1:], 10, 16)
+		if err != nil {
+			return "", 0, fmt.Errorf("TargetAddress %q: portal group tag %q not a number 0-65535", clip(v), clip(v[i+1:]))
+		}
+		tpgt, hostport = int(n), v[:i]
+	}
+	host, port := hostport, strconv.Itoa(DefaultPort)
+	switch {
+	case strings.HasPrefix(hostport, "["):
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address without closing bracket", clip(v))
+		}
+		host = hostport[1:end]
+		if rest := hostport[end+1:]; rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return "", 0, fmt.Errorf("TargetAddress %q: junk after IPv6 address", clip(v))
+			}
+			port = rest[1:]
+		}
+		if net.ParseIP(host) == nil {
+			return "", 0, fmt.Errorf("TargetAddress %q: %q is not an IPv6 address", clip(v), clip(host))
+		}
+	case strings.Count(hostport, ":") == 1:
+		host, port, _ = strings.Cut(hostport, ":")
+	case strings.Count(hostport, ":") > 1:
+		return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address must be in brackets", clip(v))
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("TargetAddress %q: empty host", clip(v))
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return "", 0, fmt.Errorf("TargetAddress %q: port %q not a number 1-65535", clip(v), clip(port))
+	}
+	return net.JoinHostPort(host, port), tpgt, nil
+}

@@ -1,0 +1,262 @@
+package core
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		want []KV
+		err  error
+	}{
+		{"two pairs", "a=b\x00HeaderDigest=None,CRC32C\x00", []KV{{"a", "b"}, {"HeaderDigest", "None,CRC32C"}}, nil},
+		{"empty value", "TargetAlias=\x00", []KV{{"TargetAlias", ""}}, nil},
+		{"value with =", "X-a=b=c\x00", []KV{{"X-a", "b=c"}}, nil},
+		{"padding NULs skipped", "a=b\x00\x00\x00\x00", []KV{{"a", "b"}}, nil},
+		{"no equals", "junk\x00", nil, errNoEquals},
+		{"unterminated", "a=b", nil, errUnterminated},
+		{"key too long", strings.Repeat("k", 64) + "=v\x00", nil, errKeyTooLong},
+		{"bad key char", "a b=c\x00", nil, errBadKeyName},
+		{"value too long", "a=" + strings.Repeat("v", maxValueLen+1) + "\x00", nil, errValueTooLong},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseText([]byte(tc.in))
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			if diff := cmp.Diff(tc.want, got); err == nil && diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzText(f *testing.F) {
+	f.Add([]byte("a=b\x00c=d\x00"))
+	f.Add([]byte("CHAP_C=0x0102\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		kvs, err := ParseText(b)
+		if err != nil {
+			return
+		}
+		again, err := ParseText(EncodeText(kvs))
+		if err != nil {
+			t.Fatalf("re-parse of encoded pairs: %v", err)
+		}
+		if !cmp.Equal(kvs, again) {
+			t.Fatalf("round trip changed pairs")
+		}
+	})
+}
+
+// TestNegotiateResponses runs the initiator's side of each key type of
+// RFC 7143, Section 5.2.2 against target answers.
+func TestNegotiateResponses(t *testing.T) {
+	offers := DefaultOffers()
+	for _, tc := range []struct {
+		name   string
+		reply  []KV
+		check  func(Params) bool
+		errSub string
+	}{
+		{"list picks offered", []KV{{"HeaderDigest", "None"}}, func(p Params) bool { return !p.HeaderDigest }, ""},
+		{"list value not offered", []KV{{"HeaderDigest", "CRC32C"}}, nil, "not one of the values offered"},
+		{"min lower accepted", []KV{{"MaxBurstLength", "65536"}}, func(p Params) bool { return p.MaxBurstLength == 65536 }, ""},
+		{"min larger refused", []KV{{"MaxBurstLength", "16777215"}}, nil, "larger than offered"},
+		{"min out of range", []KV{{"MaxBurstLength", "100"}}, nil, "from 512"},
+		{"hex number", []KV{{"MaxBurstLength", "0x10000"}}, func(p Params) bool { return p.MaxBurstLength == 65536 }, ""},
+		{"max larger accepted", []KV{{"DefaultTime2Wait", "5"}}, func(p Params) bool { return p.DefaultTime2Wait == 5 }, ""},
+		{"max smaller refused", []KV{{"DefaultTime2Wait", "1"}}, nil, "smaller than offered"},
+		{"OR: we said No, target Yes", []KV{{"InitialR2T", "Yes"}}, func(p Params) bool { return p.InitialR2T }, ""},
+		{"AND: we said Yes, target No", []KV{{"ImmediateData", "No"}}, func(p Params) bool { return !p.ImmediateData }, ""},
+		{"boolean junk", []KV{{"ImmediateData", "Maybe"}}, nil, "want Yes or No"},
+		{"Reject falls back to default", []KV{{"MaxBurstLength", "Reject"}}, func(p Params) bool { return p.MaxBurstLength == 262144 }, ""},
+		{"Irrelevant falls back to default", []KV{{"FirstBurstLength", "Irrelevant"}}, func(p Params) bool { return p.FirstBurstLength == 65536 }, ""},
+		{"declarative MaxRecvDataSegmentLength", []KV{{"MaxRecvDataSegmentLength", "65536"}},
+			func(p Params) bool { return p.MaxXmitDataSegmentLength == 65536 && p.MaxRecvDataSegmentLength == 262144 }, ""},
+		{"declarative out of range", []KV{{"MaxRecvDataSegmentLength", "10"}}, nil, "from 512"},
+		{"first burst clamped to max burst", []KV{{"MaxBurstLength", "4096"}, {"FirstBurstLength", "262144"}},
+			func(p Params) bool { return p.FirstBurstLength == 4096 }, ""},
+		{"repeat refused", []KV{{"InitialR2T", "No"}, {"InitialR2T", "No"}}, nil, "sent twice"},
+		{"tpgt", []KV{{"TargetPortalGroupTag", "3"}}, func(p Params) bool { return p.HaveTPGT && p.TargetPortalGroupTag == 3 }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newNegotiator(offers)
+			_, err := n.respond(tc.reply)
+			if tc.errSub != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errSub) || !errors.Is(err, ErrProtocol) {
+					t.Fatalf("error %v, want one containing %q wrapping ErrProtocol", err, tc.errSub)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := n.params(); !tc.check(p) {
+				t.Errorf("params %+v", p)
+			}
+		})
+	}
+}
+
+// TestNegotiateTargetOffers covers keys the target offers first, which we
+// must answer by the same rules.
+func TestNegotiateTargetOffers(t *testing.T) {
+	n := newNegotiator(DefaultOffers())
+	got, err := n.respond([]KV{
+		{"X-com.example.Foo", "1"},
+		{"TaskReporting", "ResponseFence,RFC3720"},
+		{"iSCSIProtocolLevel", "2"},
+		{"TargetAlias", "disk one"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KV{
+		{"X-com.example.Foo", "NotUnderstood"},
+		{"TaskReporting", "RFC3720"},
+		{"iSCSIProtocolLevel", "0"},
+	}
+	if diff := cmp.Diff(want, got[:3]); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+	if n.params().TargetAlias != "disk one" {
+		t.Errorf("TargetAlias not recorded")
+	}
+}
+
+func TestApplyOverrides(t *testing.T) {
+	got, err := ApplyOverrides(DefaultOffers(), map[string]string{
+		"node.conn[0].iscsi.HeaderDigest":        "CRC32C,None",
+		"node.session.iscsi.FirstBurstLength":    "65536",
+		"node.session.timeo.replacement_timeout": "30",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, kv := range got {
+		m[kv.Key] = kv.Value
+	}
+	if m["HeaderDigest"] != "CRC32C,None" || m["FirstBurstLength"] != "65536" {
+		t.Errorf("overrides not applied: %v", m)
+	}
+	for _, bad := range []map[string]string{
+		{"node.conn[0].iscsi.HeaderDigest": "MD5"},
+		{"node.session.iscsi.MaxBurstLength": "1"},
+		{"node.session.iscsi.ImmediateData": "yes please"},
+		{"node.session.iscsi.ERL": "2"},
+	} {
+		if _, err := ApplyOverrides(DefaultOffers(), bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// TestCHAPResponse checks H(identifier || secret || challenge) (RFC 1994,
+// Section 4.1) against digests computed independently with Python's
+// hashlib.
+func TestCHAPResponse(t *testing.T) {
+	for _, tc := range []struct {
+		alg       CHAPAlg
+		id        byte
+		secret    string
+		challenge []byte
+		want      string
+	}{
+		{CHAPMD5, 1, "secret", []byte{1, 2}, "0x18c6ee42cdcc2258144945ad28cad5a2"},
+		{CHAPSHA256, 7, "pw", []byte{10}, "0x947b6ad563ab0268e22400416ec0f8439b4472d6f54ccbef6b49a89ddb8a7628"},
+		{CHAPSHA3256, 7, "pw", []byte{10}, "0x3ea39eb52efff47241f84f66fc6d429d65c0d0d42046303f470be26a3137ddee"},
+	} {
+		if got := encodeHex(chapResponse(tc.alg, tc.id, tc.secret, tc.challenge)); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.alg, got, tc.want)
+		}
+	}
+	if n := len(chapResponse(CHAPSHA1, 0, "s", []byte{1})); n != 20 {
+		t.Errorf("SHA1 digest of %d bytes", n)
+	}
+}
+
+func TestDecodeBinary(t *testing.T) {
+	for in, want := range map[string]string{"0x0102": "\x01\x02", "0X102": "\x01\x02", "0bAQI=": "\x01\x02"} {
+		got, err := decodeBinary(in)
+		if err != nil || string(got) != want {
+			t.Errorf("decodeBinary(%q) = %x, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "0x", "0xzz", "1234", "0b!!", "0x" + strings.Repeat("00", 1025)} {
+		if _, err := decodeBinary(bad); err == nil {
+			t.Errorf("decodeBinary(%q) accepted", clip(bad))
+		}
+	}
+}
+
+func TestAuthCheck(t *testing.T) {
+	for _, tc := range []struct {
+		a    Auth
+		ok   bool
+		warn int
+	}{
+		{Auth{}, true, 0},
+		{Auth{Username: "u", Secret: "twelve-bytes"}, true, 0},
+		{Auth{Username: "u", Secret: "short"}, true, 1},
+		{Auth{Username: "u"}, false, 0},
+		{Auth{Username: "u", Secret: "twelve-bytes", UsernameIn: "t"}, false, 0},
+		{Auth{Username: "u", Secret: "twelve-bytes", UsernameIn: "t", SecretIn: "twelve-bytes"}, false, 0},
+		{Auth{Username: "u", Secret: strings.Repeat("s", 257)}, false, 0},
+	} {
+		w, err := tc.a.Check()
+		if (err == nil) != tc.ok || len(w) != tc.warn {
+			t.Errorf("%v: warnings %v, error %v", tc.a, w, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "twelve-bytes") || strings.Contains(err.Error(), "sss")) {
+			t.Errorf("secret in error: %v", err)
+		}
+	}
+	if s := (Auth{Username: "u", Secret: "hunter2hunter2"}).String(); strings.Contains(s, "hunter2") {
+		t.Errorf("String shows the secret: %s", s)
+	}
+}
+
+func TestParseTargetAddress(t *testing.T) {
+	for _, tc := range []struct {
+		in, addr string
+		tpgt     int
+		ok       bool
+	}{
+		{"10.0.0.1:3260,1", "10.0.0.1:3260", 1, true},
+		{"10.0.0.1", "10.0.0.1:3260", -1, true},
+		{"[fe80::1]:3261,2", "[fe80::1]:3261", 2, true},
+		{"[2001:db8::1]", "[2001:db8::1]:3260", -1, true},
+		{"target.example.com:860,7", "target.example.com:860", 7, true},
+		{"2001:db8::1,1", "", 0, false},
+		{"[2001:db8::1:3260", "", 0, false},
+		{"10.0.0.1:99999", "", 0, false},
+		{"10.0.0.1:3260,x", "", 0, false},
+		{":3260", "", 0, false},
+	} {
+		addr, tpgt, err := ParseTargetAddress(tc.in)
+		if (err == nil) != tc.ok || addr != tc.addr || (tc.ok && tpgt != tc.tpgt) {
+			t.Errorf("ParseTargetAddress(%q) = %q, %d, %v", tc.in, addr, tpgt, err)
+		}
+	}
+}
+
+func FuzzTargetAddress(f *testing.F) {
+	f.Add("10.0.0.1:3260,1")
+	f.Add("[::1]:3260,1")
+	f.Fuzz(func(t *testing.T, s string) {
+		addr, _, err := ParseTargetAddress(s)
+		if err == nil {
+			if _, _, err := ParseTargetAddress(addr); err != nil {
+				t.Fatalf("result %q does not parse again: %v", addr, err)
+			}
+		}
+	})
+}
