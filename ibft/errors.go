@@ -83,4 +83,12 @@ func (e *SourceError) Error() string {
 	return s
 }
 
-func (e *SourceError) Unwrap() error { return ErrNotFound }
+// Unwrap gives ErrNotFound and each attempt's error, so errors.As finds the
+// *FormatError of a corrupt table that was passed over.
+func (e *SourceError) Unwrap() []error {
+	errs := []error{ErrNotFound}
+	for _, a := range e.Tried {
+		errs = append(errs, a.Err)
+	}
+	return errs
+}

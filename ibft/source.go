@@ -28,7 +28,7 @@ type Source struct {
 }
 
 func (s Source) String() string {
-	if s.Kind == SourceMemory {
+	if s.Kind == SourceMemory && s.Offset != 0 {
 		return fmt.Sprintf("%s %s at 0x%x", s.Kind, s.Path, s.Offset)
 	}
 	return s.Kind + " " + s.Path
@@ -152,6 +152,9 @@ func Scan(ctx context.Context, mem io.ReaderAt) (*Table, int64, error) {
 		return nil, 0, fmt.Errorf("ibft: read memory at 0x%x: %w", scanStart, err)
 	}
 	buf = buf[:n]
+	if n < HeaderLen {
+		return nil, 0, fmt.Errorf("read %d bytes at 0x%x: %w", n, scanStart, errNoSignature)
+	}
 	var first error
 	for off := 0; off+HeaderLen <= len(buf); off += scanStep {
 		if off%(64<<10) == 0 {

@@ -28,7 +28,7 @@ const (
 
 func (l *loader) sysfs(context.Context) (*Table, []Attempt) {
 	src := Source{Kind: SourceSysfs, Path: sysfsIBFT}
-	t, err := readSysfs(l.path(sysfsIBFT), src.Kind+" "+sysfsIBFT)
+	t, err := readSysfs(l.path(sysfsIBFT), sysfsIBFT)
 	if err != nil {
 		return nil, []Attempt{{Source: src, Err: err}}
 	}
@@ -48,7 +48,7 @@ func (l *loader) offload(context.Context) (*Table, []Attempt) {
 	for _, d := range dirs {
 		name := filepath.Base(d)
 		src := Source{Kind: SourceOffload, Path: "/sys/firmware/" + name}
-		t, err := readSysfs(d, src.Kind+" "+name)
+		t, err := readSysfs(d, src.Path)
 		if err != nil {
 			tried = append(tried, Attempt{Source: src, Err: err})
 			continue

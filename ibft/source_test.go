@@ -1,0 +1,247 @@
+package ibft
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ipxeSysfs builds the fixture's /sys/firmware/ibft under root from the
+// "find /sys/firmware/ibft" section of ipxe-ibft.txt, device link included.
+func ipxeSysfs(t *testing.T, root string) {
+	t.Helper()
+	for _, l := range fixtureSection(t, "find /sys/firmware/ibft -type f | sort | xargs grep -H .") {
+		if i := strings.Index(l, " -> "); i >= 0 {
+			link := l[strings.LastIndex(l[:i], " ")+1 : i]
+			p := filepath.Join(root, link)
+			if err := os.Symlink(l[i+4:], p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		path, value, ok := strings.Cut(l, ":")
+		if !ok {
+			t.Fatalf("fixture line %q", l)
+		}
+		// The kernel ends values with a newline, except subnet-mask.
+		if !strings.HasSuffix(path, "subnet-mask") {
+			value += "\n"
+		}
+		writeFile(t, filepath.Join(root, path), []byte(value))
+	}
+}
+
+func TestLoadACPI(t *testing.T) {
+	for _, sig := range Signatures {
+		t.Run(sig, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, filepath.Join(root, "sys/firmware/acpi/tables", sig), readFixture(t))
+			tab, err := Load(context.Background(), WithRoot(root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Source{Kind: SourceACPI, Path: "/sys/firmware/acpi/tables/" + sig}
+			if tab.Source != want {
+				t.Errorf("source %v, want %v", tab.Source, want)
+			}
+			tab.Source = Source{}
+			if d := cmp.Diff(ipxeTable(), tab, cmpOpts...); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestLoadMemory puts the fixture where iPXE put it (0x9e620) in a fake
+// /dev/mem, behind a corrupt ACPI table that must be passed over.
+func TestLoadMemory(t *testing.T) {
+	root := t.TempDir()
+	bad := readFixture(t)
+	bad[100] ^= 1
+	writeFile(t, filepath.Join(root, "sys/firmware/acpi/tables/iBFT"), bad)
+	mem := make([]byte, scanEnd)
+	copy(mem[0x9e620:], readFixture(t))
+	writeFile(t, filepath.Join(root, "dev/mem"), mem)
+	tab, err := Load(context.Background(), WithRoot(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Source{Kind: SourceMemory, Path: "/dev/mem", Offset: 0x9e620}); tab.Source != want {
+		t.Errorf("source %v, want %v", tab.Source, want)
+	}
+}
+
+func TestScan(t *testing.T) {
+	fx := readFixture(t)
+	tests := []struct {
+		name    string
+		place   map[int][]byte // physical address -> bytes
+		wantOff int64
+		wantErr error
+	}{
+		{"table at the window start", map[int][]byte{scanStart: fx}, scanStart, nil},
+		{"table in the last bytes", map[int][]byte{scanEnd - 560: fx}, scanEnd - 560, nil},
+		{"decoy signature first", map[int][]byte{0x90000: []byte("iBFT garbage"), 0xa0000: fx}, 0xa0000, nil},
+		{"off a 16-byte boundary", map[int][]byte{0x90008: fx}, 0, errNoSignature},
+		{"below the window", map[int][]byte{0x70000: fx}, 0, errNoSignature},
+		{"only a corrupt table", map[int][]byte{0x90000: fx[:300]}, 0, errChecksum},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := make([]byte, scanEnd)
+			for at, b := range tt.place {
+				copy(mem[at:], b)
+			}
+			tab, off, err := Scan(context.Background(), bytes.NewReader(mem))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Scan() = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if off != tt.wantOff || tab.Targets[0].Name != "iqn.2025-01.test:disk1" {
+				t.Errorf("found at 0x%x, want 0x%x", off, tt.wantOff)
+			}
+		})
+	}
+}
+
+func TestScanCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Scan(ctx, bytes.NewReader(make([]byte, scanEnd))); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Scan() = %v, want context.Canceled", err)
+	}
+}
+
+func TestLoadSysfs(t *testing.T) {
+	root := t.TempDir()
+	ipxeSysfs(t, root)
+	tab, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Source{Kind: SourceSysfs, Path: "/sys/firmware/ibft"}); tab.Source != want {
+		t.Errorf("source %v, want %v", tab.Source, want)
+	}
+	tab.Source = Source{}
+	if d := cmp.Diff(ipxeTable(), tab, cmpOpts...); d != "" {
+		t.Errorf("sysfs view differs from the raw table (-want +got):\n%s", d)
+	}
+}
+
+func TestLoadSysfsAmbiguousLUN(t *testing.T) {
+	root := t.TempDir()
+	ipxeSysfs(t, root)
+	// 01 10 00 ... and 00 01 00 00 ... with a 0x10 both print this way.
+	writeFile(t, filepath.Join(root, "sys/firmware/ibft/target0/lun"), []byte("0110000000\n"))
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, errLUN) || fe.Field != "lun" || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load() = %v, want a not-found error carrying the lun FormatError", err)
+	}
+}
+
+func TestLoadOffload(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sys/firmware/iscsi_boot3")
+	for name, value := range map[string]string{
+		"initiator/initiator-name": "iqn.2025-01.test:hba",
+		"initiator/isid":           "400001370000",
+		"ethernet0/index":          "0",
+		"ethernet0/flags":          "3",
+		"ethernet0/mac":            "00:0e:1e:00:00:01",
+		"ethernet0/ip-addr":        "192.0.2.7",
+		"ethernet0/origin":         "1",
+		"target0/index":            "0",
+		"target0/flags":            "3",
+		"target0/ip-addr":          "192.0.2.9",
+		"target0/port":             "3260",
+		"target0/lun":              "00000000",
+		"target0/nic-assoc":        "0",
+		"target0/target-name":      "iqn.2025-01.test:hba-disk",
+		"target0/chap-name":        "hbauser",
+		"target0/chap-secret":      "hba-secret-1",
+	} {
+		writeFile(t, filepath.Join(dir, name), []byte(value+"\n"))
+	}
+	writeFile(t, filepath.Join(root, "sys/class/scsi_host/host3/proc_name"), []byte("qla4xxx\n"))
+	tab, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Table{
+		Initiator: &Initiator{Name: "iqn.2025-01.test:hba", ISID: "400001370000"},
+		NICs: []NIC{{Flags: 3, IP: mustAddr("192.0.2.7"), Origin: OriginManual, MAC: mustMAC("00:0e:1e:00:00:01")}},
+		Targets: []Target{{
+			Flags: 3, IP: mustAddr("192.0.2.9"), Port: 3260, Name: "iqn.2025-01.test:hba-disk",
+			CHAPName: "hbauser", CHAPSecret: "hba-secret-1",
+		}},
+		Source:    Source{Kind: SourceOffload, Path: "/sys/firmware/iscsi_boot3"},
+		Transport: "qla4xxx",
+	}
+	if d := cmp.Diff(want, tab, cmpOpts...); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestLoadNothing(t *testing.T) {
+	_, err := Load(context.Background(), WithRoot(t.TempDir()))
+	var se *SourceError
+	if !errors.As(err, &se) || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load() = %v, want *SourceError wrapping ErrNotFound", err)
+	}
+	var kinds []string
+	for _, a := range se.Tried {
+		kinds = append(kinds, a.Source.Kind)
+	}
+	want := []string{SourceACPI, SourceACPI, SourceACPI, SourceMemory, SourceSysfs, SourceOffload}
+	if d := cmp.Diff(want, kinds); d != "" {
+		t.Errorf("tried (-want +got):\n%s", d)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "/dev/mem") {
+		t.Errorf("message %q: want one line naming every source", msg)
+	}
+}
+
+func TestLoadCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Load(ctx, WithRoot(t.TempDir())); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load() = %v, want context.Canceled", err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	tab, err := ReadFile("testdata/ipxe-ibft.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Source{Kind: SourceFile, Path: "testdata/ipxe-ibft.bin"}); tab.Source != want {
+		t.Errorf("source %v", tab.Source)
+	}
+	p := filepath.Join(t.TempDir(), "short.bin")
+	writeFile(t, p, readFixture(t)[:20])
+	if _, err := ReadFile(p); !errors.Is(err, errShort) || !strings.Contains(err.Error(), p) {
+		t.Errorf("ReadFile(short) = %v, want errShort naming the file", err)
+	}
+}
