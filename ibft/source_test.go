@@ -191,7 +191,7 @@ func TestLoadOffload(t *testing.T) {
 	}
 	want := &Table{
 		Initiator: &Initiator{Name: "iqn.2025-01.test:hba", ISID: "400001370000"},
-		NICs: []NIC{{Flags: 3, IP: mustAddr("192.0.2.7"), Origin: OriginManual, MAC: mustMAC("00:0e:1e:00:00:01")}},
+		NICs:      []NIC{{Flags: 3, IP: mustAddr("192.0.2.7"), Origin: OriginManual, MAC: mustMAC("00:0e:1e:00:00:01")}},
 		Targets: []Target{{
 			Flags: 3, IP: mustAddr("192.0.2.9"), Port: 3260, Name: "iqn.2025-01.test:hba-disk",
 			CHAPName: "hbauser", CHAPSecret: "hba-secret-1",
