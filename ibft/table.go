@@ -117,8 +117,13 @@ func NewBDF(bus, dev, fn uint8) BDF {
 	return BDF(uint16(bus)<<8 | uint16(dev&0x1f)<<3 | uint16(fn&7))
 }
 
-func (b BDF) Bus() uint8      { return uint8(b >> 8) }
-func (b BDF) Device() uint8   { return uint8(b>>3) & 0x1f }
+// Bus is the PCI bus number.
+func (b BDF) Bus() uint8 { return uint8(b >> 8) }
+
+// Device is the PCI device (slot) number, 0-31.
+func (b BDF) Device() uint8 { return uint8(b>>3) & 0x1f }
+
+// Function is the PCI function number, 0-7.
 func (b BDF) Function() uint8 { return uint8(b) & 7 }
 
 // String is the form Linux uses in sysfs device names, without the domain.
