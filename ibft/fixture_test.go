@@ -115,8 +115,8 @@ func TestFixtureRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := func(n NIC) (string, error) {
-		if n.MAC.String() == "52:54:00:12:34:56" {
+	res := func(mac net.HardwareAddr, _ BDF) (string, error) {
+		if mac.String() == "52:54:00:12:34:56" {
 			return "eth0", nil
 		}
 		return "", errNoInterface

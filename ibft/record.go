@@ -49,11 +49,16 @@ type Record struct {
 // Records returns the records "iscsistart -f" prints for the table, in slot
 // order, keeping open-iscsi's rules: a target counts when a flag is set and
 // it has a name, and it is paired with the valid NIC whose index its
-// nic-assoc names (otherwise it is left out, as open-iscsi does). res names
+// nic-assoc names (otherwise it is left out, as open-iscsi does). A table
+// without an initiator structure has no records: the kernel then publishes
+// no initiator directory, and open-iscsi reads nothing. res names
 // the NIC's interface; when res is nil or fails, the record has no
 // iface.net_ifacename line rather than being dropped, so a table read from a
 // file on another machine still prints.
 func (t *Table) Records(res Resolver) []Record {
+	if t.Initiator == nil {
+		return nil
+	}
 	var out []Record
 	for _, tg := range t.Targets {
 		if !tg.Flags.Valid() || tg.Name == "" {
@@ -69,6 +74,8 @@ func (t *Table) Records(res Resolver) []Record {
 			BootProto:     "STATIC",
 			PrefixLen:     int(nic.PrefixLen),
 			VLANID:        strconv.Itoa(int(nic.VLAN)),
+			InitiatorName: t.Initiator.Name,
+			ISID:          t.Initiator.ISID,
 			NodeName:      tg.Name,
 			Address:       kernelAddr(tg.IP),
 			Port:          int(tg.Port),
@@ -76,10 +83,6 @@ func (t *Table) Records(res Resolver) []Record {
 		}
 		if r.TransportName == "" {
 			r.TransportName = "tcp"
-		}
-		if t.Initiator != nil {
-			r.InitiatorName = t.Initiator.Name
-			r.ISID = t.Initiator.ISID
 		}
 		// open-iscsi takes DHCP from the origin, or from a DHCP server
 		// address, because some firmware leaves the origin unset.
@@ -94,7 +97,7 @@ func (t *Table) Records(res Resolver) []Record {
 		r.PrimaryDNS = kernelAddrIfSet(nic.PrimaryDNS)
 		r.SecondaryDNS = kernelAddrIfSet(nic.SecondaryDNS)
 		if res != nil {
-			if name, err := res(nic); err == nil {
+			if name, err := res(nic.MAC, nic.PCIBDF); err == nil {
 				r.NetIfaceName = name
 			}
 		}

@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-func fullResolver(n NIC) (string, error) {
-	switch n.MAC.String() {
+func fullResolver(mac net.HardwareAddr, _ BDF) (string, error) {
+	switch mac.String() {
 	case "02:00:00:00:00:01":
 		return "eth0", nil
 	case "02:00:00:00:00:02":
@@ -130,6 +131,11 @@ func TestRecordsRules(t *testing.T) {
 		{"unresolved interface keeps the record", func(tab *Table) { tab.NICs[0].MAC = mustMAC("02:00:00:00:00:09") }, func(t *testing.T, recs []Record) {
 			if len(recs) != 2 || recs[0].NetIfaceName != "" {
 				t.Errorf("records %+v", recs)
+			}
+		}},
+		{"no initiator structure, no records", func(tab *Table) { tab.Initiator = nil }, func(t *testing.T, recs []Record) {
+			if len(recs) != 0 {
+				t.Errorf("%d records, want none", len(recs))
 			}
 		}},
 		{"offload transport", func(tab *Table) { tab.Transport = "qla4xxx"; tab.Initiator.ISID = "400001370000" }, func(t *testing.T, recs []Record) {

@@ -273,15 +273,16 @@ func parsePCIName(s string) (BDF, bool) {
 	return NewBDF(uint8(bus), uint8(dev), uint8(fn)), true
 }
 
-// Resolver names the Linux network interface a table NIC stands for.
-type Resolver func(NIC) (string, error)
+// Resolver names the Linux network interface of a table NIC, given the NIC's
+// MAC and PCI function (from a NIC or a BootNIC).
+type Resolver func(mac net.HardwareAddr, bdf BDF) (string, error)
 
 // SysResolver resolves a NIC through <root>/sys/class/net: by MAC first
 // (each interface's address file), then, when no interface or more than one
 // (VLANs, bonds, offload functions with their own MAC) has it, by the PCI
 // function the table names, through each interface's device symlink.
 func SysResolver(root string) Resolver {
-	return func(n NIC) (string, error) {
+	return func(mac net.HardwareAddr, bdf BDF) (string, error) {
 		dir := filepath.Join(root, "/sys/class/net")
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -295,8 +296,8 @@ func SysResolver(root string) Resolver {
 			if err != nil {
 				continue
 			}
-			mac, err := net.ParseMAC(strings.TrimSpace(string(b)))
-			if err == nil && len(n.MAC) > 0 && bytes.Equal(mac, n.MAC) {
+			have, err := net.ParseMAC(strings.TrimSpace(string(b)))
+			if err == nil && len(mac) > 0 && bytes.Equal(have, mac) {
 				byMAC = append(byMAC, name)
 			}
 		}
@@ -313,7 +314,7 @@ func SysResolver(root string) Resolver {
 			if err != nil {
 				continue
 			}
-			if b, ok := parsePCIName(filepath.Base(dev)); ok && b == n.PCIBDF {
+			if b, ok := parsePCIName(filepath.Base(dev)); ok && b == bdf {
 				byBDF = append(byBDF, name)
 			}
 		}
@@ -322,8 +323,8 @@ func SysResolver(root string) Resolver {
 		}
 		if len(byMAC) > 1 {
 			slices.Sort(byMAC)
-			return "", fmt.Errorf("ibft: interface for mac %s pci %s: %w: %s", n.MAC, n.PCIBDF, errAmbiguous, strings.Join(byMAC, ", "))
+			return "", fmt.Errorf("ibft: interface for mac %s pci %s: %w: %s", mac, bdf, errAmbiguous, strings.Join(byMAC, ", "))
 		}
-		return "", fmt.Errorf("ibft: interface for mac %s pci %s: %w", n.MAC, n.PCIBDF, errNoInterface)
+		return "", fmt.Errorf("ibft: interface for mac %s pci %s: %w", mac, bdf, errNoInterface)
 	}
 }

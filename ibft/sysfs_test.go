@@ -55,13 +55,13 @@ func TestSysResolver(t *testing.T) {
 	res := SysResolver(root)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := res(tt.nic)
+			got, err := res(tt.nic.MAC, tt.nic.PCIBDF)
 			if !errors.Is(err, tt.err) || got != tt.want {
 				t.Errorf("resolve = %q, %v; want %q, %v", got, err, tt.want, tt.err)
 			}
 		})
 	}
-	if _, err := SysResolver(t.TempDir())(NIC{}); err == nil {
+	if _, err := SysResolver(t.TempDir())(nil, 0); err == nil {
 		t.Error("no /sys/class/net: want an error")
 	}
 }
