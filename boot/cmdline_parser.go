@@ -1,0 +1,274 @@
+package boot
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// cmdlineParser collects the words of a command line into a plan. Its error
+// is sticky: after the first bad word, the others are not looked at, so the
+// operator reads one line about the first mistake.
+type cmdlineParser struct {
+	plan *Plan
+	err  error
+
+	// The manual target (rd.iscsi.target.*, iscsi_target_*, ISCSI_TARGET_*)
+	// and the default CHAP (rd.iscsi.username, ...): single values, the last
+	// word wins, checked together at the end.
+	manual [5]setting // name, ip, port, group, lun
+	auth   [4]setting // username, password, in.username, in.password
+
+	ibft       bool // rd.iscsi.ibft, iscsi_auto: network from the iBFT
+	retryParam bool // rd.iscsi.param set initial_login_retry_max itself
+	ifnames    []Interface
+	vlans      []Interface
+}
+
+// setting is one single-valued word, remembered with where it was written.
+type setting struct {
+	w   word
+	src string
+}
+
+func (s setting) set() bool { return s.w.key != "" }
+
+const (
+	manualName = iota
+	manualIP
+	manualPort
+	manualGroup
+	manualLUN
+)
+
+const (
+	authUser = iota
+	authPass
+	authUserIn
+	authPassIn
+)
+
+// manualKeys and authKeys map every spelling to its slot: dracut's own, its
+// deprecated one (which is also Debian's), and initramfs-tools' variables.
+var manualKeys = map[string]int{
+	"rd.iscsi.target.name": manualName, "iscsi_target_name": manualName, "ISCSI_TARGET_NAME": manualName,
+	"rd.iscsi.target.ip": manualIP, "iscsi_target_ip": manualIP, "ISCSI_TARGET_IP": manualIP,
+	"rd.iscsi.target.port": manualPort, "iscsi_target_port": manualPort, "ISCSI_TARGET_PORT": manualPort,
+	"rd.iscsi.target.group": manualGroup, "iscsi_target_group": manualGroup, "ISCSI_TARGET_GROUP": manualGroup,
+	"ISCSI_ROOT_LUN": manualLUN,
+}
+
+var authKeys = map[string]int{
+	"rd.iscsi.username": authUser, "iscsi_username": authUser, "ISCSI_USERNAME": authUser,
+	"rd.iscsi.password": authPass, "iscsi_password": authPass, "ISCSI_PASSWORD": authPass,
+	"rd.iscsi.in.username": authUserIn, "iscsi_in_username": authUserIn, "ISCSI_IN_USERNAME": authUserIn,
+	"rd.iscsi.in.password": authPassIn, "iscsi_in_password": authPassIn, "ISCSI_IN_PASSWORD": authPassIn,
+}
+
+func newCmdlineParser() *cmdlineParser {
+	return &cmdlineParser{plan: &Plan{Params: map[string]string{}}}
+}
+
+// fail records the first error, with the value redacted where it holds a
+// secret.
+func (p *cmdlineParser) fail(w word, src, part string, err error, reason string) {
+	if p.err != nil {
+		return
+	}
+	e := &CmdlineError{Key: w.key, Value: w.value, Part: part, Reason: reason, Err: err}
+	if src != SourceCmdline {
+		e.Source = src
+	}
+	switch {
+	case secretKeys[w.key]:
+		e.Value, e.Part = redacted, ""
+	case isRootKey(w.key):
+		e.Value = redactRoot(w.value)
+	case (w.key == "rd.iscsi.param" || w.key == "iscsi_param") && isSecretParam(w.value):
+		e.Value, e.Part = redacted, ""
+	}
+	p.err = e
+}
+
+func (p *cmdlineParser) warn(format string, args ...any) {
+	p.plan.Warnings = append(p.plan.Warnings, fmt.Sprintf(format, args...))
+}
+
+// word takes one parameter into the plan.
+func (p *cmdlineParser) word(w word, src string) {
+	if p.err != nil {
+		return
+	}
+	if i, ok := manualKeys[w.key]; ok {
+		p.manual[i] = setting{w, src}
+		return
+	}
+	if i, ok := authKeys[w.key]; ok {
+		p.auth[i] = setting{w, src}
+		return
+	}
+	switch w.key {
+	case "netroot", "root":
+		p.root(w, src)
+	case "iscsiroot":
+		p.warn("iscsiroot= is deprecated, use netroot=iscsi:%s", redactRoot(w.value))
+		p.addRoot(w, src, w.value)
+	case "rd.iscsi.firmware", "iscsi_firmware":
+		p.boolean(w, src, &p.plan.Firmware)
+	case "iscsi_auto", "ISCSI_AUTO":
+		// Debian's iscsi_auto runs iscsistart -N and -b: network and
+		// targets, both from the firmware.
+		p.boolean(w, src, &p.plan.Firmware)
+		p.ibft = p.plan.Firmware
+	case "rd.iscsi.ibft":
+		p.boolean(w, src, &p.ibft)
+	case "rd.iscsi.mp":
+		p.boolean(w, src, &p.plan.Multipath)
+	case "rd.iscsi.waitnet":
+		p.boolean(w, src, &p.plan.WaitNet)
+	case "rd.neednet":
+		p.boolean(w, src, &p.plan.NeedNet)
+	case "rd.iscsi.testroute":
+		var test bool
+		p.boolean(w, src, &test)
+		p.plan.SkipRouteTest = !test
+	case "rd.iscsi.initiator", "iscsi_initiator", "ISCSI_INITIATOR":
+		if !validName(w.value) {
+			p.fail(w, src, "", errTargetName, "one word of at most 223 bytes")
+			return
+		}
+		if !hasNamePrefix(w.value) {
+			p.warn("%s=%s: not an iqn., eui. or naa. name", w.key, w.value)
+		}
+		p.plan.Initiator = w.value
+	case "rd.iscsi.param", "iscsi_param":
+		p.param(w, src)
+	case "rd.iscsi.login_retry_max":
+		// dracut's range (getargnum 3 0 10000).
+		n, ok := parseUint(w.value, 0, 10000)
+		if !ok {
+			p.fail(w, src, "", errNumber, "0-10000")
+			return
+		}
+		p.plan.LoginRetryMax = int(n)
+	case "rd.retry", "rd_retry":
+		n, ok := parseUint(w.value, 1, 1<<31-1)
+		if !ok {
+			p.fail(w, src, "", errNumber, "seconds, at least 1")
+			return
+		}
+		p.plan.RetrySeconds = int(n)
+	case "rd.iscsi.transport":
+		if !slices.Contains(transports, w.value) {
+			p.fail(w, src, "", errTransport, strings.Join(transports, ", "))
+			return
+		}
+		p.plan.Transport = w.value
+	case "ip":
+		p.ip(w, src)
+	case "vlan":
+		p.vlan(w, src)
+	case "ifname":
+		p.ifname(w, src)
+	case "bootdev":
+		if !validIfname(w.value) {
+			p.fail(w, src, "", errIfname, "")
+			return
+		}
+		p.plan.BootDev = w.value
+	case "nameserver":
+		a, ok := parseAddr(w.value)
+		if !ok {
+			p.fail(w, src, "", errAddress, "")
+			return
+		}
+		if !slices.Contains(p.plan.Nameservers, a) {
+			p.plan.Nameservers = append(p.plan.Nameservers, a)
+		}
+	default:
+		switch {
+		case strings.HasPrefix(w.key, "rd.iscsi."):
+			p.warn("%s: unknown rd.iscsi option, ignored", w.key)
+		case strings.HasPrefix(w.key, "ISCSI_"):
+			p.warn("%s: unknown initramfs-tools variable, ignored", w.key)
+		}
+	}
+}
+
+func (p *cmdlineParser) boolean(w word, src string, dst *bool) {
+	b, ok := parseBool(w)
+	if !ok {
+		p.fail(w, src, "", errBool, "")
+		return
+	}
+	*dst = b
+}
+
+// param takes rd.iscsi.param=<open-iscsi record name>=<value>.
+func (p *cmdlineParser) param(w word, src string) {
+	k, v, ok := strings.Cut(w.value, "=")
+	if !ok || k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' }) {
+		p.fail(w, src, "", errSyntax, "expected name=value, e.g. node.session.timeo.replacement_timeout=30")
+		return
+	}
+	if k == "node.session.initial_login_retry_max" {
+		p.retryParam = true
+	}
+	p.plan.Params[k] = v
+}
+
+// finish checks the words that only make sense together and returns the
+// plan.
+func (p *cmdlineParser) finish() (*Plan, error) {
+	p.manualTarget()
+	p.defaultAuth()
+	if p.err != nil {
+		return nil, p.err
+	}
+	if p.plan.LoginRetryMax > 0 && !p.retryParam {
+		p.plan.Params["node.session.initial_login_retry_max"] = fmt.Sprint(p.plan.LoginRetryMax)
+	}
+	if p.ibft {
+		p.addInterface(Interface{Method: MethodIBFT})
+	}
+	p.nameInterfaces()
+	return p.plan, nil
+}
+
+// addInterface adds an interface unless the same one is there already (a
+// repeated word).
+func (p *cmdlineParser) addInterface(ifc Interface) {
+	if !slices.ContainsFunc(p.plan.Interfaces, ifc.equal) {
+		p.plan.Interfaces = append(p.plan.Interfaces, ifc)
+	}
+}
+
+// nameInterfaces applies ifname= and vlan= to the ip= interfaces of the same
+// name, and adds those that no ip= configures, so that the run still finds
+// or creates them.
+func (p *cmdlineParser) nameInterfaces() {
+	for _, n := range p.ifnames {
+		found := false
+		for i := range p.plan.Interfaces {
+			if p.plan.Interfaces[i].Name == n.Name {
+				p.plan.Interfaces[i].MAC = n.MAC
+				found = true
+			}
+		}
+		if !found {
+			p.addInterface(n)
+		}
+	}
+	for _, v := range p.vlans {
+		found := false
+		for i := range p.plan.Interfaces {
+			if p.plan.Interfaces[i].Name == v.Name {
+				p.plan.Interfaces[i].VLAN, p.plan.Interfaces[i].Parent = v.VLAN, v.Parent
+				found = true
+			}
+		}
+		if !found {
+			p.addInterface(v)
+		}
+	}
+}
