@@ -390,8 +390,8 @@ func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
 	case strings.Count(hostport, ":") > 1:
 		return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address must be in brackets", clip(v))
 	}
-	if host == "" {
-		return "", 0, fmt.Errorf("TargetAddress %q: empty host", clip(v))
+	if host == "" || strings.ContainsAny(host, ",[] \t") {
+		return "", 0, fmt.Errorf("TargetAddress %q: bad host %q", clip(v), clip(host))
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
 		return "", 0, fmt.Errorf("TargetAddress %q: port %q not a number 1-65535", clip(v), clip(port))

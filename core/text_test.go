@@ -79,7 +79,9 @@ func TestNegotiateResponses(t *testing.T) {
 		{"Reject falls back to default", []KV{{"MaxBurstLength", "Reject"}}, func(p Params) bool { return p.MaxBurstLength == 262144 }, ""},
 		{"Irrelevant falls back to default", []KV{{"FirstBurstLength", "Irrelevant"}}, func(p Params) bool { return p.FirstBurstLength == 65536 }, ""},
 		{"declarative MaxRecvDataSegmentLength", []KV{{"MaxRecvDataSegmentLength", "65536"}},
-			func(p Params) bool { return p.MaxXmitDataSegmentLength == 65536 && p.MaxRecvDataSegmentLength == 262144 }, ""},
+			func(p Params) bool {
+				return p.MaxXmitDataSegmentLength == 65536 && p.MaxRecvDataSegmentLength == 262144
+			}, ""},
 		{"declarative out of range", []KV{{"MaxRecvDataSegmentLength", "10"}}, nil, "from 512"},
 		{"first burst clamped to max burst", []KV{{"MaxBurstLength", "4096"}, {"FirstBurstLength", "262144"}},
 			func(p Params) bool { return p.FirstBurstLength == 4096 }, ""},
@@ -257,6 +259,26 @@ func FuzzTargetAddress(f *testing.F) {
 			if _, _, err := ParseTargetAddress(addr); err != nil {
 				t.Fatalf("result %q does not parse again: %v", addr, err)
 			}
+		}
+	})
+}
+
+// FuzzCHAP feeds a target's CHAP_A, CHAP_I and CHAP_C, and its mutual
+// CHAP_N and CHAP_R, to the initiator's side of the exchange.
+func FuzzCHAP(f *testing.F) {
+	f.Add("5", "7", "0x0102030405", "t", "0x00")
+	f.Add("7", "0x10", "0bAQIDBA==", "t", "0b")
+	f.Fuzz(func(t *testing.T, a, id, c, n, r string) {
+		x := &chapExchange{auth: &Auth{Username: "u", Secret: "initiator-secret", UsernameIn: "t", SecretIn: "target-secret!"}}
+		out, err := x.respond(map[string]string{"CHAP_A": a, "CHAP_I": id, "CHAP_C": c})
+		if err != nil {
+			return
+		}
+		if len(out) != 4 || out[1].Key != "CHAP_R" {
+			t.Fatalf("answer %v", out)
+		}
+		if x.verify(map[string]string{"CHAP_N": n, "CHAP_R": r}) == nil {
+			t.Fatalf("random mutual response %q accepted", r)
 		}
 	})
 }

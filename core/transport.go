@@ -106,12 +106,28 @@ func (t *StreamTransport) watch(ctx context.Context, read bool) func() {
 	}
 }
 
-// ctxErr prefers the context's error to the deadline error it caused.
+// ctxErr prefers the context's error to the deadline error it caused. The
+// connection's deadline can fire a moment before the context's own timer,
+// so a passed deadline counts as the context's.
 func ctxErr(ctx context.Context, err error) error {
-	if ce := ctx.Err(); ce != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, io.ErrClosedPipe)) {
+	if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.ErrClosedPipe) {
+		return err
+	}
+	if ce := ctx.Err(); ce != nil {
 		return ce
 	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
 	return err
+}
+
+// Close closes the underlying stream if it can be closed.
+func (t *StreamTransport) Close() error {
+	if c, ok := t.rw.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // WritePDU sends p with padding and any digests in force.

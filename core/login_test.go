@@ -1,0 +1,278 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/core/coretest"
+)
+
+const (
+	iqnInit = "iqn.2025-01.test:init"
+	iqnDisk = "iqn.2025-01.test:disk1"
+)
+
+func start(t *testing.T, tgt *coretest.Target) string {
+	t.Helper()
+	addr, err := tgt.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tgt.Close)
+	return addr
+}
+
+func tcpDial(ctx context.Context, addr string) (core.Transport, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return core.NewStreamTransport(c), nil
+}
+
+// login dials addr and logs in with cfg, closing the connection when the
+// test ends.
+func login(t *testing.T, addr string, cfg core.Config) (*core.Session, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cfg.Portal = addr
+	if cfg.InitiatorName == "" {
+		cfg.InitiatorName = iqnInit
+	}
+	cfg.ISID = core.ISID(1)
+	return core.Login(ctx, core.NewStreamTransport(c), &cfg)
+}
+
+func TestLoginNoAuthProbe(t *testing.T) {
+	addr := start(t, &coretest.Target{Name: iqnDisk, TPGT: 1, LUNs: []uint64{0, 1}, Alias: "disk one"})
+	s, err := login(t, addr, core.Config{TargetName: iqnDisk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TSIH == 0 || s.AuthMethod != "None" || s.Params.MaxXmitDataSegmentLength != 65536 || !s.Params.HaveTPGT ||
+		s.Params.TargetAlias != "disk one" {
+		t.Errorf("session %+v", s)
+	}
+	ctx := context.Background()
+	luns, err := s.ReportLUNs(ctx)
+	if err != nil || len(luns) != 2 || luns[1] != 1 {
+		t.Fatalf("REPORT LUNS %v, %v", luns, err)
+	}
+	q, err := s.Inquiry(ctx, 1)
+	if err != nil || q.Vendor != "IET" || q.DeviceTypeName() != "disk" {
+		t.Fatalf("INQUIRY %+v, %v", q, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoginCHAP(t *testing.T) {
+	const user, secret = "alice", "alice-secret-123"
+	for _, alg := range core.DefaultCHAPAlgs {
+		t.Run(alg.String(), func(t *testing.T) {
+			addr := start(t, &coretest.Target{Name: iqnDisk, CHAPUser: user, CHAPSecret: secret, CHAPAlg: alg,
+				MutualUser: "disk", MutualSecret: "disk-secret-456"})
+			s, err := login(t, addr, core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: user, Secret: secret,
+				UsernameIn: "disk", SecretIn: "disk-secret-456"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.AuthMethod != "CHAP" || s.CHAPAlg != alg {
+				t.Errorf("auth %s %s", s.AuthMethod, s.CHAPAlg)
+			}
+		})
+	}
+}
+
+func TestLoginFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target *coretest.Target
+		cfg    core.Config
+		is     error
+		msg    string // in the one-line message
+	}{
+		{"wrong password", &coretest.Target{Name: iqnDisk, CHAPUser: "u", CHAPSecret: "right-secret-1"},
+			core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u", Secret: "wrong-secret-2"}},
+			core.ErrAuth, "0201 authentication failure"},
+		{"no credentials for a CHAP target", &coretest.Target{Name: iqnDisk, CHAPUser: "u", CHAPSecret: "right-secret-1"},
+			core.Config{TargetName: iqnDisk}, core.ErrAuth, "0201"},
+		{"unknown target", &coretest.Target{Name: iqnDisk}, core.Config{TargetName: "iqn.2025-01.test:nope"},
+			core.ErrTargetNotFound, "0203 target not found"},
+		{"target error", &coretest.Target{Name: iqnDisk, Status: 0x0301}, core.Config{TargetName: iqnDisk},
+			core.ErrRetryable, "0301 service unavailable"},
+		{"forbidden", &coretest.Target{Name: iqnDisk, Status: 0x0202}, core.Config{TargetName: iqnDisk},
+			core.ErrAuth, "authorization failure"},
+		{"wrong mutual response", &coretest.Target{Name: iqnDisk, CHAPUser: "u", CHAPSecret: "right-secret-1",
+			MutualUser: "t", MutualSecret: "target-secret-2", WrongMutual: true},
+			core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u", Secret: "right-secret-1", UsernameIn: "t", SecretIn: "target-secret-2"}},
+			core.ErrAuth, "wrong response"},
+		{"mutual wanted, target does none", &coretest.Target{Name: iqnDisk},
+			core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u", Secret: "right-secret-1", UsernameIn: "t", SecretIn: "target-secret-2"}},
+			core.ErrAuth, "unauthenticated target"},
+		{"identical secrets both ways", &coretest.Target{Name: iqnDisk},
+			core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u", Secret: "same-secret-12", UsernameIn: "t", SecretIn: "same-secret-12"}},
+			core.ErrAuth, "identical"},
+		{"malformed text", &coretest.Target{Name: iqnDisk, MalformedReply: true}, core.Config{TargetName: iqnDisk},
+			core.ErrProtocol, "not NUL-terminated"},
+		{"never transits", &coretest.Target{Name: iqnDisk, NeverTransit: true}, core.Config{TargetName: iqnDisk},
+			core.ErrProtocol, "did not finish"},
+		{"dropped mid-login", &coretest.Target{Name: iqnDisk, DropAfterPDUs: 2}, core.Config{TargetName: iqnDisk},
+			nil, "EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := start(t, tc.target)
+			_, err := login(t, addr, tc.cfg)
+			var le *core.LoginError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %v (%T), want *LoginError", err, err)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %q does not wrap %v", err, tc.is)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.msg) || !strings.Contains(msg, addr) || strings.Contains(msg, "\n") {
+				t.Errorf("message %q: want one line naming the portal and %q", msg, tc.msg)
+			}
+			for _, s := range []string{"right-secret-1", "wrong-secret-2", "target-secret-2", "same-secret-12"} {
+				if strings.Contains(msg, s) {
+					t.Errorf("secret in message %q", msg)
+				}
+			}
+		})
+	}
+}
+
+// TestCHAPReflection has a target hand our own mutual challenge back to us
+// on a second connection: we must refuse to answer it.
+func TestCHAPReflection(t *testing.T) {
+	tgt := &coretest.Target{Name: iqnDisk, CHAPUser: "u", CHAPSecret: "right-secret-1", MutualUser: "t",
+		MutualSecret: "target-secret-2"}
+	addr := start(t, tgt)
+	auth := core.Auth{Username: "u", Secret: "right-secret-1", UsernameIn: "t", SecretIn: "target-secret-2"}
+	if _, err := login(t, addr, core.Config{TargetName: iqnDisk, Auth: auth}); err != nil {
+		t.Fatal(err)
+	}
+	tgt.ReflectChallenge = true
+	_, err := login(t, addr, core.Config{TargetName: iqnDisk, Auth: auth})
+	if !errors.Is(err, core.ErrAuth) || !strings.Contains(err.Error(), "reflection") {
+		t.Fatalf("error %v, want a CHAP reflection failure", err)
+	}
+}
+
+func TestRedirects(t *testing.T) {
+	final := start(t, &coretest.Target{Name: iqnDisk})
+	hop := start(t, &coretest.Target{Name: iqnDisk, Status: 0x0101, RedirectTo: final + ",1"})
+	perm := start(t, &coretest.Target{Name: iqnDisk, Status: 0x0102, RedirectTo: hop})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	closeT := func(t core.Transport) { t.(*core.StreamTransport).Close() }
+	s, at, err := core.LoginRedirected(ctx, tcpDial, closeT, core.Config{InitiatorName: iqnInit, TargetName: iqnDisk, Portal: perm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Transport().(*core.StreamTransport).Close()
+	if at != final || s.TSIH == 0 {
+		t.Errorf("logged in at %s, want %s", at, final)
+	}
+
+	// Two targets pointing at each other: the hop limit ends it.
+	a := &coretest.Target{Name: iqnDisk, Status: 0x0101}
+	b := &coretest.Target{Name: iqnDisk, Status: 0x0101}
+	aAddr, bAddr := start(t, a), start(t, b)
+	a.RedirectTo, b.RedirectTo = bAddr, aAddr
+	_, _, err = core.LoginRedirected(ctx, tcpDial, closeT, core.Config{InitiatorName: iqnInit, TargetName: iqnDisk, Portal: aAddr})
+	if !errors.Is(err, core.ErrRetryable) || !strings.Contains(err.Error(), "redirects") {
+		t.Fatalf("loop: %v", err)
+	}
+}
+
+func TestSlowTargetTimesOut(t *testing.T) {
+	addr := start(t, &coretest.Target{Name: iqnDisk, Delay: time.Second})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	_, err = core.Login(ctx, core.NewStreamTransport(c), &core.Config{InitiatorName: iqnInit, TargetName: iqnDisk, Portal: addr})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want deadline exceeded", err)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("took %v after a 200ms deadline", d)
+	}
+}
+
+func TestDigestsAndBadDigest(t *testing.T) {
+	addr := start(t, &coretest.Target{Name: iqnDisk, Digests: true, LUNs: []uint64{1}})
+	s, err := login(t, addr, core.Config{TargetName: iqnDisk, Offers: mustOverride(t, map[string]string{
+		"HeaderDigest": "CRC32C,None", "DataDigest": "CRC32C,None"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Params.HeaderDigest || !s.Params.DataDigest {
+		t.Fatalf("digests not negotiated: %+v", s.Params)
+	}
+	if luns, err := s.ReportLUNs(context.Background()); err != nil || len(luns) != 1 {
+		t.Fatalf("REPORT LUNS with digests: %v %v", luns, err)
+	}
+
+	addr = start(t, &coretest.Target{Name: iqnDisk, Digests: true, CorruptDigest: true})
+	s, err = login(t, addr, core.Config{TargetName: iqnDisk, Offers: mustOverride(t, map[string]string{"HeaderDigest": "CRC32C"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("bad header digest: %v", err)
+	}
+}
+
+func mustOverride(t *testing.T, m map[string]string) []core.KV {
+	kvs, err := core.ApplyOverrides(core.DefaultOffers(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kvs
+}
+
+func TestSendTargets(t *testing.T) {
+	addr := start(t, &coretest.Target{DiscoveryTargets: []string{
+		"iqn.2025-01.test:a 10.0.0.1:3260,1",
+		"iqn.2025-01.test:b [2001:db8::1]:3260,2",
+		"iqn.2025-01.test:c",
+	}, SplitTextResponse: 16})
+	s, err := login(t, addr, core.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := s.SendTargets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := core.FormatDiscovery(ts)
+	want := "10.0.0.1:3260,1 iqn.2025-01.test:a\n[2001:db8::1]:3260,2 iqn.2025-01.test:b\n" + addr + ",-1 iqn.2025-01.test:c\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
