@@ -10,6 +10,10 @@
 // open-iscsi's "iscsistart -f" does; and gives higher layers the boot targets
 // joined with their initiator name, NIC and CHAP settings.
 //
+// u-root's pkg/boot/ibft was not reused: it only marshals, fills one NIC and
+// one target slot, and takes the LUN as a plain integer rather than the
+// 8-byte SAM structure; here both directions and both slots are needed.
+//
 // It never touches the network, never changes system state, and never writes a
 // CHAP secret into an error, a String or JSON form, or a log unless the caller
 // explicitly asks for secrets.

@@ -21,7 +21,7 @@ func (t *Table) MarshalBinary() ([]byte, error) {
 	}
 	e := &encoder{}
 	e.header(t.Header)
-	ctrl := e.place(idControl, ControlLen, 0, 0)
+	ctrl := e.place(idControl, ControlLen, 0, Flags(t.ControlFlags))
 	binary.LittleEndian.PutUint16(e.b[ctrl+offExtensions:], t.Extensions)
 
 	var initOff int

@@ -15,8 +15,8 @@ import (
 // first), and the initiator's server addresses.
 func fullTable() *Table {
 	return &Table{
-		Header:     Header{Signature: "iBFT", OEMID: "TESTOE", OEMTableID: "TESTTBL1", OEMRevision: 7, CreatorID: "GOIB", CreatorRevision: 9},
-		Extensions: 0,
+		Header:       Header{Signature: "iBFT", OEMID: "TESTOE", OEMTableID: "TESTTBL1", OEMRevision: 7, CreatorID: "GOIB", CreatorRevision: 9},
+		ControlFlags: 1,
 		Initiator: &Initiator{
 			Flags:           FlagBlockValid | FlagBootSelected,
 			ISNSServer:      mustAddr("192.0.2.10"),

@@ -114,6 +114,7 @@ func (t *Table) UnmarshalBinary(b []byte) error {
 		return &FormatError{Structure: "control", Field: "index", Value: fmt.Sprint(c[offIndex]), Want: "0", Err: errStructIndex}
 	}
 	nt.Extensions = le16(c, offExtensions)
+	nt.ControlFlags = c[offFlags]
 	if off := le16(c, offInitiatorOff); off != 0 {
 		nt.Initiator = d.initiator(off)
 	}

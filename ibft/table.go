@@ -47,6 +47,13 @@ const (
 	FlagBlockValid Flags = 1 << 0
 	// FlagBootSelected says the firmware booted through this structure.
 	FlagBootSelected Flags = 1 << 1
+	// FlagGlobal, in a NIC, says the address is global rather than
+	// link-local.
+	FlagGlobal Flags = 1 << 2
+	// FlagRADIUSCHAP and FlagRADIUSReverseCHAP, in a target, say the CHAP
+	// secrets come from the initiator's RADIUS servers.
+	FlagRADIUSCHAP        Flags = 1 << 2
+	FlagRADIUSReverseCHAP Flags = 1 << 3
 )
 
 // Valid reports whether the structure is in use. Some firmware sets only
@@ -217,9 +224,13 @@ type Table struct {
 	// Extensions is the control structure's extensions field, iBFT 1.03,
 	// Section 3.3; 0 in every table seen, kept so tables round-trip.
 	Extensions uint16
-	Initiator  *Initiator
-	NICs       []NIC
-	Targets    []Target
+	// ControlFlags is the control structure's flags byte, iBFT 1.03,
+	// Section 3.3. Bit 0 is the one defined bit; spec versions name it
+	// "single login mode" or "boot failover". Kept raw so tables round-trip.
+	ControlFlags uint8
+	Initiator    *Initiator
+	NICs         []NIC
+	Targets      []Target
 	// Source says where Load found the table; Parse leaves it zero.
 	Source Source `json:",omitzero"`
 	// Transport is the iSCSI transport open-iscsi names for the boot (from an
