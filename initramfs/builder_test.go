@@ -18,14 +18,14 @@ var time1 = time.Unix(1700000000, 0)
 
 // file is an archive entry as a test sees it.
 type file struct {
-	Name    string
-	Mode    uint64
-	Data    string
-	Rmajor  uint64
-	Rminor  uint64
-	UID     uint64
-	MTime   uint64
-	Inode   bool // non-zero inode number
+	Name   string
+	Mode   uint64
+	Data   string
+	Rmajor uint64
+	Rminor uint64
+	UID    uint64
+	MTime  uint64
+	Inode  bool // non-zero inode number
 }
 
 // readArchive reads one uncompressed newc archive with u-root's reader, as

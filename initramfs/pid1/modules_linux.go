@@ -1,0 +1,64 @@
+package pid1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+
+	"golang.org/x/sys/unix"
+)
+
+// LoadModules loads the modules listed in the file list (see ModuleList), in
+// order, with finit_module(2). A module that is already loaded counts as
+// loaded. A module that fails does not stop the others, since one missing
+// driver need not stop the boot; the failures come back joined in the error.
+// A missing list means nothing to load.
+func LoadModules(ctx context.Context, list string) (int, error) {
+	data, err := os.ReadFile(list)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("load modules: %w", err)
+	}
+	mods, err := ParseModuleList(data)
+	if err != nil {
+		return 0, fmt.Errorf("load modules: %s: %w", list, err)
+	}
+	var errs []error
+	n := 0
+	for _, m := range mods {
+		if err := ctx.Err(); err != nil {
+			return n, errors.Join(append(errs, fmt.Errorf("load modules: %w", err))...)
+		}
+		if err := loadModule(m); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func loadModule(m Module) error {
+	f, err := os.Open(m.Path)
+	if err != nil {
+		return fmt.Errorf("load module: %w", err)
+	}
+	defer f.Close()
+	flags := 0
+	if ext := path.Ext(m.Path); ext == ".xz" || ext == ".zst" {
+		// The build kept the file compressed because this kernel
+		// decompresses modules itself (CONFIG_MODULE_DECOMPRESS).
+		flags |= unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	err = unix.FinitModule(int(f.Fd()), m.Params, flags)
+	// EEXIST: built in, loaded earlier, or pulled in by another module.
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("load module %s: %w", m.Path, err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package pid1
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// kernelFS are the file systems init mounts first, and moves into the new
+// root before switching to it.
+var kernelFS = []struct {
+	dir, fstype string
+	flags       uintptr
+	data        string
+}{
+	{"/proc", "proc", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+	{"/sys", "sysfs", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+	{"/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755"},
+	// Hand-off files for the real root (initiator name, interface state)
+	// go to /run, which systemd and sysvinit keep.
+	{"/run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
+}
+
+func mountKernelFS() error {
+	for _, m := range kernelFS {
+		if err := os.MkdirAll(m.dir, 0o755); err != nil {
+			return fmt.Errorf("mount %s: %w", m.dir, err)
+		}
+		err := unix.Mount(m.fstype, m.dir, m.fstype, m.flags, m.data)
+		// EBUSY: already mounted, by a kernel with CONFIG_DEVTMPFS_MOUNT or
+		// by whoever ran us first. Either way it is there.
+		if err != nil && !errors.Is(err, unix.EBUSY) {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dir, err)
+		}
+	}
+	return nil
+}
+
+// mountRoot mounts dev on newRoot with the command line's type, flags and
+// ro/rw. Without rootfstype= it takes the type from the superblock, and
+// failing that tries each block file system the kernel knows, as the kernel
+// does for its own root mount.
+func mountRoot(dev string, cfg Config) (string, error) {
+	if err := os.MkdirAll(newRoot, 0o755); err != nil {
+		return "", fmt.Errorf("mount root: %w", err)
+	}
+	var flags uintptr
+	if cfg.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	types := strings.Split(cfg.FSType, ",")
+	if cfg.FSType == "" {
+		types = nil
+		if sb, ok := readSuperblock(dev); ok {
+			types = append(types, sb.Type)
+		}
+		types = append(types, blockFilesystems()...)
+	}
+	var errs []error
+	for _, t := range types {
+		err := unix.Mount(dev, newRoot, t, flags, cfg.Flags)
+		if err == nil {
+			return t, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", t, err))
+	}
+	if len(errs) == 0 {
+		return "", fmt.Errorf("mount root %s: no file system types to try", dev)
+	}
+	return "", fmt.Errorf("mount root %s on %s (rootfstype=%s rootflags=%s): %w", dev, newRoot, cfg.FSType, cfg.Flags, errors.Join(errs...))
+}
+
+// blockFilesystems returns the file systems in /proc/filesystems that need
+// a device.
+func blockFilesystems() []string {
+	b, err := os.ReadFile("/proc/filesystems")
+	if err != nil {
+		return nil
+	}
+	var fs []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 1 {
+			fs = append(fs, f[0])
+		}
+	}
+	return fs
+}
+
+// switchRoot makes root the new "/" and executes init there, after
+// u-root's pkg/mount SwitchRoot: move the kernel file systems into it, move
+// it onto "/", chroot, free the initramfs, exec. It is written out here
+// because that one logs every step on the console and starts init with an
+// empty environment, dropping what the kernel passed.
+func switchRoot(root, init string) error {
+	for _, m := range kernelFS {
+		dst := filepath.Join(root, m.dir)
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return fmt.Errorf("switch root: %w", err)
+		}
+		if err := unix.Mount(m.dir, dst, "", unix.MS_MOVE, ""); err != nil {
+			return fmt.Errorf("switch root: move %s to %s: %w", m.dir, dst, err)
+		}
+	}
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("switch root: %w", err)
+	}
+	old, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("switch root: open old root: %w", err)
+	}
+	if err := unix.Mount(root, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("switch root: move %s to /: %w", root, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("switch root: chroot: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("switch root: %w", err)
+	}
+	// The initramfs stays in RAM until its files are gone; nothing can
+	// reach them by name any more, so delete them through the old fd.
+	deleteTree(old)
+	unix.Close(old)
+	if err := unix.Exec(init, []string{init}, os.Environ()); err != nil {
+		return fmt.Errorf("switch root: exec %s: %w", init, err)
+	}
+	return nil
+}
+
+// deleteTree removes what it can below the directory fd, staying on its
+// file system, which the new root and the moved mounts are not on. Failures
+// only leave some memory in use, so they are not reported.
+func deleteTree(fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return
+	}
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return
+	}
+	dir := os.NewFile(uintptr(dup), "")
+	names, _ := dir.Readdirnames(-1)
+	dir.Close()
+	for _, name := range names {
+		child, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			_ = unix.Unlinkat(fd, name, 0)
+			continue
+		}
+		var cst unix.Stat_t
+		if unix.Fstat(child, &cst) == nil && cst.Dev == st.Dev {
+			deleteTree(child)
+			_ = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+		}
+		unix.Close(child)
+	}
+}
