@@ -6,7 +6,7 @@ import (
 )
 
 // LUN is the 8-byte SCSI LUN structure (SAM-5, Section 4.7) as the target
-// structure stores it, iBFT 1.03, Section 3.6.
+// structure stores it, iBFT 1.03, Section 3.7.
 type LUN [8]byte
 
 // Int is the integer LUN Linux uses for this structure (scsilun_to_int in

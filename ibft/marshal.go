@@ -8,7 +8,7 @@ import (
 )
 
 // MarshalBinary implements encoding.BinaryMarshaler. It lays the table out
-// the way Linux and iPXE expect (iBFT 1.03, Section 3.1): the ACPI header,
+// the way Linux and iPXE expect (iBFT 1.03: structures 8-byte aligned, heap strings NUL-terminated): the ACPI header,
 // the control structure right after it, then the initiator, NICs and targets
 // each on an 8-byte boundary, then the NUL-terminated strings; revision 1 and
 // a correct checksum. The result loads with QEMU's -acpitable sig=iBFT,file=.

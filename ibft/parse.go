@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// ACPI header offsets, ACPI 6.5, Section 5.2.6 (iBFT 1.03, Section 3.2).
+// ACPI header offsets, ACPI 6.5, Section 5.2.6 (iBFT 1.03, Section 3.3).
 const (
 	offSignature       = 0
 	offLength          = 4
@@ -31,7 +31,7 @@ const (
 	offFlags   = 5
 )
 
-// Control structure offsets, iBFT 1.03, Section 3.3.
+// Control structure offsets, iBFT 1.03, Section 3.4.
 const (
 	offExtensions   = 6
 	offInitiatorOff = 8
@@ -41,7 +41,7 @@ const (
 	offTarget1Off   = 16
 )
 
-// Initiator structure offsets, iBFT 1.03, Section 3.4.
+// Initiator structure offsets, iBFT 1.03, Section 3.5.
 const (
 	offISNS      = 6
 	offSLP       = 22
@@ -50,7 +50,7 @@ const (
 	offInitName  = 70 // length at 70, offset at 72
 )
 
-// NIC structure offsets, iBFT 1.03, Section 3.5.
+// NIC structure offsets, iBFT 1.03, Section 3.6.
 const (
 	offNICIP        = 6
 	offPrefix       = 22
@@ -65,7 +65,7 @@ const (
 	offHostname     = 98 // length at 98, offset at 100
 )
 
-// Target structure offsets, iBFT 1.03, Section 3.6.
+// Target structure offsets, iBFT 1.03, Section 3.7.
 const (
 	offTgtIP         = 6
 	offPort          = 22
@@ -330,7 +330,7 @@ func maxPrefix(a netip.Addr) uint8 {
 	return 128
 }
 
-// addr16 decodes a 16-byte address field, iBFT 1.03, Section 3.1: IPv4 is
+// addr16 decodes a 16-byte address field (iBFT 1.03, Sections 3.5-3.7): IPv4 is
 // stored IPv4-mapped (::ffff:a.b.c.d) and comes back as a 4-byte address;
 // 16 zero bytes mean "not set" and come back as the zero Addr.
 func addr16(b []byte) netip.Addr {

@@ -34,7 +34,7 @@ func (s Source) String() string {
 	return s.Kind + " " + s.Path
 }
 
-// The legacy scan window, iBFT 1.03, Section 1.4.3.1: on BIOS machines the
+// The legacy scan window (iBFT 1.03; Linux's find_ibft_region): on BIOS machines the
 // table sits on a 16-byte boundary between 512 KiB and 1 MiB.
 const (
 	scanStart = 0x80000

@@ -6,25 +6,26 @@ import (
 	"net/netip"
 )
 
-// Signatures the ACPI header may carry. iBFT 1.03, Section 1.4.3 names "iBFT";
+// Signatures the ACPI header may carry. iBFT 1.03 names "iBFT";
 // older drafts say "IBFT", and Broadcom offload firmware writes "BIFT". Linux
 // accepts all three (drivers/firmware/iscsi_ibft.c, ibft_signs).
 var Signatures = []string{"iBFT", "IBFT", "BIFT"}
 
-// Sizes of the fixed parts, iBFT 1.03, Sections 3.2-3.6. Linux rejects a
+// Sizes of the fixed parts, iBFT 1.03, Sections 3.3-3.7. Linux rejects a
 // structure whose header length is not exactly its size.
 const (
-	HeaderLen    = 48 // ACPI header (36) plus 12 reserved bytes, Section 3.2
-	ControlLen   = 18 // Section 3.3
-	InitiatorLen = 74 // Section 3.4
+	HeaderLen    = 48 // ACPI header (36) plus 12 reserved bytes, Section 3.3
+	ControlLen   = 18 // Section 3.4
+	InitiatorLen = 74 // Section 3.5
 	NICLen       = 102
 	TargetLen    = 54
 
-	// structAlign is the alignment of every structure, iBFT 1.03, Section 3.1.
+	// structAlign is the alignment of every structure in iBFT 1.03 (edk2 calls
+	// it EFI_ACPI_ISCSI_BOOT_FIRMWARE_TABLE_STRUCTURE_ALIGNMENT).
 	structAlign = 8
 )
 
-// Structure ids, iBFT 1.03, Section 3.2 (the structure header's first byte).
+// Structure ids, iBFT 1.03, Section 3.4.1 (the structure header's first byte).
 const (
 	idControl   = 1
 	idInitiator = 2
@@ -39,7 +40,7 @@ const structVersion = 1
 const acpiRevision = 1
 
 // Flags is the flags byte of the initiator, NIC and target structures,
-// iBFT 1.03, Sections 3.4-3.6.
+// iBFT 1.03, Sections 3.5-3.7.
 type Flags uint8
 
 const (
@@ -60,7 +61,7 @@ const (
 // FlagBootSelected (open-iscsi's fwparam_sysfs.c notes it), so either bit counts.
 func (f Flags) Valid() bool { return f&(FlagBlockValid|FlagBootSelected) != 0 }
 
-// Origin is how the NIC's address was configured, iBFT 1.03, Section 3.5,
+// Origin is how the NIC's address was configured, iBFT 1.03, Section 3.6,
 // the values of the IP_PREFIX_ORIGIN enumeration.
 type Origin uint8
 
@@ -92,7 +93,7 @@ func (o Origin) String() string {
 	return fmt.Sprintf("origin(%d)", uint8(o))
 }
 
-// CHAPType is the target's authentication, iBFT 1.03, Section 3.6.
+// CHAPType is the target's authentication, iBFT 1.03, Section 3.7.
 type CHAPType uint8
 
 // CHAP types defined by iBFT 1.03.
@@ -114,7 +115,7 @@ func (c CHAPType) String() string {
 	return fmt.Sprintf("chap(%d)", uint8(c))
 }
 
-// BDF is a PCI bus/device/function packed as iBFT 1.03, Section 3.5 does:
+// BDF is a PCI bus/device/function packed as iBFT 1.03, Section 3.6 does:
 // bus in bits 15-8, device in 7-3, function in 2-0. The table has no PCI
 // domain; firmware boots only from domain 0.
 type BDF uint16
@@ -157,7 +158,7 @@ func (s Secret) GoString() string { return fmt.Sprintf("%q", s.String()) }
 func (s Secret) MarshalJSON() ([]byte, error) { return fmt.Appendf(nil, "%q", s.String()), nil }
 
 // Header is the ACPI table header, ACPI 6.5, Section 5.2.6, as iBFT 1.03,
-// Section 3.2 fills it. Length, revision and checksum are not kept: Parse
+// Section 3.3 fills it. Length, revision and checksum are not kept: Parse
 // checks them and MarshalBinary computes them.
 type Header struct {
 	Signature       string // one of Signatures; empty marshals as "iBFT"
@@ -168,7 +169,7 @@ type Header struct {
 	CreatorRevision uint32
 }
 
-// Initiator is the initiator structure, iBFT 1.03, Section 3.4.
+// Initiator is the initiator structure, iBFT 1.03, Section 3.5.
 type Initiator struct {
 	Index           uint8
 	Flags           Flags
@@ -182,7 +183,7 @@ type Initiator struct {
 	ISID string `json:",omitempty"`
 }
 
-// NIC is the NIC structure, iBFT 1.03, Section 3.5. Addresses that the table
+// NIC is the NIC structure, iBFT 1.03, Section 3.6. Addresses that the table
 // holds as 16 zero bytes are the zero netip.Addr; IPv4 addresses, stored
 // IPv4-mapped, come back as 4-byte addresses.
 type NIC struct {
@@ -201,7 +202,7 @@ type NIC struct {
 	Hostname     string
 }
 
-// Target is the target structure, iBFT 1.03, Section 3.6.
+// Target is the target structure, iBFT 1.03, Section 3.7.
 type Target struct {
 	Index             uint8
 	Flags             Flags
@@ -222,10 +223,10 @@ type Target struct {
 type Table struct {
 	Header Header
 	// Extensions is the control structure's extensions field, iBFT 1.03,
-	// Section 3.3; 0 in every table seen, kept so tables round-trip.
+	// Section 3.4; 0 in every table seen, kept so tables round-trip.
 	Extensions uint16
 	// ControlFlags is the control structure's flags byte, iBFT 1.03,
-	// Section 3.3. Bit 0 is the one defined bit; spec versions name it
+	// Section 3.4. Bit 0 is the one defined bit; spec versions name it
 	// "single login mode" or "boot failover". Kept raw so tables round-trip.
 	ControlFlags uint8
 	Initiator    *Initiator
