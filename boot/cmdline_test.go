@@ -214,9 +214,9 @@ func TestFromCmdline(t *testing.T) {
 			want: plan(Plan{Targets: []Target{with(tgt(t0, "10.0.0.9", 3262), func(t *Target) { t.Auth = chap("alice", "alicepass12") })}}),
 		},
 		{
-			name:    "environment alone",
-			env:     map[string]string{"ISCSI_TARGET_NAME": t0, "ISCSI_TARGET_IP": "10.0.0.1", "ISCSI_AUTO": ""},
-			want:    plan(Plan{Firmware: true, Interfaces: []Interface{{Method: MethodIBFT}}, Targets: []Target{with(tgt(t0, "10.0.0.1", 3260), func(t *Target) { t.Source = SourceConfig })}}),
+			name: "environment alone",
+			env:  map[string]string{"ISCSI_TARGET_NAME": t0, "ISCSI_TARGET_IP": "10.0.0.1", "ISCSI_AUTO": ""},
+			want: plan(Plan{Firmware: true, Interfaces: []Interface{{Method: MethodIBFT}}, Targets: []Target{with(tgt(t0, "10.0.0.1", 3260), func(t *Target) { t.Source = SourceConfig })}}),
 		},
 		{
 			name:    "rd.iscsi.ibft and ip=ibft are one interface",
