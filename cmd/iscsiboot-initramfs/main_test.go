@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+const kver = "6.1.0-99-amd64"
+
+// fakeTree writes a kernel tree with three modules and returns its root.
+func fakeTree(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	modDir := filepath.Join(root, "lib/modules", kver)
+	files := map[string]string{
+		"modules.dep": "kernel/drivers/scsi/scsi_mod.ko:\n" +
+			"kernel/drivers/scsi/sd_mod.ko: kernel/drivers/scsi/scsi_mod.ko\n" +
+			"kernel/drivers/scsi/iscsi_tcp.ko: kernel/drivers/scsi/scsi_mod.ko\n" +
+			"kernel/crypto/crc32c_generic.ko:\n",
+		"modules.alias":                    "alias crypto-crc32c crc32c_generic\n",
+		"kernel/drivers/scsi/scsi_mod.ko":  "scsi_mod",
+		"kernel/drivers/scsi/sd_mod.ko":    "sd_mod",
+		"kernel/drivers/scsi/iscsi_tcp.ko": "iscsi_tcp",
+		"kernel/crypto/crc32c_generic.ko":  "crc32c",
+	}
+	for n, c := range files {
+		write(t, filepath.Join(modDir, n), c)
+	}
+	return root
+}
+
+func write(t *testing.T, name, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(data), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// list returns "name mode" for every entry of a one-segment gzip image.
+func list(t *testing.T, image []byte) []string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		if r.Mode&cpio.S_IFMT != cpio.S_IFDIR {
+			got = append(got, r.Name)
+		}
+	}
+	return got
+}
+
+func TestRun(t *testing.T) {
+	kdir := fakeTree(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "iscsiboot")
+	write(t, bin, "ELF")
+	extra := filepath.Join(dir, "initiatorname")
+	write(t, extra, "InitiatorName=iqn.x")
+	out := filepath.Join(dir, "initrd.img")
+
+	var stdout bytes.Buffer
+	err := run(context.Background(), []string{"-o", out, "-binary", bin, "-init", "-kernel-dir", kdir, "-kver", kver,
+		"-modules", "iscsi_tcp, sd-mod", "-file", extra + ":/etc/iscsi/initiatorname.iscsi"}, &stdout, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := "lib/modules/" + kver + "/kernel/"
+	want := []string{"dev/console", "etc/iscsi/initiatorname.iscsi", "etc/iscsiboot/modules", "init",
+		m + "crypto/crc32c_generic.ko", m + "drivers/scsi/iscsi_tcp.ko", m + "drivers/scsi/scsi_mod.ko", m + "drivers/scsi/sd_mod.ko",
+		"sbin/iscsistart"}
+	got := list(t, image)
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("image (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stdout.String(), "4 modules: scsi_mod crc32c_generic iscsi_tcp sd_mod") {
+		t.Errorf("summary %q does not list the modules in load order", stdout.String())
+	}
+
+	// Append to it: the output starts with the old image, and the new
+	// segment has no /init without -init.
+	out2 := filepath.Join(dir, "initrd2.img")
+	if err := run(context.Background(), []string{"-o", out2, "-binary", bin, "-append", out, "-modules", ""}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	image2, err := os.ReadFile(out2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(image2, image) {
+		t.Fatal("appended image does not start with the old one")
+	}
+	if diff := cmp.Diff([]string{"sbin/iscsistart"}, list(t, image2[(len(image)+3)&^3:])); diff != "" {
+		t.Errorf("appended segment (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	kdir := fakeTree(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "iscsiboot")
+	write(t, bin, "ELF")
+	out := filepath.Join(dir, "initrd.img")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no output", []string{"-binary", bin}, "-o: missing"},
+		{"no binary", []string{"-o", out}, "-binary: missing"},
+		{"bad -file", []string{"-o", out, "-binary", bin, "-file", "x"}, `want SRC:/DST, got "x"`},
+		{"stray argument", []string{"-o", out, "-binary", bin, "extra"}, `unexpected argument "extra"`},
+		{"unknown module", []string{"-o", out, "-binary", bin, "-kernel-dir", kdir, "-kver", kver, "-modules", "e1000"},
+			"module e1000: module not found"},
+		{"no modules.dep", []string{"-o", out, "-binary", bin, "-kernel-dir", dir, "-kver", kver}, "run depmod -b"},
+		{"append garbage", []string{"-o", out, "-binary", bin, "-append", bin, "-modules", ""}, "not an initramfs"},
+		{"unreadable without append", []string{"-o", out, "-binary", bin, "-append-unreadable"}, "needs -append"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), tc.args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a failed run left %s behind", out)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".initrd.img.*")); len(left) > 0 {
+				t.Errorf("a failed run left %v behind", left)
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, io.Discard, &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	for _, f := range []string{"-o FILE", "-binary", "-init", "-kernel-dir", "-kver", "-modules", "-append", "-file SRC:DST"} {
+		if !strings.Contains(stderr.String(), f) {
+			t.Errorf("help lacks %s:\n%s", f, stderr.String())
+		}
+	}
+}
