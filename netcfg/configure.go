@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -144,4 +145,14 @@ func (ifc *Interface) label() string {
 		return ifc.Name
 	}
 	return ifc.MAC
+}
+
+// VLANName is the name given to VLAN id on parent: "eth0.100", as vconfig and dracut name them. Names longer
+// than the kernel's 15 bytes are cut from the parent's end.
+func VLANName(parent string, id int) string {
+	suffix := "." + strconv.Itoa(id)
+	if len(parent)+len(suffix) > 15 {
+		parent = parent[:15-len(suffix)]
+	}
+	return parent + suffix
 }

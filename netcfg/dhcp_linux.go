@@ -214,7 +214,7 @@ func waitAddress(ctx context.Context, c *Conn, idx int, ok func(Address) bool) (
 	defer t.Stop()
 	for {
 		as, err := c.Addresses(ctx, idx)
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			return Address{}, err
 		}
 		for _, a := range as {

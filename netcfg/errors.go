@@ -27,6 +27,7 @@ var (
 	errShortMessage   = errors.New("netlink message too short")
 	errNoAddress      = errors.New("lease has no address")
 	errVLANMismatch   = errors.New("exists but is not the requested VLAN")
+	errNoVLANSupport  = errors.New("kernel has no 802.1Q VLAN support (module 8021q)")
 )
 
 // InterfaceError is the failure of one step on one interface. Its message is one line for the console:

@@ -3,9 +3,9 @@ package netcfg
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -174,34 +174,26 @@ const carrierPoll = 20 * time.Millisecond
 // operstate: virtio-net turns it "up" 0.8 s after carrier, and TCP works in between. The error on timeout
 // wraps ErrNoCarrier and reads "no carrier after 10s".
 func (c *Conn) WaitCarrier(ctx context.Context, idx int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	t := time.NewTicker(carrierPoll)
 	defer t.Stop()
 	for {
 		l, err := c.LinkByIndex(ctx, idx)
-		if err == nil && l.Carrier {
+		if err != nil {
+			return err
+		}
+		if l.Carrier {
 			return nil
 		}
-		if err != nil && ctx.Err() == nil {
-			return err
+		if !time.Now().Before(deadline) {
+			return &timeoutError{what: "no carrier after " + timeout.String(), err: ErrNoCarrier}
 		}
 		select {
 		case <-ctx.Done():
-			return &timeoutError{what: "no carrier after " + timeout.String(), err: ErrNoCarrier}
+			return fmt.Errorf("wait for carrier: %w", ctx.Err())
 		case <-t.C:
 		}
 	}
-}
-
-// VLANName is the name given to VLAN id on parent: "eth0.100", as vconfig and dracut name them. Names longer
-// than the kernel's 15 bytes are cut from the parent's end.
-func VLANName(parent string, id int) string {
-	suffix := "." + strconv.Itoa(id)
-	if len(parent)+len(suffix) > 15 {
-		parent = parent[:15-len(suffix)]
-	}
-	return parent + suffix
 }
 
 // AddVLAN creates the 802.1Q sub-interface VLANName(parent, id) on the link parent and returns it. If a link
@@ -229,6 +221,9 @@ func (c *Conn) AddVLAN(ctx context.Context, parent Link, id int) (Link, error) {
 	}
 	_, err = c.exec(ctx, unix.RTM_NEWLINK, netlink.Acknowledge|netlink.Create|netlink.Excl, append(h, attrs...))
 	// EEXIST is success when the link there is the one we would have made (a second run of the same plan).
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return Link{}, fmt.Errorf("add VLAN %s: %w: %w", name, errNoVLANSupport, err)
+	}
 	if err != nil && !isExist(err) {
 		return Link{}, fmt.Errorf("add VLAN %s: %w", name, err)
 	}

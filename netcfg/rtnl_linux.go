@@ -111,7 +111,8 @@ func (m *rtMsg) UnmarshalBinary(b []byte) error {
 // Conn talks rtnetlink to the kernel. It is safe for concurrent use, but the deadline of a call applies to
 // the whole socket, so parallel work is best done on one Conn each.
 type Conn struct {
-	c *netlink.Conn
+	c          *netlink.Conn
+	noDeadline bool // the socket takes no deadlines: nltest's fake kernel, which answers at once
 }
 
 // Dial opens an rtnetlink socket in the caller's network namespace.
@@ -125,7 +126,9 @@ func Dial() (*Conn, error) {
 
 // NewConn wraps an existing rtnetlink socket, e.g. one opened in another network namespace
 // (netlink.Config.NetNS) or a fake from nltest.
-func NewConn(c *netlink.Conn) *Conn { return &Conn{c: c} }
+func NewConn(c *netlink.Conn) *Conn {
+	return &Conn{c: c, noDeadline: c.SetDeadline(time.Time{}) != nil}
+}
 
 // Close closes the socket.
 func (c *Conn) Close() error { return c.c.Close() }
@@ -143,18 +146,29 @@ func (c *Conn) exec(ctx context.Context, typ netlink.HeaderType, flags netlink.H
 	if !ok {
 		dl = time.Now().Add(defaultCallTimeout)
 	}
-	if err := c.c.SetDeadline(dl); err != nil {
-		return nil, fmt.Errorf("set netlink deadline: %w", err)
+	if !c.noDeadline {
+		if err := c.c.SetDeadline(dl); err != nil {
+			return nil, fmt.Errorf("set netlink deadline: %w", err)
+		}
 	}
 	// A cancel without a deadline must still unblock the read.
-	stop := context.AfterFunc(ctx, func() { _ = c.c.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() {
+		if !c.noDeadline {
+			_ = c.c.SetDeadline(time.Unix(1, 0))
+		}
+	})
 	defer stop()
 	msgs, err := c.c.Execute(netlink.Message{
 		Header: netlink.Header{Type: typ, Flags: netlink.Request | flags},
 		Data:   data,
 	})
-	if err != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %w", ctx.Err(), err)
+	// The socket's timer can fire a moment before ctx's: either way the caller's time is up.
+	if err != nil && (ctx.Err() != nil || !time.Now().Before(dl)) {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		return nil, fmt.Errorf("%w: %w", cause, err)
 	}
 	return msgs, err
 }
