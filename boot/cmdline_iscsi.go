@@ -42,16 +42,28 @@ func authEnd(v string) int {
 	return -1
 }
 
-// redactRoot hides the credentials of an iSCSI root value for messages.
+// redactRoot hides the credentials of an iSCSI root value for messages. It
+// hides everything before the last '@', even where authEnd finds no
+// credentials, because a value too short to parse may still hold them.
 func redactRoot(v string) string {
 	body, ok := strings.CutPrefix(v, "iscsi:")
-	if i := authEnd(body); i > 0 {
+	if i := strings.LastIndexByte(body, '@'); i > 0 {
 		if ok {
 			return "iscsi:" + redacted + body[i:]
 		}
 		return redacted + body[i:]
 	}
 	return v
+}
+
+// redactRootPart drops the part of a message that could be a piece of the
+// credentials that redactRoot hides.
+func redactRootPart(v, part string) string {
+	body := strings.TrimPrefix(v, "iscsi:")
+	if i := strings.LastIndexByte(body, '@'); i > 0 && (strings.Contains(part, "@") || strings.Contains(body[:i], part)) {
+		return ""
+	}
+	return part
 }
 
 // parseISCSIRoot reads v, the part after "iscsi:". The target it returns has
@@ -210,10 +222,11 @@ func nameStart(s string) int {
 // when the value plainly holds one without brackets ("fe80::1::::iqn..."),
 // which dracut would cut at the first ':'. A server that looks like the
 // first group of an IPv6 address (up to four hex digits, one of them a
-// decimal digit, or nothing) followed by more groups is taken for one.
+// decimal digit) followed by more groups is taken for one. An empty server
+// is not: "::3260:1:iqn..." is the usual empty server, protocol and port.
 func unbracketedIPv6(server, rest string) string {
-	if len(server) > 4 || strings.Trim(server, "0123456789abcdefABCDEF") != "" ||
-		(server != "" && !strings.ContainsAny(server, "0123456789")) {
+	if server == "" || len(server) > 4 || strings.Trim(server, "0123456789abcdefABCDEF") != "" ||
+		!strings.ContainsAny(server, "0123456789") {
 		return ""
 	}
 	s := server + ":" + rest
@@ -433,7 +446,7 @@ func (p *cmdlineParser) defaultAuth() {
 func TargetFromRootPath(rootPath string, dhcpServer netip.Addr) (Target, error) {
 	w := word{key: "root-path", value: rootPath, hasValue: true}
 	fail := func(part string, err error, reason string) error {
-		return &CmdlineError{Source: SourceDHCP, Key: w.key, Value: redactRoot(rootPath), Part: part, Reason: reason, Err: err}
+		return &CmdlineError{Source: SourceDHCP, Key: w.key, Value: redactRoot(rootPath), Part: redactRootPart(rootPath, part), Reason: reason, Err: err}
 	}
 	v, ok := strings.CutPrefix(rootPath, "iscsi:")
 	if !ok {

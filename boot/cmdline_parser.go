@@ -65,6 +65,11 @@ var authKeys = map[string]int{
 	"rd.iscsi.in.password": authPassIn, "iscsi_in_password": authPassIn, "ISCSI_IN_PASSWORD": authPassIn,
 }
 
+var authParams = map[string]int{
+	"node.session.auth.username": authUser, "node.session.auth.password": authPass,
+	"node.session.auth.username_in": authUserIn, "node.session.auth.password_in": authPassIn,
+}
+
 func newCmdlineParser() *cmdlineParser {
 	return &cmdlineParser{plan: &Plan{Params: map[string]string{}}}
 }
@@ -80,10 +85,10 @@ func (p *cmdlineParser) fail(w word, src, part string, err error, reason string)
 		e.Source = src
 	}
 	switch {
-	case secretKeys[w.key]:
+	case secretKeys[w.key] || isSecretParam(w.key):
 		e.Value, e.Part = redacted, ""
 	case isRootKey(w.key):
-		e.Value = redactRoot(w.value)
+		e.Value, e.Part = redactRoot(w.value), redactRootPart(w.value, part)
 	case (w.key == "rd.iscsi.param" || w.key == "iscsi_param") && isSecretParam(w.value):
 		e.Value, e.Part = redacted, ""
 	}
@@ -117,7 +122,11 @@ func (p *cmdlineParser) word(w word, src string) {
 		p.boolean(w, src, &p.plan.Firmware)
 	case "iscsi_auto", "ISCSI_AUTO":
 		// Debian's iscsi_auto runs iscsistart -N and -b: network and
-		// targets, both from the firmware.
+		// targets, both from the firmware. Its script tests ISCSI_AUTO
+		// with -n, so an empty variable asks for nothing.
+		if w.key == "ISCSI_AUTO" && w.value == "" {
+			return
+		}
 		p.boolean(w, src, &p.plan.Firmware)
 		p.ibft = p.plan.Firmware
 	case "rd.iscsi.ibft":
@@ -211,8 +220,16 @@ func (p *cmdlineParser) param(w word, src string) {
 		p.fail(w, src, "", errSyntax, "expected name=value, e.g. node.session.timeo.replacement_timeout=30")
 		return
 	}
-	if k == "node.session.initial_login_retry_max" {
+	switch k {
+	case "node.session.initial_login_retry_max":
 		p.retryParam = true
+	case "node.session.auth.username", "node.session.auth.password",
+		"node.session.auth.username_in", "node.session.auth.password_in":
+		// The record's CHAP settings are the same as rd.iscsi.username and
+		// its kin, and go where the plan keeps secrets out of print.
+		slot := authParams[k]
+		p.auth[slot] = setting{word{key: w.key + "=" + k, value: v, hasValue: true}, src}
+		return
 	}
 	p.plan.Params[k] = v
 }

@@ -215,8 +215,13 @@ func TestFromCmdline(t *testing.T) {
 		},
 		{
 			name: "environment alone",
-			env:  map[string]string{"ISCSI_TARGET_NAME": t0, "ISCSI_TARGET_IP": "10.0.0.1", "ISCSI_AUTO": ""},
+			env:  map[string]string{"ISCSI_TARGET_NAME": t0, "ISCSI_TARGET_IP": "10.0.0.1", "ISCSI_AUTO": "true"},
 			want: plan(Plan{Firmware: true, Interfaces: []Interface{{Method: MethodIBFT}}, Targets: []Target{with(tgt(t0, "10.0.0.1", 3260), func(t *Target) { t.Source = SourceConfig })}}),
+		},
+		{
+			name: "empty ISCSI_AUTO asks for nothing, as Debian's -n test",
+			env:  map[string]string{"ISCSI_AUTO": ""},
+			want: plan(Plan{}),
 		},
 		{
 			name:    "rd.iscsi.ibft and ip=ibft are one interface",
@@ -343,7 +348,7 @@ func TestFromCmdlineErrors(t *testing.T) {
 	}{
 		{"unbracketed IPv6", "netroot=iscsi:2001:db8::1::::iqn.2009-06.dracut:target0", nil, "netroot", errUnbracketedIPv6, `"2001:db8::1"`},
 		{"unbracketed link-local IPv6", "root=iscsi:fe80::1::::iqn.2009-06.dracut:target0", nil, "root", errUnbracketedIPv6, `"fe80::1"`},
-		{"unbracketed loopback", "netroot=iscsi:::1::::iqn.2009-06.dracut:target0", nil, "netroot", errUnbracketedIPv6, `"::1"`},
+		{"unbracketed ULA", "netroot=iscsi:fd00:1::5:6:3260:0:iqn.2009-06.dracut:target0", nil, "netroot", errUnbracketedIPv6, `"fd00:1::5:6:3260:0"`},
 		{"unclosed bracket", "netroot=iscsi:[2001:db8::1::::iqn.2009-06.dracut:target0", nil, "netroot", errSyntax, "[IPv6 address]"},
 		{"bracketed non-address", "netroot=iscsi:[san]::::iqn.2009-06.dracut:target0", nil, "netroot", errAddress, `"san"`},
 		{"second iqn. in the name", "netroot=iscsi:10.0.0.1::::iqn.2009-06.dracut:iqn.2009-06.other:t", nil, "netroot", errAmbiguousName, "iqn.2009-06.other"},

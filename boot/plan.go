@@ -337,6 +337,18 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	return marshalJSON(q, "")
 }
 
+// Format implements fmt.Formatter: every verb prints the plan as compact
+// JSON, so that a plan logged with %v shows no secret, not even one that a
+// flag put in Params.
+func (p Plan) Format(f fmt.State, verb rune) {
+	b, err := p.MarshalJSON()
+	if err != nil {
+		fmt.Fprintf(f, "%%!%c(plan: %v)", verb, err)
+		return
+	}
+	f.Write(b)
+}
+
 // WriteJSON writes the plan as indented JSON, one document with a trailing
 // newline, as --plan prints it.
 func (p *Plan) WriteJSON(w io.Writer) error {
