@@ -1,0 +1,5 @@
+package qemutests
+
+import "testing"
+
+func TestMain(m *testing.M) { Main(m) }
