@@ -235,4 +235,3 @@ func hostRoutes(t *testing.T, c *Conn, name string) []Route {
 	}
 	return out
 }
-
