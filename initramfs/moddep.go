@@ -10,11 +10,13 @@ import (
 )
 
 // depIndex is what depmod wrote about one kernel's modules: the files of
-// modules.dep, modules.alias, modules.builtin and modules.builtin.alias, in
-// the formats documented in depmod(8) and modules.dep(5).
+// modules.dep, modules.softdep, modules.alias, modules.builtin and
+// modules.builtin.alias, in the formats documented in depmod(8),
+// modules.dep(5) and modprobe.d(5).
 type depIndex struct {
 	paths   map[string]string   // module name -> file, relative to the modules directory
 	deps    map[string][]string // module name -> names of its dependencies, as listed
+	softPre map[string][]string // module name -> names or aliases to load before it
 	aliases map[string][]string // normalized alias -> module names, sorted
 	builtin map[string]bool     // names of modules built into the kernel
 }
@@ -23,6 +25,7 @@ func newDepIndex() *depIndex {
 	return &depIndex{
 		paths:   make(map[string]string),
 		deps:    make(map[string][]string),
+		softPre: make(map[string][]string),
 		aliases: make(map[string][]string),
 		builtin: make(map[string]bool),
 	}
@@ -115,6 +118,31 @@ func (x *depIndex) parseAliases(data []byte) {
 	}
 }
 
+// parseSoftdeps reads modules.softdep: "softdep MODULE pre: A B post: C".
+// Only pre: matters here (ext4 and jbd2 name crypto-crc32c there); post:
+// and words outside either list are ignored, as modprobe does.
+func (x *depIndex) parseSoftdeps(data []byte) {
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != "softdep" {
+			continue
+		}
+		name, pre := normalizeName(f[1]), false
+		for _, w := range f[2:] {
+			switch w {
+			case "pre:":
+				pre = true
+			case "post:":
+				pre = false
+			default:
+				if pre {
+					x.softPre[name] = append(x.softPre[name], w)
+				}
+			}
+		}
+	}
+}
+
 // parseBuiltin reads modules.builtin: one module path per line.
 func (x *depIndex) parseBuiltin(data []byte) {
 	for _, line := range strings.Split(string(data), "\n") {
@@ -192,6 +220,15 @@ func (x *depIndex) closure(names []string) ([]string, error) {
 			}
 			if err := visit(d, name); err != nil {
 				return err
+			}
+		}
+		// Soft dependencies are best effort, as for modprobe: one the
+		// kernel lacks, or one that loops back, is left out.
+		for _, s := range x.softPre[name] {
+			if m, err := x.resolve(s); err == nil && m != "" && state[m] != visiting {
+				if err := visit(m, name); err != nil {
+					return err
+				}
 			}
 		}
 		if name == "iscsi_tcp" {

@@ -50,7 +50,7 @@ func loadIndex(modDir string) (*depIndex, error) {
 	if err := x.parseModulesDep(dep); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"modules.alias", "modules.builtin.alias", "modules.builtin"} {
+	for _, f := range []string{"modules.softdep", "modules.alias", "modules.builtin.alias", "modules.builtin"} {
 		data, err := os.ReadFile(filepath.Join(modDir, f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -58,9 +58,12 @@ func loadIndex(modDir string) (*depIndex, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f == "modules.builtin" {
+		switch f {
+		case "modules.softdep":
+			x.parseSoftdeps(data)
+		case "modules.builtin":
 			x.parseBuiltin(data)
-		} else {
+		default:
 			x.parseAliases(data)
 		}
 	}
@@ -69,7 +72,8 @@ func loadIndex(modDir string) (*depIndex, error) {
 
 // AddModules adds the named kernel modules and everything they depend on,
 // from the modules of kernel kver under kernelDir ("/" for the running
-// system), and lists them for the guest's init in load order. Names may be
+// system), with the modules their softdeps load first (ext4 needs crc32c),
+// and lists them for the guest's init in load order. Names may be
 // module names or aliases, with '-' or '_' alike (virtio_net, crc-t10dif,
 // crc32c). Modules built into the kernel are skipped. When iscsi_tcp is
 // among them, the module providing crc32c is added before it.

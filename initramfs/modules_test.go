@@ -40,6 +40,16 @@ kernel/drivers/scsi/libiscsi.ko: kernel/drivers/scsi/scsi_transport_iscsi.ko ker
 kernel/drivers/scsi/libiscsi_tcp.ko: kernel/drivers/scsi/libiscsi.ko kernel/drivers/scsi/scsi_transport_iscsi.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
 kernel/drivers/scsi/iscsi_tcp.ko: kernel/drivers/scsi/libiscsi_tcp.ko kernel/drivers/scsi/libiscsi.ko kernel/drivers/scsi/scsi_transport_iscsi.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
 kernel/drivers/scsi/broken.ko: kernel/drivers/scsi/absent.ko
+kernel/fs/jbd2/jbd2.ko:
+kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko
+`
+
+// labSoftdep is in the form of Debian's modules.softdep: ext4 names its
+// crc32c there, a word outside pre: means nothing, a missing one is skipped.
+const labSoftdep = `# Soft dependencies extracted from modules themselves.
+softdep ext4 pre: crypto-crc32c
+softdep jbd2 pre: crypto-nonexistent
+softdep iscsi_tcp gcm
 `
 
 const labModulesAlias = `# Aliases extracted from modules themselves.
@@ -67,6 +77,7 @@ func fakeKernel(t testing.TB, dep, alias, builtin string) string {
 	writeFile(t, filepath.Join(modDir, "modules.dep"), []byte(dep))
 	writeFile(t, filepath.Join(modDir, "modules.alias"), []byte(alias))
 	writeFile(t, filepath.Join(modDir, "modules.builtin"), []byte(builtin))
+	writeFile(t, filepath.Join(modDir, "modules.softdep"), []byte(labSoftdep))
 	return root
 }
 
@@ -111,6 +122,11 @@ func TestAddModulesOrder(t *testing.T) {
 			name:  "built-in modules are skipped",
 			names: []string{"loop", "scsi_common"},
 			want:  []string{"scsi_common"},
+		},
+		{
+			name:  "soft dependencies first",
+			names: []string{"ext4"},
+			want:  []string{"jbd2", "crc32c_generic", "ext4"},
 		},
 		{
 			name:  "each module once",
@@ -305,6 +321,7 @@ func FuzzModulesDep(f *testing.F) {
 		}
 		x.parseAliases(alias)
 		x.parseBuiltin(alias)
+		x.parseSoftdeps(alias)
 		order, err := x.closure([]string{name})
 		if err != nil {
 			return

@@ -11,6 +11,8 @@ import (
 // is the contents of /proc/uptime; the kernel's own clock, so the line lines
 // up with the kernel's messages.
 func formatLine(uptime, msg string) string {
+	// One event, one line, even for joined errors.
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; ")
 	f, _, _ := strings.Cut(strings.TrimSpace(uptime), " ")
 	t, err := strconv.ParseFloat(f, 64)
 	if err != nil {

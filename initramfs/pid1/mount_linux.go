@@ -58,20 +58,26 @@ func mountRoot(dev string, cfg Config) (string, error) {
 		if sb, ok := readSuperblock(dev); ok {
 			types = append(types, sb.Type)
 		}
-		types = append(types, blockFilesystems()...)
+		for _, t := range blockFilesystems() {
+			if len(types) == 0 || t != types[0] {
+				types = append(types, t)
+			}
+		}
 	}
-	var errs []error
+	var tried []string
+	var last error
 	for _, t := range types {
-		err := unix.Mount(dev, newRoot, t, flags, cfg.Flags)
-		if err == nil {
+		last = unix.Mount(dev, newRoot, t, flags, cfg.Flags)
+		if last == nil {
 			return t, nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", t, err))
+		tried = append(tried, t)
 	}
-	if len(errs) == 0 {
+	if last == nil {
 		return "", fmt.Errorf("mount root %s: no file system types to try", dev)
 	}
-	return "", fmt.Errorf("mount root %s on %s (rootfstype=%s rootflags=%s): %w", dev, newRoot, cfg.FSType, cfg.Flags, errors.Join(errs...))
+	// The kernel logs why in dmesg; the last errno is the one worth a line.
+	return "", fmt.Errorf("mount root %s on %s (tried %s; rootflags=%q): %w", dev, newRoot, strings.Join(tried, ","), cfg.Flags, last)
 }
 
 // blockFilesystems returns the file systems in /proc/filesystems that need
@@ -96,11 +102,15 @@ func blockFilesystems() []string {
 // because that one logs every step on the console and starts init with an
 // empty environment, dropping what the kernel passed.
 func switchRoot(root, init string) error {
+	// Every mount point first, so that a root without one (read-only, no
+	// /run) fails before anything has moved.
 	for _, m := range kernelFS {
-		dst := filepath.Join(root, m.dir)
-		if err := os.MkdirAll(dst, 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(root, m.dir), 0o755); err != nil {
 			return fmt.Errorf("switch root: %w", err)
 		}
+	}
+	for _, m := range kernelFS {
+		dst := filepath.Join(root, m.dir)
 		if err := unix.Mount(m.dir, dst, "", unix.MS_MOVE, ""); err != nil {
 			return fmt.Errorf("switch root: move %s to %s: %w", m.dir, dst, err)
 		}
