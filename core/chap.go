@@ -29,9 +29,14 @@ const (
 	CHAPSHA3256 CHAPAlg = 8
 )
 
-// DefaultCHAPAlgs is our offer, strongest first: the target picks the first
-// one it supports (a list key, RFC 7143, Section 6.2).
-var DefaultCHAPAlgs = []CHAPAlg{CHAPSHA3256, CHAPSHA256, CHAPSHA1, CHAPMD5}
+// AllCHAPAlgs lists the algorithms we implement, strongest first.
+var AllCHAPAlgs = []CHAPAlg{CHAPSHA3256, CHAPSHA256, CHAPSHA1, CHAPMD5}
+
+// DefaultCHAPAlgs is what we offer unless node.session.auth.chap_algs says
+// otherwise: MD5 alone, as open-iscsi does, because tgt (1.0.85, Debian 12)
+// takes CHAP_A=7 for SHA-1 rather than SHA-256 and then fails every login
+// that offers the stronger list. Seen against tgtd in this project's tests.
+var DefaultCHAPAlgs = []CHAPAlg{CHAPMD5}
 
 func (a CHAPAlg) String() string {
 	switch a {
@@ -62,18 +67,26 @@ func (a CHAPAlg) newHash() hash.Hash {
 }
 
 // ParseCHAPAlgs reads open-iscsi's node.session.auth.chap_algs setting,
-// e.g. "SHA3-256,SHA256,SHA1,MD5".
+// e.g. "MD5,SHA256", and returns it strongest first: the target takes the
+// first it supports (CHAP_A is a list key, RFC 7143, Section 6.2), so the
+// strongest both sides have wins.
 func ParseCHAPAlgs(s string) ([]CHAPAlg, error) {
-	var algs []CHAPAlg
+	want := map[CHAPAlg]bool{}
 	for _, name := range strings.Split(s, ",") {
 		found := false
-		for _, a := range DefaultCHAPAlgs {
+		for _, a := range AllCHAPAlgs {
 			if strings.EqualFold(strings.TrimSpace(name), a.String()) {
-				algs, found = append(algs, a), true
+				want[a], found = true, true
 			}
 		}
 		if !found {
 			return nil, fmt.Errorf("chap_algs %q: unknown algorithm %q, want SHA3-256, SHA256, SHA1 or MD5", s, name)
+		}
+	}
+	var algs []CHAPAlg
+	for _, a := range AllCHAPAlgs {
+		if want[a] {
+			algs = append(algs, a)
 		}
 	}
 	return algs, nil
@@ -85,7 +98,7 @@ const (
 	maxCHAPBinary   = 1024
 	maxSecretLen    = 256
 	minSecretLen    = 12 // 96 bits without IPsec (RFC 3720, Section 8.2.1)
-	challengeLength = 32
+	challengeLength = 16 // what open-iscsi sends; tgt refuses longer ones
 )
 
 // Auth is the CHAP configuration of a login. Secrets never leave this

@@ -84,12 +84,12 @@ func TestLoginNoAuthProbe(t *testing.T) {
 
 func TestLoginCHAP(t *testing.T) {
 	const user, secret = "alice", "alice-secret-123"
-	for _, alg := range core.DefaultCHAPAlgs {
+	for _, alg := range core.AllCHAPAlgs {
 		t.Run(alg.String(), func(t *testing.T) {
 			addr := start(t, &coretest.Target{Name: iqnDisk, CHAPUser: user, CHAPSecret: secret, CHAPAlg: alg,
 				MutualUser: "disk", MutualSecret: "disk-secret-456"})
 			s, err := login(t, addr, core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: user, Secret: secret,
-				UsernameIn: "disk", SecretIn: "disk-secret-456"}})
+				UsernameIn: "disk", SecretIn: "disk-secret-456", Algorithms: core.AllCHAPAlgs}})
 			if err != nil {
 				t.Fatal(err)
 			}

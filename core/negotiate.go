@@ -165,7 +165,11 @@ type negotiator struct {
 func newNegotiator(offers []KV) *negotiator {
 	n := &negotiator{offers: offers, pending: map[string]string{}, result: map[string]string{}, seen: map[string]bool{}}
 	for _, kv := range offers {
-		n.pending[kv.Key] = kv.Value
+		// A declaration (our MaxRecvDataSegmentLength) expects no
+		// answer; the target's own declaration of the key is its value.
+		if keyDefs[kv.Key].kind != kindDeclarative {
+			n.pending[kv.Key] = kv.Value
+		}
 	}
 	return n
 }

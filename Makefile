@@ -1,0 +1,48 @@
+# iscsiboot: `make demo` shows the main job, `make test` passes the tests.
+# Both install what they need on a fresh Debian 12 machine (scripts/deps.sh).
+
+GO      ?= go
+OUT     ?= out
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Every fuzzer runs this long in `make test`; longer runs: make fuzz FUZZTIME=5m
+FUZZTIME ?= 8s
+
+.PHONY: all build deps test check unit fuzz demo bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/iscsistart ./cmd/iscsistart
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUT)/iscsiboot-initramfs ./cmd/iscsiboot-initramfs
+
+# Debian packages (tgt, qemu, busybox, open-iscsi as the yardstick) and Debian's kernel, cached.
+deps:
+	scripts/deps.sh all >/dev/null
+
+test: deps check unit fuzz
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 40m ./...
+
+# Each fuzz target for FUZZTIME, bounded; the seed corpora also run in `unit`.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 1x $$pkg; exit 1; }; \
+	  done; \
+	done
+
+demo: deps build
+	scripts/demo.sh
+
+bench: deps build
+	scripts/bench.sh
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,75 @@
+package boot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/iscsiboot/iscsiboot/ibft"
+)
+
+// FromIBFT turns the boot targets of a firmware table into a plan: the
+// initiator name, each valid target with its CHAP settings and LUN, and
+// each associated NIC as an interface, named through resolve when it can
+// be (static as the table says, or DHCP when its origin says so).
+func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
+	p := &Plan{Firmware: true}
+	seen := map[string]bool{}
+	for _, bt := range t.BootTargets() {
+		if bt.Name == "" {
+			return nil, fmt.Errorf("ibft: target at %s: no target name", bt.Addr)
+		}
+		if p.Initiator == "" {
+			p.Initiator = bt.Initiator
+		}
+		tg := Target{
+			Name:    bt.Name,
+			TPGT:    DefaultTPGT,
+			LUN:     bt.LUN,
+			Portals: []Portal{{Address: bt.Addr.Unmap().String(), Port: int(bt.Port)}},
+			Source:  SourceIBFT,
+		}
+		if tg.Portals[0].Port == 0 {
+			tg.Portals[0].Port = DefaultPort
+		}
+		switch bt.CHAP {
+		case ibft.CHAPNone:
+		default:
+			if bt.CHAPName == "" || bt.CHAPSecret == "" {
+				return nil, fmt.Errorf("ibft: target %s: CHAP type %s without a CHAP name and secret", bt.Name, bt.CHAP)
+			}
+			tg.Auth = Auth{Method: AuthCHAP, Username: bt.CHAPName, Password: Secret(bt.CHAPSecret)}
+			if bt.CHAP == ibft.CHAPMutual {
+				if bt.ReverseCHAPName == "" || bt.ReverseCHAPSecret == "" {
+					return nil, fmt.Errorf("ibft: target %s: mutual CHAP without a reverse CHAP name and secret", bt.Name)
+				}
+				tg.Auth.UsernameIn, tg.Auth.PasswordIn = bt.ReverseCHAPName, Secret(bt.ReverseCHAPSecret)
+			}
+		}
+		if n := bt.NIC; n != nil {
+			ifc := Interface{MAC: strings.ToLower(n.MAC.String()), Method: MethodStatic, VLAN: int(n.VLAN),
+				Gateway: n.Gateway, DNS: n.DNS, Hostname: n.Hostname}
+			if n.DHCP {
+				ifc.Method = MethodDHCP
+			} else if n.Address.IsValid() {
+				ifc.Addresses = append(ifc.Addresses, n.Address)
+			}
+			if resolve != nil {
+				if name, err := resolve(n.MAC, n.PCIBDF); err == nil {
+					ifc.Name = name
+				} else {
+					p.Warnings = append(p.Warnings, fmt.Sprintf("ibft: NIC %d (%s): %v", n.Index, ifc.MAC, err))
+				}
+			}
+			tg.Iface = ifc.Name
+			if !seen[ifc.MAC] {
+				seen[ifc.MAC] = true
+				p.Interfaces = append(p.Interfaces, ifc)
+			}
+		}
+		p.Targets = append(p.Targets, tg)
+	}
+	if len(p.Targets) == 0 {
+		return nil, fmt.Errorf("ibft: table from %s has no valid target", t.Source)
+	}
+	return p, nil
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+)
+
+// options are the parsed command line.
+type options struct {
+	initiator, target, address string
+	tpgt, port                 int
+	username, password         string
+	usernameIn, passwordIn     string
+	debug                      int
+	params                     []param // -P, in order
+	fwConnect, fwNetwork       bool    // -b, -N
+	fwPrint                    bool    // -f
+	help, version              bool
+	probe, discover, plan      bool
+	ibftFile, cmdline          string
+	json, showSecrets          bool
+	config                     string // -c: accepted for compatibility, unused
+	timeout                    time.Duration
+}
+
+type param struct{ name, value string }
+
+// paramList collects repeated -P NAME=VALUE.
+type paramList struct{ p *[]param }
+
+func (l paramList) String() string { return "" }
+
+func (l paramList) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || value == "" || name == "" {
+		return fmt.Errorf("invalid --param %s: missing value, want NAME=VALUE", s)
+	}
+	*l.p = append(*l.p, param{name, value})
+	return nil
+}
+
+// portValue is -p: a TCP port, checked, unlike atoi in open-iscsi.
+type portValue struct{ p *int }
+
+func (v portValue) String() string { return "" }
+
+func (v portValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid port %q: want 1 to 65535", s)
+	}
+	*v.p = n
+	return nil
+}
+
+type tpgtValue struct{ p *int }
+
+func (v tpgtValue) String() string { return "" }
+
+func (v tpgtValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("invalid target portal group tag %q: want 0 to 65535", s)
+	}
+	*v.p = n
+	return nil
+}
+
+const usage = `Usage: iscsistart [OPTION]
+Open-iSCSI compatible root-disk initiator (iscsiboot).
+  -c, --config=[path]      accepted for compatibility; no config file is read
+  -i, --initiatorname=name set InitiatorName to name (Required)
+  -t, --targetname=name    set TargetName to name (Required)
+  -g, --tgpt=N             set target portal group tag to N (Required)
+  -a, --address=A.B.C.D    set IP address to A.B.C.D (Required)
+  -p, --port=N             set port to N (Default 3260)
+  -u, --username=N         set username to N (optional)
+  -w, --password=N         set password to N (optional)
+  -U, --username_in=N      set incoming username to N (optional)
+  -W, --password_in=N      set incoming password to N (optional)
+  -d, --debug=debuglevel   print debugging information
+  -b, --fwparam_connect    create a session to the target using iBFT
+  -N, --fwparam_network    bring up the network as specified by iBFT
+  -f, --fwparam_print      print the iBFT info to STDOUT
+  -P, --param=NAME=VALUE   set parameter with the name NAME to VALUE
+  -h, --help               display this help and exit
+  -v, --version            display version and exit
+iscsiboot additions:
+      --probe              log in and out over TCP in user space, print the
+                           negotiated parameters and LUNs (no kernel session)
+      --discover           SendTargets discovery at -a/-p, one line per portal
+      --plan               print the boot plan as JSON and touch nothing
+      --cmdline=STRING     with --plan: use STRING instead of /proc/cmdline
+      --ibft=FILE          read a raw iBFT from FILE instead of the firmware
+      --json               with -f: print JSON
+      --show-secrets       with -f: print CHAP secrets instead of <redacted>
+      --timeout=DURATION   overall deadline of a login or probe (default 30s)
+Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments,
+24: login authentication failed, 8: transport timeout, 19: fatal login, ...).
+`
+
+func parseFlags(args []string, stdout io.Writer) (*options, error) {
+	o := &options{tpgt: -1, port: 3260, timeout: 30 * time.Second}
+	fs := flag.NewFlagSet("iscsistart", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	str := func(p *string, short, long string) {
+		fs.StringVar(p, short, *p, "")
+		fs.StringVar(p, long, *p, "")
+	}
+	boolean := func(p *bool, short, long string) {
+		if short != "" {
+			fs.BoolVar(p, short, false, "")
+		}
+		fs.BoolVar(p, long, false, "")
+	}
+	str(&o.config, "c", "config")
+	str(&o.initiator, "i", "initiatorname")
+	str(&o.target, "t", "targetname")
+	str(&o.address, "a", "address")
+	str(&o.username, "u", "username")
+	str(&o.password, "w", "password")
+	str(&o.usernameIn, "U", "username_in")
+	str(&o.passwordIn, "W", "password_in")
+	for _, n := range []string{"g", "tgpt", "tpgt"} {
+		fs.Var(tpgtValue{&o.tpgt}, n, "")
+	}
+	for _, n := range []string{"p", "port"} {
+		fs.Var(portValue{&o.port}, n, "")
+	}
+	for _, n := range []string{"P", "param"} {
+		fs.Var(paramList{&o.params}, n, "")
+	}
+	for _, n := range []string{"d", "debug"} {
+		fs.IntVar(&o.debug, n, 0, "")
+	}
+	boolean(&o.fwConnect, "b", "fwparam_connect")
+	boolean(&o.fwNetwork, "N", "fwparam_network")
+	boolean(&o.fwPrint, "f", "fwparam_print")
+	boolean(&o.help, "h", "help")
+	boolean(&o.version, "v", "version")
+	boolean(&o.probe, "", "probe")
+	boolean(&o.discover, "", "discover")
+	boolean(&o.plan, "", "plan")
+	boolean(&o.json, "", "json")
+	boolean(&o.showSecrets, "", "show-secrets")
+	str(&o.ibftFile, "ibft", "ibft-file")
+	fs.StringVar(&o.cmdline, "cmdline", "", "")
+	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			o.help = true
+		} else {
+			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", flagError(err))
+		}
+	}
+	if fs.NArg() > 0 {
+		return nil, iscsierr.Errorf(iscsierr.Invalid, "unexpected argument %q (try --help)", fs.Arg(0))
+	}
+	if o.help {
+		io.WriteString(stdout, usage)
+		return o, nil
+	}
+	if o.version {
+		fmt.Fprintf(stdout, "iscsistart version 2.1.8 (iscsiboot %s)\n", version)
+		return o, nil
+	}
+	if o.timeout <= 0 {
+		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --timeout %v: want a positive duration", o.timeout)
+	}
+	for _, s := range []struct{ name, v string }{{"targetname", o.target}, {"initiatorname", o.initiator}} {
+		if len(s.v) > 223 {
+			return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid %s: %d bytes, at most 223 (RFC 7143, Section 4.2.7.1)", s.name, len(s.v))
+		}
+	}
+	for _, s := range []struct{ name, v string }{{"username", o.username}, {"password", o.password}, {"username_in", o.usernameIn}, {"password_in", o.passwordIn}} {
+		if len(s.v) > 256 {
+			return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid %s: %d bytes, at most 256", s.name, len(s.v))
+		}
+	}
+	return o, nil
+}
+
+// flagError rewrites the flag package's messages into one line that names
+// the flag the way a user typed it.
+func flagError(err error) string {
+	s := err.Error()
+	if name, ok := strings.CutPrefix(s, "flag provided but not defined: "); ok {
+		return "unknown option " + name
+	}
+	if strings.HasPrefix(s, "invalid value ") {
+		// invalid value "x" for flag -p: invalid port "x": want 1 to 65535
+		if _, rest, ok := strings.Cut(s, " for flag "); ok {
+			if _, why, ok := strings.Cut(rest, ": "); ok {
+				return why
+			}
+		}
+	}
+	return s
+}
+
+// checkLoginFlags enforces what open-iscsi's check_params does for a login
+// from flags.
+func (o *options) checkLoginFlags(needTPGT bool) error {
+	switch {
+	case o.initiator == "":
+		return iscsierr.Errorf(iscsierr.Invalid, "InitiatorName not set (-i)")
+	case needTPGT && o.tpgt < 0:
+		return iscsierr.Errorf(iscsierr.Invalid, "Portal Group not set (-g)")
+	case o.target == "":
+		return iscsierr.Errorf(iscsierr.Invalid, "TargetName not set (-t)")
+	case o.address == "":
+		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+)
+
+// loadTable reads the iBFT from --ibft FILE or from the firmware.
+func loadTable(ctx context.Context, o *options) (*ibft.Table, error) {
+	var (
+		t   *ibft.Table
+		err error
+	)
+	if o.ibftFile != "" {
+		t, err = ibft.ReadFile(o.ibftFile)
+	} else {
+		t, err = ibft.Load(ctx)
+	}
+	if err != nil {
+		code := iscsierr.NoObjsFound
+		var fe *ibft.FormatError
+		if errors.As(err, &fe) {
+			code = iscsierr.Invalid
+		}
+		return nil, &iscsierr.Error{Code: code, Err: err}
+	}
+	return t, nil
+}
+
+// fwPrint is -f: the firmware's boot records in open-iscsi's format.
+func fwPrint(ctx context.Context, o *options, stdout io.Writer) error {
+	t, err := loadTable(ctx, o)
+	if err != nil {
+		return err
+	}
+	recs := t.Records(ibft.SysResolver("/"))
+	if len(recs) == 0 {
+		return iscsierr.Errorf(iscsierr.NoObjsFound, "could not get list of targets from firmware (%s)", t.Source)
+	}
+	if o.json {
+		return ibft.WriteRecordsJSON(stdout, recs, o.showSecrets)
+	}
+	return ibft.WriteRecords(stdout, recs, o.showSecrets)
+}
+
+// flagsPlan is the plan the static login flags describe, or nil.
+func (o *options) flagsPlan() (*boot.Plan, error) {
+	p := &boot.Plan{Initiator: o.initiator, Params: map[string]string{}}
+	for _, prm := range o.params {
+		p.Params[prm.name] = prm.value
+	}
+	if o.target != "" || o.address != "" {
+		t := boot.Target{Name: o.target, TPGT: o.tpgt, Source: boot.SourceFlags,
+			Portals: []boot.Portal{{Address: o.address, Port: o.port}}}
+		if a, err := netip.ParseAddr(o.address); err == nil {
+			t.Portals[0].Address = a.Unmap().String()
+		}
+		if o.tpgt < 0 {
+			t.TPGT = boot.DefaultTPGT
+		}
+		if o.username != "" || o.password != "" {
+			t.Auth = boot.Auth{Method: boot.AuthCHAP, Username: o.username, Password: boot.Secret(o.password),
+				UsernameIn: o.usernameIn, PasswordIn: boot.Secret(o.passwordIn)}
+		}
+		p.Targets = append(p.Targets, t)
+	}
+	return p, nil
+}
+
+// resolvePlan gathers every source into one plan: flags, then the kernel
+// command line (--cmdline or /proc/cmdline), then the firmware table
+// (--ibft FILE, or the machine's when the command line asks for it or
+// nothing else names a target).
+func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
+	flags, err := o.flagsPlan()
+	if err != nil {
+		return nil, err
+	}
+	cmdline := o.cmdline
+	if cmdline == "" {
+		b, err := os.ReadFile("/proc/cmdline")
+		if err != nil {
+			return nil, iscsierr.Errorf(iscsierr.Generic, "read /proc/cmdline: %v", err)
+		}
+		cmdline = string(b)
+	}
+	cp, err := boot.FromCmdline(cmdline)
+	if err != nil {
+		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
+	}
+	var fw *boot.Plan
+	if o.ibftFile != "" || cp.Firmware || o.fwConnect || (len(flags.Targets) == 0 && len(cp.Targets) == 0) {
+		t, err := loadTable(ctx, o)
+		switch {
+		case err == nil:
+			if fw, err = boot.FromIBFT(t, ibft.SysResolver("/")); err != nil {
+				return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
+			}
+		case o.ibftFile != "" || o.fwConnect:
+			return nil, err
+		default:
+			cp.Warnings = append(cp.Warnings, fmt.Sprintf("no firmware table: %v", err))
+		}
+	}
+	return boot.Merge(flags, cp, fw), nil
+}
+
+// printPlan is --plan: the resolved plan as JSON, touching nothing.
+func printPlan(ctx context.Context, o *options, stdout io.Writer) error {
+	p, err := resolvePlan(ctx, o)
+	if err != nil {
+		return err
+	}
+	return p.WriteJSON(stdout)
+}

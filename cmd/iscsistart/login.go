@@ -1,0 +1,12 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+)
+
+func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	return iscsierr.Errorf(iscsierr.OpNotSupp, "kernel login is not wired yet")
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+)
+
+// loginConfig builds the core login configuration from the flags.
+func (o *options) loginConfig(discovery bool) (core.Config, error) {
+	cfg := core.Config{
+		InitiatorName: o.initiator,
+		TargetName:    o.target,
+		Portal:        net.JoinHostPort(o.address, strconv.Itoa(o.port)),
+		ISID:          core.ISID(uint32(time.Now().UnixNano()) & 0xffffff),
+		Auth:          core.Auth{Username: o.username, Secret: o.password, UsernameIn: o.usernameIn, SecretIn: o.passwordIn},
+	}
+	if discovery {
+		cfg.TargetName = ""
+		if cfg.InitiatorName == "" {
+			cfg.InitiatorName = "iqn.2025-01.org.iscsiboot:discovery"
+		}
+	}
+	overrides := map[string]string{}
+	for _, p := range o.params {
+		switch p.name {
+		case "node.session.auth.username", "discovery.sendtargets.auth.username":
+			cfg.Auth.Username = p.value
+		case "node.session.auth.password", "discovery.sendtargets.auth.password":
+			cfg.Auth.Secret = p.value
+		case "node.session.auth.username_in", "discovery.sendtargets.auth.username_in":
+			cfg.Auth.UsernameIn = p.value
+		case "node.session.auth.password_in", "discovery.sendtargets.auth.password_in":
+			cfg.Auth.SecretIn = p.value
+		case "node.session.auth.chap_algs":
+			algs, err := core.ParseCHAPAlgs(p.value)
+			if err != nil {
+				return cfg, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %s: %v", p.name, err)
+			}
+			cfg.Auth.Algorithms = algs
+		default:
+			overrides[p.name] = p.value
+		}
+	}
+	base := core.DefaultOffers()
+	if discovery {
+		base = core.DiscoveryOffers()
+	}
+	offers, err := core.ApplyOverrides(base, overrides)
+	if err != nil {
+		return cfg, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %v", err)
+	}
+	cfg.Offers = offers
+	return cfg, nil
+}
+
+func dialTCP(ctx context.Context, addr string) (core.Transport, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	return core.NewStreamTransport(c), nil
+}
+
+func closeTCP(t core.Transport) { t.(*core.StreamTransport).Close() }
+
+// probe logs in over TCP in user space, prints what was negotiated and
+// the LUNs the target offers, and logs out.
+func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	if err := o.checkLoginFlags(false); err != nil {
+		return err
+	}
+	cfg, err := o.loginConfig(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	fmt.Fprintf(stdout, "iscsistart: Logging into %s %s,%d\n", cfg.TargetName, cfg.Portal, o.tpgt)
+	begin := time.Now()
+	s, portal, err := core.LoginRedirected(ctx, dialTCP, closeTCP, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeTCP(s.Transport())
+	took := time.Since(begin)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(stderr, "iscsistart: warning: %s\n", w)
+	}
+	if o.tpgt >= 0 && s.Params.HaveTPGT && int(s.Params.TargetPortalGroupTag) != o.tpgt {
+		fmt.Fprintf(stderr, "iscsistart: warning: target portal group tag is %d, -g said %d\n", s.Params.TargetPortalGroupTag, o.tpgt)
+	}
+	auth := s.AuthMethod
+	if auth == "CHAP" {
+		auth += " " + s.CHAPAlg.String()
+		if cfg.Auth.Mutual() {
+			auth += " mutual"
+		}
+	}
+	fmt.Fprintf(stdout, "iscsistart: logged in to %s at %s (TSIH 0x%04x, auth %s) in %.1f ms\n",
+		cfg.TargetName, portal, s.TSIH, auth, float64(took.Microseconds())/1000)
+	for _, kv := range s.Params.KVs() {
+		fmt.Fprintf(stdout, "%s = %s\n", kv.Key, kv.Value)
+	}
+	luns, err := s.ReportLUNs(ctx)
+	if err != nil {
+		return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", cfg.TargetName, portal, err)
+	}
+	for _, l := range luns {
+		q, err := s.Inquiry(ctx, l)
+		if err != nil {
+			return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", cfg.TargetName, portal, err)
+		}
+		fmt.Fprintf(stdout, "LUN %d: %s %s %s %s\n", l, q.DeviceTypeName(), q.Vendor, q.Product, q.Revision)
+	}
+	if err := s.Logout(ctx); err != nil {
+		return &iscsierr.Error{Code: iscsierr.Logout, Err: fmt.Errorf("logout from %s at %s: %w", cfg.TargetName, portal, err)}
+	}
+	fmt.Fprintf(stdout, "iscsistart: logged out of %s\n", cfg.TargetName)
+	return nil
+}
+
+// discover runs a SendTargets discovery session, printing one
+// "ADDR:PORT,TPGT IQN" line per portal like iscsiadm -m discovery.
+func discover(ctx context.Context, o *options, stdout io.Writer) error {
+	if o.address == "" {
+		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+	}
+	cfg, err := o.loginConfig(true)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	s, _, err := core.LoginRedirected(ctx, dialTCP, closeTCP, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeTCP(s.Transport())
+	ts, err := s.SendTargets(ctx)
+	if err != nil {
+		return fmt.Errorf("SendTargets at %s: %w", cfg.Portal, err)
+	}
+	if len(ts) == 0 {
+		return iscsierr.Errorf(iscsierr.NoObjsFound, "SendTargets at %s: no targets", cfg.Portal)
+	}
+	io.WriteString(stdout, core.FormatDiscovery(ts))
+	// A failed logout after a complete answer does not undo the answer.
+	s.Logout(ctx)
+	return nil
+}
