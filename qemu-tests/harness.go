@@ -13,7 +13,8 @@ import (
 	"github.com/iscsiboot/iscsiboot/internal/tgtd"
 )
 
-// envLogRoot overrides where the logs of failed tests are kept (default: the system temporary directory).
+// envLogRoot is where the logs of failed tests are kept; Main defaults it to
+// $TMPDIR/iscsiboot-qemu-tests-<uid>.
 const envLogRoot = "ISCSIBOOT_QEMU_LOGS"
 
 // kernel is the cached kernel TestMain resolved; set once, read by every test.
@@ -33,6 +34,10 @@ func Main(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Setenv(envKernelDir, k.Dir)
+		// Named by the real uid, which the namespaces hide: users sharing /tmp must not share the directory.
+		if os.Getenv(envLogRoot) == "" {
+			os.Setenv(envLogRoot, filepath.Join(os.TempDir(), fmt.Sprintf("iscsiboot-qemu-tests-%d", os.Getuid())))
+		}
 	}
 	nstest.Main(m)
 }
@@ -62,9 +67,6 @@ func New(t testing.TB) *Harness {
 		t.Fatalf("qemutests: %v", kernelErr)
 	}
 	root := os.Getenv(envLogRoot)
-	if root == "" {
-		root = filepath.Join(os.TempDir(), "iscsiboot-qemu-tests")
-	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatalf("log root: %v", err)
 	}
