@@ -303,6 +303,12 @@ func TestFromCmdline(t *testing.T) {
 				"node.conn[0].timeo.noop_out_interval": "5"}}),
 		},
 		{
+			name: "CHAP record params are CHAP, not params",
+			cmdline: "rd.iscsi.param=node.session.auth.username=alice rd.iscsi.param=node.session.auth.password=alicepass12 " +
+				"netroot=iscsi:10.0.0.1::::iqn.2009-06.dracut:target0",
+			want: plan(Plan{Targets: []Target{with(tgt(t0, "10.0.0.1", 3260), func(t *Target) { t.Auth = chap("alice", "alicepass12") })}}),
+		},
+		{
 			name:    "unknown rd.iscsi words warn, others are not ours",
 			cmdline: "rd.iscsi.fimware=1 console=ttyS0 rd.lvm=0 ISCSI_FOO=1",
 			want: plan(Plan{Warnings: []string{"rd.iscsi.fimware: unknown rd.iscsi option, ignored",
