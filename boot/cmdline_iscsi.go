@@ -444,9 +444,8 @@ func (p *cmdlineParser) defaultAuth() {
 // dhcpServer (the caller passes the server that answered, as dracut does
 // for network roots); a root-path without "iscsi:" is an error.
 func TargetFromRootPath(rootPath string, dhcpServer netip.Addr) (Target, error) {
-	w := word{key: "root-path", value: rootPath, hasValue: true}
 	fail := func(part string, err error, reason string) error {
-		return &CmdlineError{Source: SourceDHCP, Key: w.key, Value: redactRoot(rootPath), Part: redactRootPart(rootPath, part), Reason: reason, Err: err}
+		return &CmdlineError{Source: SourceDHCP, Key: "root-path", Value: redactRoot(rootPath), Part: redactRootPart(rootPath, part), Reason: reason, Err: err}
 	}
 	v, ok := strings.CutPrefix(rootPath, "iscsi:")
 	if !ok {
