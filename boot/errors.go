@@ -65,25 +65,20 @@ func (e *CmdlineError) Error() string {
 func (e *CmdlineError) Unwrap() error { return e.Err }
 
 // ConfigError is a refused line of an initramfs-tools configuration
-// (/etc/iscsi.initramfs). Value is redacted for the password variables.
+// (/etc/iscsi.initramfs). It never holds the value, which may be a password:
+// a syntax error is told by line and variable name. A well-formed value that
+// is wrong (a bad port) is a *CmdlineError with Source "config".
 type ConfigError struct {
-	Line  int // 1-based; 0 for a variable from the environment
-	Key   string
-	Value string
-	Err   error
+	Line int // 1-based
+	Key  string
+	Err  error
 }
 
 func (e *ConfigError) Error() string {
 	s := "iscsi.initramfs: "
-	if e.Line > 0 {
-		s += fmt.Sprintf("line %d: ", e.Line)
-	}
+	s += fmt.Sprintf("line %d: ", e.Line)
 	if e.Key != "" {
-		s += e.Key
-		if e.Value != "" {
-			s += "=" + strconv.Quote(e.Value)
-		}
-		s += ": "
+		s += e.Key + ": "
 	}
 	return s + e.Err.Error()
 }
