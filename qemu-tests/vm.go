@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -115,7 +114,7 @@ func (h *Harness) boot(ctx context.Context, opts BootOptions) (*VM, error) {
 	fmt.Fprintf(logf, "# qemu-system-x86_64 %s\n", strings.Join(args, " "))
 	vm.cmd = exec.CommandContext(qctx, "qemu-system-x86_64", args...)
 	vm.cmd.Stderr = &vm.stderr
-	vm.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	vm.cmd.SysProcAttr = qemuAttr()
 	out, err := vm.cmd.StdoutPipe()
 	if err != nil {
 		cancel()

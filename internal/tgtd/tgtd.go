@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,7 +102,7 @@ func start(ctx context.Context, t testing.TB, opts ...Option) (*Server, error) {
 	s.cmd = exec.Command("tgtd", "-f", "-C", strconv.Itoa(s.ControlPort),
 		"--iscsi", "portal="+s.Addr())
 	s.cmd.Stdout, s.cmd.Stderr = f, f
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	s.cmd.SysProcAttr = daemonAttr()
 	if err := s.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("run tgtd (scripts/deps.sh installs it): %w", err)
