@@ -124,12 +124,9 @@ func TestStop(t *testing.T) {
 	if err := s.NewDiskTarget(ctx, 1, "iqn.2025-01.test:disk1", disk(t)); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// Stop reports an error when only the SIGKILL fallback ended tgtd.
 	if err := s.Stop(ctx); err != nil {
 		t.Fatalf("Stop: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("Stop took %v; tgtd should exit through tgtadm, not by the SIGKILL fallback", d)
 	}
 	select {
 	case <-s.exited:
