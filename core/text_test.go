@@ -282,3 +282,16 @@ func FuzzCHAP(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCHAPAlgs(t *testing.T) {
+	got, err := ParseCHAPAlgs("MD5, sha256,SHA3-256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]CHAPAlg{CHAPSHA3256, CHAPSHA256, CHAPMD5}, got); diff != "" {
+		t.Errorf("not strongest first (-want +got):\n%s", diff)
+	}
+	if _, err := ParseCHAPAlgs("MD5,MD4"); err == nil || !strings.Contains(err.Error(), `"MD4"`) {
+		t.Errorf("MD4: %v", err)
+	}
+}
