@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,14 @@ const (
 	FailMarker = "ISCSIBOOT-FAIL: "
 )
 
+// The login command runs from its own script under busybox timeout: open-iscsi's iscsistart, for one,
+// retries a refused connection forever.
+const (
+	loginScript = "/etc/iscsiboot-test/login.sh"
+	// DefaultLoginTimeout is generous: a good login takes 1-2 s under TCG.
+	DefaultLoginTimeout = 60 * time.Second
+)
+
 // Reference guest identities, as in the lab.
 const (
 	InitiatorIQN = "iqn.2025-01.test:init"
@@ -47,6 +56,9 @@ var DefaultModules = []string{"virtio_pci", "virtio_net", "sd_mod", "iscsi_tcp",
 type Guest struct {
 	// Login is the shell command line that logs in, run after the network is up.
 	Login string
+	// LoginTimeout kills Login (SIGKILL, exit status 137) after this long, in whole seconds; default
+	// DefaultLoginTimeout.
+	LoginTimeout time.Duration
 	// Binaries maps image paths to host files; dynamically linked ones bring the libraries ldd names.
 	Binaries map[string]string
 	// Files maps image paths to contents, installed with mode 0644.
@@ -82,6 +94,10 @@ func GuestScript(g Guest) string {
 	if dev == "" {
 		dev = "/dev/sda"
 	}
+	loginSecs := int((g.LoginTimeout + time.Second - 1) / time.Second)
+	if g.LoginTimeout <= 0 {
+		loginSecs = int(DefaultLoginTimeout / time.Second)
+	}
 	net := `ip addr add 10.0.2.15/24 dev eth0
 ip link set eth0 up
 ip route add default via ` + HostAddr + `
@@ -110,7 +126,7 @@ i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i
 [ -e /sys/class/net/eth0 ] || fail "no eth0"
 ` + net + `
 ts "` + StepLoginExec + `"
-` + g.Login + `
+timeout -s KILL ` + strconv.Itoa(loginSecs) + ` /bin/sh ` + loginScript + `
 rc=$?
 ts "` + StepLoginExit + ` rc=$rc"
 [ $rc = 0 ] || fail "login rc=$rc"
@@ -171,6 +187,9 @@ func buildInitramfs(ctx context.Context, k Kernel, g Guest, out string) (string,
 	}
 	if err := b.AddBytes("/init", []byte(GuestScript(g)), 0o755); err != nil {
 		return "", fmt.Errorf("/init: %w", err)
+	}
+	if err := b.AddBytes(loginScript, []byte(g.Login+"\n"), 0o755); err != nil {
+		return "", fmt.Errorf("%s: %w", loginScript, err)
 	}
 	for _, dst := range sortedKeys(g.Files) {
 		if err := b.AddBytes(dst, []byte(g.Files[dst]), 0o644); err != nil {

@@ -153,6 +153,13 @@ func TestConsoleFind(t *testing.T) {
 	}
 }
 
+func TestReferenceGuestLogin(t *testing.T) {
+	want := "iscsistart -i iqn.2025-01.test:init -t iqn.2025-01.test:disk1 -g 1 -a 10.0.2.2 -p 3261"
+	if got := ReferenceGuest(3261).Login; got != want {
+		t.Errorf("ReferenceGuest(3261).Login = %q, want %q", got, want)
+	}
+}
+
 func TestGuestScript(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -161,12 +168,14 @@ func TestGuestScript(t *testing.T) {
 		notWant []string
 	}{
 		{"reference", ReferenceGuest(3261), []string{
-			"iscsistart -i iqn.2025-01.test:init -t iqn.2025-01.test:disk1 -g 1 -a 10.0.2.2 -p 3261\n",
+			"timeout -s KILL 60 /bin/sh /etc/iscsiboot-test/login.sh\n",
 			"ip addr add 10.0.2.15/24 dev eth0", "[ ! -b /dev/sda ]", "switch_root /newroot /sbin/init",
 			"/etc/iscsiboot/modules",
 		}, nil},
 		{"own network, other disk", Guest{Login: "/sbin/iscsistart -b", NoNet: true, RootDev: "/dev/sdb"},
-			[]string{"/sbin/iscsistart -b\n", "[ ! -b /dev/sdb ]"}, []string{"ip addr add"}},
+			[]string{"[ ! -b /dev/sdb ]"}, []string{"ip addr add"}},
+		{"short login timeout", Guest{Login: "x", LoginTimeout: 1500 * time.Millisecond},
+			[]string{"timeout -s KILL 2 /bin/sh /etc/iscsiboot-test/login.sh\n"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -164,6 +164,10 @@ func (vm *VM) WaitFor(ctx context.Context, s string) (Line, error) {
 		}
 		if done {
 			<-vm.exited
+			// The guest's own reason, when its /init gave one, says more than QEMU's exit status.
+			if f, ok, _, _ := vm.con.find(FailMarker); ok {
+				return Line{}, fmt.Errorf("%s: console has no %q; guest: %s", vm.Name, s, f.Text)
+			}
 			return Line{}, fmt.Errorf("%s: console has no %q; qemu ended: %v", vm.Name, s, vm.waitErr)
 		}
 		select {
