@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,8 +140,12 @@ func (s *Server) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		_, err := s.Tgtadm(ctx, "--op", "show", "--mode", "sys")
+		out, err := s.Tgtadm(ctx, "--op", "show", "--mode", "portal")
 		if err == nil {
+			// tgtd keeps running when it cannot bind its portal; only the portal list tells.
+			if !strings.Contains(out, "Portal: "+s.Addr()+",") {
+				return fmt.Errorf("tgtd has no portal %s (port taken?): %q, log %s", s.Addr(), out, s.LogPath)
+			}
 			return nil
 		}
 		select {
@@ -207,13 +212,32 @@ func (s *Server) dumpLog() {
 	s.t.Logf("tgtd log %s:\n%s", s.LogPath, b)
 }
 
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on now. The namespace is private to this
-// test binary, so only its own tests could take the port before tgtd binds it.
+// Ports for tgtd come from 3260, the iSCSI port, upwards, and stay below the kernel's ephemeral range
+// (32768-60999 in a fresh network namespace, whose sysctl starts at the default). A port the kernel picks
+// for ":0" could instead be taken, between the check and tgtd's bind, as the source port of an outgoing
+// connection, such as slirp's to another tgtd; tgtd then runs without its portal.
+const (
+	firstPort = 3260
+	lastPort  = 32767
+)
+
+var lastPortUsed atomic.Int32
+
+func init() { lastPortUsed.Store(firstPort - 1) }
+
+// freePort returns the next port from firstPort on that nothing listens on. The namespace is private to
+// this test binary, so only its own tests could bind the port before tgtd does.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
+	for {
+		p := int(lastPortUsed.Add(1))
+		if p > lastPort {
+			return 0, fmt.Errorf("pick a port: all of %d-%d used", firstPort, lastPort)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -155,3 +155,31 @@ func TestTwoServers(t *testing.T) {
 		}
 	}
 }
+
+func TestStartPortTaken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = start(ctx, t, WithPort(l.Addr().(*net.TCPAddr).Port))
+	if err == nil || !strings.Contains(err.Error(), "no portal") {
+		t.Fatalf("start on a taken port: error = %v, want one saying tgtd has no portal", err)
+	}
+}
+
+func TestPortsBelowEphemeralRange(t *testing.T) {
+	seen := map[int]bool{}
+	for range 5 {
+		p, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < firstPort || p > lastPort || seen[p] {
+			t.Fatalf("freePort() = %d, want a new port in %d-%d", p, firstPort, lastPort)
+		}
+		seen[p] = true
+	}
+}
