@@ -1,0 +1,203 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+)
+
+// Session is one logged-in path: a target through one portal.
+type Session struct {
+	Target  string
+	Portal  Portal
+	SID     int    // kernel session id, -1 for none
+	Device  string // the boot LUN's block device ("sda"), when known
+	Already bool   // the kernel had this session before we ran
+	Took    time.Duration
+}
+
+// LoginFunc logs in to one target through one portal and, when it can,
+// waits for the boot LUN's block device. It is the kernel login at boot
+// and a user-space one in tests.
+type LoginFunc func(ctx context.Context, p *Plan, t *Target, portal Portal) (*Session, error)
+
+// RunOptions tune Run.
+type RunOptions struct {
+	// Deadline bounds the whole run: every retry of every path.
+	Deadline time.Duration
+	// Log receives one progress line per state change.
+	Log io.Writer
+	// FirstBackoff and MaxBackoff bound the exponential backoff between
+	// attempts of one path; jitter spreads a fleet booting at once.
+	FirstBackoff, MaxBackoff time.Duration
+}
+
+// PathError is one path that did not come up.
+type PathError struct {
+	Target string
+	Portal Portal
+	Tries  int
+	Err    error
+}
+
+func (e *PathError) Error() string {
+	return fmt.Sprintf("%s at %s: %v (after %d attempts)", e.Target, e.Portal, e.Err, e.Tries)
+}
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// Retryable reports whether a login failure may succeed on another try:
+// connection failures, timeouts and target errors (status class 0x03),
+// but not authentication failures or an unknown target.
+func Retryable(err error) bool {
+	switch {
+	case errors.Is(err, core.ErrAuth), errors.Is(err, core.ErrTargetNotFound), errors.Is(err, errFatal):
+		return false
+	case errors.Is(err, context.Canceled):
+		return false
+	}
+	var le *core.LoginError
+	if errors.As(err, &le) && le.Class == core.StatusInitiatorError {
+		return false
+	}
+	return true
+}
+
+// errFatal marks local failures no retry can mend (a missing kernel
+// module, an invalid parameter).
+var errFatal = errors.New("fatal")
+
+// Fatal wraps err so Run does not retry it.
+func Fatal(err error) error { return fmt.Errorf("%w: %w", err, errFatal) }
+
+// Run logs in to every portal of every target of p in parallel, each path
+// retried with backoff under one deadline, so a dead portal or target never
+// delays a live one. It returns the sessions that came up and, when a
+// target has none, an error joining every failed path.
+func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Session, error) {
+	if len(p.Targets) == 0 {
+		return nil, fmt.Errorf("no target to log in to")
+	}
+	if o.Deadline <= 0 {
+		o.Deadline = 120 * time.Second
+	}
+	if o.FirstBackoff <= 0 {
+		o.FirstBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 4 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Deadline)
+	defer cancel()
+	begin := time.Now()
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		sessions []*Session
+		failed   = map[string][]error{}
+	)
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(o.Log, "iscsistart: [%6.3f] "+format+"\n", append([]any{time.Since(begin).Seconds()}, args...)...)
+	}
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		for _, portal := range t.Portals {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s, tries, err := retry(ctx, o, func(ctx context.Context, try int) (*Session, error) {
+					if try == 1 {
+						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
+					}
+					return login(ctx, p, t, portal)
+				}, func(err error, try int, wait time.Duration) {
+					logf("%s at %s: attempt %d failed: %v; retrying in %.2fs", t.Name, portal, try, err, wait.Seconds())
+				})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed[t.Name] = append(failed[t.Name], &PathError{Target: t.Name, Portal: portal, Tries: tries, Err: err})
+					return
+				}
+				sessions = append(sessions, s)
+			}()
+		}
+	}
+	wg.Wait()
+	sort.Slice(sessions, func(i, j int) bool {
+		if sessions[i].Target != sessions[j].Target {
+			return sessions[i].Target < sessions[j].Target
+		}
+		return sessions[i].Portal.String() < sessions[j].Portal.String()
+	})
+	var errs []error
+	for _, t := range p.Targets {
+		up := false
+		for _, s := range sessions {
+			up = up || s.Target == t.Name
+		}
+		if !up {
+			errs = append(errs, failed[t.Name]...)
+		}
+	}
+	return sessions, errors.Join(errs...)
+}
+
+// retry runs one path until it succeeds, fails for good, or ctx ends, and
+// returns how many attempts it made.
+func retry(ctx context.Context, o RunOptions, f func(context.Context, int) (*Session, error), onRetry func(error, int, time.Duration)) (*Session, int, error) {
+	wait := o.FirstBackoff
+	for try := 1; ; try++ {
+		s, err := f(ctx, try)
+		if err == nil {
+			return s, try, nil
+		}
+		if !Retryable(err) || ctx.Err() != nil {
+			return nil, try, err
+		}
+		// Jitter over the upper half of the wait: a fleet that lost its
+		// target together does not come back in lock step.
+		d := wait/2 + rand.N(wait/2+1)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return nil, try, err
+		}
+		onRetry(err, try, d)
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, try, err
+		}
+		wait = min(2*wait, o.MaxBackoff)
+	}
+}
+
+// Summary prints the sessions as a table: target, portal, session, device,
+// time.
+func Summary(w io.Writer, sessions []*Session) {
+	fmt.Fprintf(w, "%-40s %-22s %-8s %-8s %s\n", "TARGET", "PORTAL", "SESSION", "DEVICE", "TIME")
+	for _, s := range sessions {
+		sid, dev, took := "-", s.Device, fmt.Sprintf("%.0f ms", float64(s.Took.Microseconds())/1000)
+		if s.SID >= 0 {
+			sid = fmt.Sprint(s.SID)
+		}
+		if dev == "" {
+			dev = "-"
+		}
+		if s.Already {
+			took = "already logged in"
+		}
+		fmt.Fprintf(w, "%-40s %-22s %-8s %-8s %s\n", s.Target, s.Portal, sid, dev, took)
+	}
+}

@@ -1,0 +1,107 @@
+package boot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+)
+
+func twoPortalPlan() *Plan {
+	return &Plan{Targets: []Target{
+		{Name: "iqn.t:a", TPGT: 1, Portals: []Portal{{"10.0.0.1", 3260}, {"10.0.0.2", 3260}}},
+		{Name: "iqn.t:b", TPGT: 1, Portals: []Portal{{"10.0.0.3", 3260}}},
+	}}
+}
+
+// TestRunDeadPortalDoesNotDelay has one portal refuse every connection
+// while the others log in: the live paths finish at once, the dead one is
+// retried until the deadline, and the run succeeds because every target has
+// a path.
+func TestRunDeadPortalDoesNotDelay(t *testing.T) {
+	var upAt atomic.Int64
+	begin := time.Now()
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if portal.Address == "10.0.0.2" {
+			return nil, syscall.ECONNREFUSED
+		}
+		upAt.Store(int64(time.Since(begin)))
+		return &Session{Target: tg.Name, Portal: portal, SID: 1}, nil
+	}
+	var log bytes.Buffer
+	ss, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 600 * time.Millisecond, FirstBackoff: 50 * time.Millisecond, Log: &log})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(ss) != 2 {
+		t.Errorf("sessions %d, want 2", len(ss))
+	}
+	if d := time.Duration(upAt.Load()); d > 100*time.Millisecond {
+		t.Errorf("live paths up after %v", d)
+	}
+	if !strings.Contains(log.String(), "attempt 1 failed: connection refused; retrying") {
+		t.Errorf("no retry line in:\n%s", log.String())
+	}
+}
+
+func TestRunRetriesThenSucceeds(t *testing.T) {
+	var tries atomic.Int32
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if tries.Add(1) < 3 {
+			return nil, &core.LoginError{Target: tg.Name, Class: 3, Detail: 1, Err: core.ErrRetryable}
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	if _, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second, FirstBackoff: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if n := tries.Load(); n != 3 {
+		t.Errorf("%d tries, want 3", n)
+	}
+}
+
+// TestRunFatalIsFast: a wrong password is not retried.
+func TestRunFatalIsFast(t *testing.T) {
+	var tries atomic.Int32
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		tries.Add(1)
+		return nil, &core.LoginError{Target: tg.Name, Class: 2, Detail: 1, Err: core.ErrAuth}
+	}
+	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	begin := time.Now()
+	_, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second})
+	var pe *PathError
+	if !errors.As(err, &pe) || !errors.Is(err, core.ErrAuth) || pe.Tries != 1 || tries.Load() != 1 {
+		t.Fatalf("err %v tries %d", err, tries.Load())
+	}
+	if !strings.Contains(err.Error(), "iqn.t:a at 10.0.0.1:3260") {
+		t.Errorf("error does not name the path: %v", err)
+	}
+	if time.Since(begin) > time.Second {
+		t.Errorf("fatal failure took %v", time.Since(begin))
+	}
+}
+
+func TestRunDeadTargetFailsByDeadline(t *testing.T) {
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if tg.Name == "iqn.t:b" {
+			return nil, syscall.ECONNREFUSED
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	begin := time.Now()
+	ss, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 300 * time.Millisecond, FirstBackoff: 20 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "iqn.t:b at 10.0.0.3:3260") || len(ss) != 2 {
+		t.Fatalf("sessions %d err %v", len(ss), err)
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Errorf("took %v with a 300ms deadline", d)
+	}
+}
