@@ -28,6 +28,7 @@ type options struct {
 	json, showSecrets          bool
 	config                     string // -c: accepted for compatibility, unused
 	timeout                    time.Duration
+	timeoutSet                 bool // --timeout given: a login waits that long instead of 120 s
 }
 
 type param struct{ name, value string }
@@ -101,7 +102,7 @@ iscsiboot additions:
       --ibft=FILE          read a raw iBFT from FILE instead of the firmware
       --json               with -f: print JSON
       --show-secrets       with -f: print CHAP secrets instead of <redacted>
-      --timeout=DURATION   overall deadline of a login or probe (default 30s)
+      --timeout=DURATION   overall deadline: probe 30s, kernel login 120s
 Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments,
 24: login authentication failed, 8: transport timeout, 19: fatal login, ...).
 `
@@ -160,6 +161,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", flagError(err))
 		}
 	}
+	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
 	if fs.NArg() > 0 {
 		return nil, iscsierr.Errorf(iscsierr.Invalid, "unexpected argument %q (try --help)", fs.Arg(0))
 	}

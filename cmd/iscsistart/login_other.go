@@ -1,3 +1,5 @@
+//go:build !linux
+
 package main
 
 import (
@@ -8,5 +10,5 @@ import (
 )
 
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	return iscsierr.Errorf(iscsierr.OpNotSupp, "kernel login is not wired yet")
+	return iscsierr.Errorf(iscsierr.OpNotSupp, "kernel login needs Linux")
 }

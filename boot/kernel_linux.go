@@ -1,0 +1,286 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/core/kernel"
+)
+
+// Kernel logs in through the Linux iSCSI transport: the order of requests
+// is iscsid's (open-iscsi's initiator.c): connect, create session and
+// connection, bind the socket, set the identity and recovery parameters,
+// log in with PDUs the kernel carries, set the negotiated parameters,
+// start the connection, then scan the boot LUN and wait for its disk.
+type Kernel struct {
+	nl     *kernel.Conn
+	sys    kernel.Sysfs
+	handle uint64
+	// DeviceWait bounds the wait for the boot LUN's block device after a
+	// login.
+	DeviceWait time.Duration
+}
+
+// OpenKernel opens the kernel transport named transport ("tcp").
+func OpenKernel(transport string) (*Kernel, error) {
+	sys := kernel.Sysfs{Root: "/"}
+	h, err := sys.TransportHandle(transport)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	nl, err := kernel.Dial()
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	return &Kernel{nl: nl, sys: sys, handle: h, DeviceWait: 20 * time.Second}, nil
+}
+
+// Close closes the netlink socket. Sessions stay: they belong to the
+// kernel now, and iscsid adopts them after switch_root.
+func (k *Kernel) Close() error { return k.nl.Close() }
+
+// Existing returns the kernel's session for t at portal, if it has one.
+func (k *Kernel) Existing(t *Target, portal Portal) (kernel.SessionInfo, bool) {
+	ss, _ := k.sys.Sessions()
+	for _, s := range ss {
+		if s.TargetName == t.Name && s.Address == portal.Address && s.Port == portal.Port {
+			return s, true
+		}
+	}
+	return kernel.SessionInfo{}, false
+}
+
+// Login implements LoginFunc.
+func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (*Session, error) {
+	begin := time.Now()
+	if s, ok := k.Existing(t, portal); ok {
+		dev := ""
+		if s.Host >= 0 {
+			dev = k.sys.BlockDevice(s.Host, t.LUN)
+		}
+		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	// The kernel takes its own reference to the socket when it binds it,
+	// so both of our descriptors close when this login ends, success or
+	// not.
+	defer c.Close()
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	defer f.Close()
+
+	const initialCmdSN = 1
+	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, 128, 32)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	cid := uint32(0)
+	undo := func(started bool) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if started {
+			k.nl.StopConn(cctx, k.handle, sid, cid, kernel.StopTerm)
+		}
+		k.nl.DestroyConn(cctx, k.handle, sid, cid)
+		k.nl.DestroySession(cctx, k.handle, sid)
+	}
+	if cid, err = k.nl.CreateConn(ctx, k.handle, sid, 0); err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		k.nl.DestroySession(cctx, k.handle, sid)
+		cancel()
+		return nil, Fatal(err)
+	}
+	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
+		undo(false)
+		return nil, err
+	}
+	if err := k.setParams(ctx, sid, cid, identityParams(p, t, portal)); err != nil {
+		undo(false)
+		return nil, Fatal(err)
+	}
+	cfg, err := LoginConfig(p, t, portal)
+	if err != nil {
+		undo(false)
+		return nil, Fatal(err)
+	}
+	cfg.ISID = core.ISID(sid)
+	cfg.CmdSN = initialCmdSN
+	tr := &kernelTransport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
+	s, err := core.Login(ctx, tr, &cfg)
+	if err != nil {
+		undo(false)
+		return nil, err
+	}
+	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
+		undo(false)
+		return nil, Fatal(err)
+	}
+	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
+		undo(true)
+		return nil, err
+	}
+	out := &Session{Target: t.Name, Portal: portal, SID: int(sid)}
+	// A LUN the plan names is probed alone; LUN 0 is what the flags and
+	// an empty netroot field leave, where iscsistart scans the whole
+	// target and takes its first disk (tgt's LUN 0 is a controller).
+	any := t.LUN == 0
+	scan := func() error { return k.sys.ScanLUN(int(host), t.LUN) }
+	if any {
+		scan = func() error { return k.sys.ScanAll(int(host)) }
+	}
+	if err := scan(); err != nil {
+		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
+	}
+	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
+	defer cancel()
+	dev, err := k.sys.WaitBlockDevice(wctx, int(host), t.LUN, any)
+	out.Device, out.Took = dev, time.Since(begin)
+	if err != nil {
+		// The session is up and stays up; only the disk is missing,
+		// which no retry of the login mends.
+		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
+	}
+	return out, nil
+}
+
+type param struct {
+	p kernel.Param
+	v string
+}
+
+func (k *Kernel) setParams(ctx context.Context, sid, cid uint32, ps []param) error {
+	for _, x := range ps {
+		err := k.nl.SetParam(ctx, k.handle, sid, cid, x.p, x.v)
+		// A transport that does not keep a parameter says ENOSYS, as
+		// iscsid also tolerates.
+		if err != nil && !errors.Is(err, syscall.ENOSYS) {
+			return err
+		}
+	}
+	return nil
+}
+
+// paramOr returns the plan's value of an open-iscsi record name, or def.
+func paramOr(p *Plan, name, def string) string {
+	if v, ok := p.Params[name]; ok && v != "" {
+		return v
+	}
+	if v, ok := DefaultParams()[name]; ok {
+		return v
+	}
+	return def
+}
+
+// identityParams are what iscsid's session sync reads back from sysfs to
+// adopt the session after switch_root, plus the recovery timers; open-iscsi
+// sets them before the login (initiator_common.c, iscsi_session_set_params).
+func identityParams(p *Plan, t *Target, portal Portal) []param {
+	ps := []param{
+		{kernel.ParamTargetName, t.Name},
+		{kernel.ParamPersistentAddress, portal.Address},
+		{kernel.ParamPersistentPort, strconv.Itoa(portal.Port)},
+		{kernel.ParamSessRecoveryTmo, paramOr(p, "node.session.timeo.replacement_timeout", "86400")},
+		{kernel.ParamFastAbort, map[string]string{"Yes": "1", "No": "0"}[paramOr(p, "node.session.iscsi.FastAbort", "Yes")]},
+		{kernel.ParamAbortTmo, paramOr(p, "node.session.err_timeo.abort_timeout", "15")},
+		{kernel.ParamLUResetTmo, paramOr(p, "node.session.err_timeo.lu_reset_timeout", "30")},
+		{kernel.ParamTgtResetTmo, paramOr(p, "node.session.err_timeo.tgt_reset_timeout", "30")},
+		{kernel.ParamPingTmo, paramOr(p, "node.conn[0].timeo.noop_out_timeout", "0")},
+		{kernel.ParamRecvTmo, paramOr(p, "node.conn[0].timeo.noop_out_interval", "0")},
+		{kernel.ParamIfaceName, ifaceName(t)},
+		{kernel.ParamInitiatorName, p.Initiator},
+	}
+	if t.Auth.Method == AuthCHAP {
+		ps = append(ps, param{kernel.ParamUsername, t.Auth.Username}, param{kernel.ParamPassword, t.Auth.Password.Reveal()})
+		if t.Auth.UsernameIn != "" {
+			ps = append(ps, param{kernel.ParamUsernameIn, t.Auth.UsernameIn}, param{kernel.ParamPasswordIn, t.Auth.PasswordIn.Reveal()})
+		}
+	}
+	return ps
+}
+
+func ifaceName(t *Target) string {
+	if t.IfaceName != "" {
+		return t.IfaceName
+	}
+	return "default"
+}
+
+// negotiatedParams are the login's outcome the kernel needs before it
+// starts the connection (open-iscsi's iscsi_session_set_neg_params).
+func negotiatedParams(s *core.Session) []param {
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+	n := s.Params
+	ps := []param{
+		{kernel.ParamMaxRecvDLength, u(n.MaxRecvDataSegmentLength)},
+		{kernel.ParamMaxXmitDLength, u(n.MaxXmitDataSegmentLength)},
+		{kernel.ParamHdrDgstEn, b(n.HeaderDigest)},
+		{kernel.ParamDataDgstEn, b(n.DataDigest)},
+		{kernel.ParamInitialR2TEn, b(n.InitialR2T)},
+		{kernel.ParamMaxR2T, u(n.MaxOutstandingR2T)},
+		{kernel.ParamImmDataEn, b(n.ImmediateData)},
+		{kernel.ParamFirstBurst, u(n.FirstBurstLength)},
+		{kernel.ParamMaxBurst, u(n.MaxBurstLength)},
+		{kernel.ParamPDUInOrderEn, b(n.DataPDUInOrder)},
+		{kernel.ParamDataSeqInOrderEn, b(n.DataSequenceInOrder)},
+		{kernel.ParamERL, u(n.ErrorRecoveryLevel)},
+		{kernel.ParamIFMarkerEn, "0"},
+		{kernel.ParamOFMarkerEn, "0"},
+		{kernel.ParamExpStatSN, u(s.ExpStatSN)},
+	}
+	if n.HaveTPGT {
+		ps = append(ps, param{kernel.ParamTPGT, strconv.Itoa(int(n.TargetPortalGroupTag))})
+	}
+	if n.TargetAlias != "" {
+		ps = append(ps, param{kernel.ParamTargetAlias, n.TargetAlias})
+	}
+	return ps
+}
+
+// kernelTransport carries login PDUs through the kernel: SEND_PDU out,
+// RECV_PDU in.
+type kernelTransport struct {
+	nl       *kernel.Conn
+	handle   uint64
+	sid, cid uint32
+	itt      uint32
+}
+
+func (t *kernelTransport) WritePDU(ctx context.Context, p *core.PDU) error {
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	t.itt = p.ITT()
+	return t.nl.SendPDU(ctx, t.handle, t.sid, t.cid, b[:core.BHSLen+len(p.AHS)], p.Data)
+}
+
+func (t *kernelTransport) ReadPDU(ctx context.Context) (*core.PDU, error) {
+	hdr, data, err := t.nl.RecvPDU(ctx, t.sid, t.cid)
+	if err != nil {
+		return nil, err
+	}
+	p := &core.PDU{AHS: append([]byte(nil), hdr[core.BHSLen:]...), Data: append([]byte(nil), data...)}
+	copy(p.BHS[:], hdr)
+	// libiscsi sends our login PDU under a task tag of its own and hands
+	// the answer up with that tag; the answer is to the PDU we sent.
+	p.BHS[16], p.BHS[17], p.BHS[18], p.BHS[19] = byte(t.itt>>24), byte(t.itt>>16), byte(t.itt>>8), byte(t.itt)
+	return p, nil
+}

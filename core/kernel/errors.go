@@ -1,0 +1,61 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// ErrClosed is returned by a Conn after Close or after its socket failed.
+var ErrClosed = errors.New("iscsi netlink connection closed")
+
+// OpError is a request the kernel refused. Its message says which request,
+// for which session and connection, the errno, and, for the failures a
+// boot image commonly has, what to load.
+type OpError struct {
+	Op       EventType
+	SID, CID int // -1 when not applicable
+	Errno    syscall.Errno
+}
+
+func (e *OpError) Error() string {
+	where := ""
+	if e.SID >= 0 {
+		where = fmt.Sprintf(" for session %d", e.SID)
+		if e.CID >= 0 {
+			where = fmt.Sprintf(" for connection %d:%d", e.SID, e.CID)
+		}
+	}
+	msg := fmt.Sprintf("kernel iSCSI %s%s: %v", e.Op, where, e.Errno)
+	if h := e.hint(); h != "" {
+		msg += " (" + h + ")"
+	}
+	return msg
+}
+
+func (e *OpError) Unwrap() error { return e.Errno }
+
+// hint names the module a boot image most likely lacks for this failure
+// (LAB.md: iscsi_tcp fails CREATE_CONN with ENOMEM when crc32c is absent).
+func (e *OpError) hint() string {
+	switch {
+	case e.Op == UeventCreateConn && e.Errno == syscall.ENOMEM:
+		return "load crc32c (crc32c_generic) before the first connection: iscsi_tcp needs it"
+	case e.Errno == syscall.ENODEV || e.Errno == syscall.ENOENT && e.Op == UeventCreateSession:
+		return "is iscsi_tcp loaded?"
+	case e.Errno == syscall.EPERM:
+		return "needs root (CAP_SYS_ADMIN)"
+	}
+	return ""
+}
+
+// ConnError is a connection failure the kernel reported with
+// ISCSI_KEVENT_CONN_ERROR.
+type ConnError struct {
+	SID, CID uint32
+	Code     ErrCode
+}
+
+func (e *ConnError) Error() string {
+	return fmt.Sprintf("kernel reports connection %d:%d failed: %s", e.SID, e.CID, e.Code)
+}
