@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Every fuzzer runs this long in `make test`; longer runs: make fuzz FUZZTIME=5m
 FUZZTIME ?= 8s
 
-.PHONY: all build deps test check unit fuzz demo bench clean
+.PHONY: all build deps test check unit fuzz demo demo-protocol bench clean
 
 all: build
 
@@ -40,6 +40,9 @@ fuzz:
 
 demo: deps build
 	scripts/demo.sh
+
+demo-protocol: deps build
+	scripts/demo-protocol.sh
 
 bench: deps build
 	scripts/bench.sh

@@ -47,7 +47,7 @@ func (h *Harness) RootDisk(ctx context.Context) RootDisk {
 
 func buildRootDisk(ctx context.Context, dir string) (RootDisk, error) {
 	tree := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"bin", "sbin", "etc", "dev", "proc", "sys", "tmp"} {
+	for _, d := range []string{"bin", "sbin", "etc", "dev", "proc", "sys", "run", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
 			return RootDisk{}, err
 		}

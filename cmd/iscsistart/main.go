@@ -30,6 +30,11 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if ok, err := asInit(ctx); ok {
+		// Reached only when the boot failed past every rescue.
+		fmt.Fprintf(os.Stderr, "iscsiboot: %v\n", err)
+		os.Exit(1)
+	}
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -37,11 +42,6 @@ func main() {
 	}
 	os.Exit(iscsierr.Code(err))
 }
-
-// errHelp ends a run that printed help: exit 0, nothing more to say.
-type quiet struct{}
-
-func (quiet) Error() string { return "" }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stdout)

@@ -1,0 +1,206 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/netcfg"
+)
+
+// Boot is what an initramfs /init runs to reach an iSCSI root, one step
+// after the other: gather the plan from the kernel command line (and the
+// firmware table when it asks for one or names no target), bring the
+// network up, log in to every target in parallel through the kernel,
+// write the files iscsid and the distribution read after switch_root,
+// and return the root disk's block device.
+func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
+	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
+	WarmRandom()
+
+	p, err := gatherPlan(ctx, cmdline, logf)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range p.Warnings {
+		logf("warning: %s", w)
+	}
+	if len(p.Targets) == 0 {
+		return "", fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
+	}
+
+	if err := bringUpNetwork(ctx, p, logf); err != nil {
+		return "", err
+	}
+
+	k, err := OpenKernel(first(p.Transport, "tcp"))
+	if err != nil {
+		return "", err
+	}
+	defer k.Close()
+	deadline := 120 * time.Second
+	if p.RetrySeconds > 0 {
+		deadline = time.Duration(p.RetrySeconds) * time.Second
+	}
+	sessions, err := Run(ctx, p, k.Login, RunOptions{Deadline: deadline, Log: log})
+	if len(sessions) > 0 {
+		Summary(log, sessions)
+	}
+	if err != nil {
+		return "", err
+	}
+
+	if err := WriteHandoff("/", p); err != nil {
+		logf("warning: hand-off files: %v", err)
+	}
+	for _, s := range sessions {
+		if s.Device != "" {
+			return "/dev/" + s.Device, nil
+		}
+	}
+	return "", fmt.Errorf("logged in, but no session brought a disk")
+}
+
+// gatherPlan merges the command line with the firmware table when the
+// command line asks for firmware (rd.iscsi.firmware, iscsi_auto) or names
+// no target of its own.
+func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*Plan, error) {
+	env := map[string]string{}
+	if b, err := os.ReadFile(InitramfsToolsFile); err == nil {
+		vars, err := ParseInitramfsTools(strings.NewReader(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", InitramfsToolsFile, err)
+		}
+		env = vars
+	}
+	cp, err := FromCmdline(cmdline, WithEnv(env))
+	if err != nil {
+		return nil, err
+	}
+	var fw *Plan
+	if cp.Firmware || len(cp.Targets) == 0 {
+		t, err := ibft.Load(ctx)
+		switch {
+		case err == nil:
+			logf("firmware table from %s", t.Source)
+			if fw, err = FromIBFT(t, ibft.SysResolver("/")); err != nil {
+				return nil, err
+			}
+		case cp.Firmware:
+			return nil, err
+		}
+	}
+	p := Merge(nil, cp, fw)
+	if p.Initiator == "" {
+		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
+	}
+	return p, nil
+}
+
+// readInitiatorName reads InitiatorName= from an open-iscsi
+// initiatorname.iscsi file, or "".
+func readInitiatorName(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "InitiatorName="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// bringUpNetwork configures the plan's interfaces. One that names no link
+// (ip=dhcp) stands for every network card the machine has, as in dracut;
+// the boot goes on when at least one of them came up.
+func bringUpNetwork(ctx context.Context, p *Plan, logf func(string, ...any)) error {
+	var ifs []netcfg.Interface
+	for _, i := range p.Interfaces {
+		if i.Method == "" || i.Method == MethodIBFT {
+			continue
+		}
+		n := netcfg.Interface{Name: i.Name, MAC: i.MAC, Method: i.Method, Addresses: i.Addresses,
+			Gateway: i.Gateway, DNS: i.DNS, VLAN: i.VLAN, MTU: i.MTU, Hostname: i.Hostname}
+		if n.Method == MethodEither6 || n.Method == MethodLink6 {
+			n.Method = netcfg.MethodAuto6
+		}
+		if n.Name == "" && n.MAC == "" {
+			for _, name := range physicalLinks() {
+				n.Name = name
+				ifs = append(ifs, n)
+			}
+			continue
+		}
+		ifs = append(ifs, n)
+	}
+	if len(ifs) == 0 {
+		return nil
+	}
+	for _, i := range ifs {
+		if i.Method != MethodStatic {
+			logf("kernel random pool ready after %v (DHCP needs it)", waitRandom().Round(time.Millisecond))
+			break
+		}
+	}
+	begin := time.Now()
+	res, err := netcfg.Configure(ctx, ifs, netcfg.WithLogf(func(f string, a ...any) { logf(f, a...) }))
+	up := 0
+	for _, r := range res {
+		if r.Name == "" || len(r.Addresses) == 0 {
+			continue
+		}
+		up++
+		logf("%s: %s %v gateway %v (%.0f ms)", r.Name, r.Method, r.Addresses, r.Gateway, float64(r.Took.Microseconds())/1000)
+		if werr := netcfg.WriteHandoff("/", r); werr != nil {
+			logf("warning: %v", werr)
+		}
+	}
+	if up == 0 {
+		return fmt.Errorf("network: no interface came up after %v: %w", time.Since(begin).Round(time.Millisecond), err)
+	}
+	if err != nil {
+		logf("warning: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
+}
+
+// physicalLinks lists the network interfaces backed by a device, sorted.
+func physicalLinks() []string {
+	ents, _ := os.ReadDir("/sys/class/net")
+	var out []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join("/sys/class/net", e.Name(), "device")); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WriteHandoff writes the files open-iscsi reads after switch_root: the
+// initiator name, in /etc/iscsi and /run.
+func WriteHandoff(root string, p *Plan) error {
+	if p.Initiator == "" {
+		return errors.New("no initiator name to hand off")
+	}
+	line := []byte("InitiatorName=" + p.Initiator + "\n")
+	var errs []error
+	for _, f := range []string{"etc/iscsi/initiatorname.iscsi", "run/initiatorname.iscsi"} {
+		path := filepath.Join(root, f)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, os.WriteFile(path, line, 0o644))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
+)
+
+// asInit runs the binary as the initramfs /init when the kernel started
+// it as PID 1 (iscsiboot-initramfs -init links /init to it): mount, load
+// modules, log in from the kernel command line, mount the root and switch
+// to it. It returns only when the boot failed and could not be rescued.
+func asInit(ctx context.Context) (bool, error) {
+	if os.Getpid() != 1 {
+		return false, nil
+	}
+	boot.WarmRandom() // overlaps module loading
+	return true, pid1.Main(ctx, func(ctx context.Context, cmdline string) (pid1.Root, error) {
+		dev, err := boot.Boot(ctx, cmdline, os.Stdout)
+		return pid1.Root{Device: dev}, err
+	})
+}
