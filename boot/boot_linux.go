@@ -36,7 +36,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
 		return "", fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
 	}
 
-	if err := bringUpNetwork(ctx, p, logf); err != nil {
+	if err := NetworkUp(ctx, p, logf); err != nil {
 		return "", err
 	}
 
@@ -119,10 +119,10 @@ func readInitiatorName(path string) string {
 	return ""
 }
 
-// bringUpNetwork configures the plan's interfaces. One that names no link
+// NetworkUp configures the plan's interfaces. One that names no link
 // (ip=dhcp) stands for every network card the machine has, as in dracut;
 // the boot goes on when at least one of them came up.
-func bringUpNetwork(ctx context.Context, p *Plan, logf func(string, ...any)) error {
+func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) error {
 	var ifs []netcfg.Interface
 	for _, i := range p.Interfaces {
 		if i.Method == "" || i.Method == MethodIBFT {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -38,6 +39,28 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		p = boot.Merge(flags, nil, nil)
 	}
 	return kernelLogin(ctx, o, p, stdout, stderr)
+}
+
+// fwNetwork is -N: bring up every NIC the firmware table names, as it
+// says (static address with its gateway as the default route, or DHCP),
+// with a VLAN interface where the table has a VLAN.
+func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
+	t, err := loadTable(ctx, o)
+	if err != nil {
+		return err
+	}
+	p, err := boot.FromIBFT(t, ibft.SysResolver("/"))
+	if err != nil {
+		return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(stdout, "iscsistart: warning: %s\n", w)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stdout, "iscsistart: "+format+"\n", args...) }
+	if err := boot.NetworkUp(ctx, p, logf); err != nil {
+		return &iscsierr.Error{Code: iscsierr.Trans, Err: err}
+	}
+	return nil
 }
 
 func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr io.Writer) error {

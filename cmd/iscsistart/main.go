@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return probe(ctx, o, stdout, stderr)
 	case o.discover:
 		return discover(ctx, o, stdout)
+	case o.fwNetwork:
+		return fwNetwork(ctx, o, stdout)
 	case o.fwPrint:
 		return fwPrint(ctx, o, stdout)
 	case o.plan:
