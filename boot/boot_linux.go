@@ -32,12 +32,18 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
 	for _, w := range p.Warnings {
 		logf("warning: %s", w)
 	}
-	if len(p.Targets) == 0 {
+	if len(p.Targets) == 0 && !p.DHCPRootPath {
 		return "", fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
 	}
 
-	if err := NetworkUp(ctx, p, logf); err != nil {
+	leases, err := NetworkUp(ctx, p, logf)
+	if err != nil {
 		return "", err
+	}
+	if p.DHCPRootPath {
+		if err := targetsFromDHCP(p, leases, logf); err != nil {
+			return "", err
+		}
 	}
 
 	k, err := OpenKernel(first(p.Transport, "tcp"))
@@ -122,7 +128,7 @@ func readInitiatorName(path string) string {
 // NetworkUp configures the plan's interfaces. One that names no link
 // (ip=dhcp) stands for every network card the machine has, as in dracut;
 // the boot goes on when at least one of them came up.
-func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) error {
+func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
 	var ifs []netcfg.Interface
 	for _, i := range p.Interfaces {
 		if i.Method == "" || i.Method == MethodIBFT {
@@ -143,7 +149,7 @@ func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) error {
 		ifs = append(ifs, n)
 	}
 	if len(ifs) == 0 {
-		return nil
+		return nil, nil
 	}
 	for _, i := range ifs {
 		if i.Method != MethodStatic {
@@ -153,22 +159,48 @@ func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) error {
 	}
 	begin := time.Now()
 	res, err := netcfg.Configure(ctx, ifs, netcfg.WithLogf(func(f string, a ...any) { logf(f, a...) }))
-	up := 0
+	var up []netcfg.Result
 	for _, r := range res {
 		if r.Name == "" || len(r.Addresses) == 0 {
 			continue
 		}
-		up++
+		up = append(up, r)
 		logf("%s: %s %v gateway %v (%.0f ms)", r.Name, r.Method, r.Addresses, r.Gateway, float64(r.Took.Microseconds())/1000)
 		if werr := netcfg.WriteHandoff("/", r); werr != nil {
 			logf("warning: %v", werr)
 		}
 	}
-	if up == 0 {
-		return fmt.Errorf("network: no interface came up after %v: %w", time.Since(begin).Round(time.Millisecond), err)
+	if len(up) == 0 {
+		return nil, fmt.Errorf("network: no interface came up after %v: %w", time.Since(begin).Round(time.Millisecond), err)
 	}
 	if err != nil {
 		logf("warning: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return up, nil
+}
+
+// targetsFromDHCP adds the targets of the leases' root-path (option 17),
+// for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
+// (option 203) when nothing else gave one.
+func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any)) error {
+	for _, r := range leases {
+		if p.Initiator == "" && r.InitiatorName != "" {
+			p.Initiator = r.InitiatorName
+			logf("%s: initiator name %s from DHCP", r.Name, r.InitiatorName)
+		}
+		if r.RootPath == "" {
+			continue
+		}
+		t, err := TargetFromRootPath(r.RootPath, r.ServerAddr)
+		if err != nil {
+			return fmt.Errorf("%s: DHCP root-path: %w", r.Name, err)
+		}
+		logf("%s: root-path %s from DHCP server %s", r.Name, t.Name, r.ServerAddr)
+		t.Iface = r.Name
+		p.Targets = append(p.Targets, t)
+	}
+	if len(p.Targets) == 0 {
+		return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (option 17)")
 	}
 	return nil
 }

@@ -16,17 +16,27 @@ import (
 // the modules for virtio, iSCSI over TCP and ext4, and the initiator name.
 func ourInitramfs(ctx context.Context, t *testing.T, h *Harness) string {
 	t.Helper()
+	return ourInitramfsNamed(ctx, t, h, InitiatorIQN)
+}
+
+// ourInitramfsNamed is ourInitramfs with the initiator name in
+// /etc/iscsi/initiatorname.iscsi, or none when initiator is empty.
+func ourInitramfsNamed(ctx context.Context, t *testing.T, h *Harness, initiator string) string {
+	t.Helper()
 	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
 	bin := h.GoBinary(ctx, "./cmd/iscsistart")
-	name := filepath.Join(h.Dir, "initiatorname.iscsi")
-	if err := os.WriteFile(name, []byte("InitiatorName="+InitiatorIQN+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(h.Dir, "iscsiboot-initrd.img")
-	cmd := exec.CommandContext(ctx, tool, "-o", out, "-binary", bin, "-init",
+	args := []string{"-o", out, "-binary", bin, "-init",
 		"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version,
-		"-modules", strings.Join(DefaultModules, ","),
-		"-file", name+":/etc/iscsi/initiatorname.iscsi")
+		"-modules", strings.Join(DefaultModules, ",")}
+	if initiator != "" {
+		name := filepath.Join(h.Dir, "initiatorname.iscsi")
+		if err := os.WriteFile(name, []byte("InitiatorName="+initiator+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-file", name+":/etc/iscsi/initiatorname.iscsi")
+	}
+	cmd := exec.CommandContext(ctx, tool, args...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("iscsiboot-initramfs: %v\n%s", err, b)
 	}

@@ -30,12 +30,15 @@ var slots = make(chan struct{}, maxVMs)
 
 // BootOptions describes one QEMU run.
 type BootOptions struct {
-	Name      string        // log file name; defaults to "boot1", "boot2"... within the test
-	Initrd    string        // initramfs image; required unless Firmware
-	Append    string        // added to BaseAppend
-	ExtraArgs []string      // more QEMU arguments, e.g. "-acpitable", "sig=iBFT,file=ibft.bin"
-	Netdev    string        // added to "-netdev user,id=n0", e.g. ",tftp=DIR,bootfile=boot.ipxe"
-	Timeout   time.Duration // defaults to DefaultBootTimeout
+	Name      string   // log file name; defaults to "boot1", "boot2"... within the test
+	Initrd    string   // initramfs image; required unless Firmware
+	Append    string   // added to BaseAppend
+	ExtraArgs []string // more QEMU arguments, e.g. "-acpitable", "sig=iBFT,file=ibft.bin"
+	Netdev    string   // added to "-netdev user,id=n0", e.g. ",tftp=DIR,bootfile=boot.ipxe"
+	// NetdevSpec replaces the whole -netdev value, e.g. "tap,id=n0,ifname=tap0,script=no,downscript=no"
+	// for a guest on a tap in the test's own namespace; the id must stay n0.
+	NetdevSpec string
+	Timeout    time.Duration // defaults to DefaultBootTimeout
 	// BzImage boots the compressed kernel instead of the PVH vmlinux (2.5 s slower under TCG).
 	BzImage bool
 	// Firmware boots without -kernel, -initrd and -append: the BIOS and ExtraArgs (such as "-boot n" for
@@ -58,10 +61,14 @@ type VM struct {
 
 // qemuArgs returns QEMU's command line for opts with kernel k.
 func qemuArgs(k Kernel, opts BootOptions) []string {
+	netdev := "user,id=n0" + opts.Netdev
+	if opts.NetdevSpec != "" {
+		netdev = opts.NetdevSpec
+	}
 	args := []string{
 		"-M", "pc", "-accel", "tcg", "-m", "512", "-nodefaults", "-display", "none",
 		"-serial", "stdio", "-no-reboot",
-		"-netdev", "user,id=n0" + opts.Netdev,
+		"-netdev", netdev,
 		"-device", "virtio-net-pci,netdev=n0,mac=" + MAC + ",addr=0x3",
 	}
 	if !opts.Firmware {

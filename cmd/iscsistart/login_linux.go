@@ -57,7 +57,7 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "iscsistart: warning: %s\n", w)
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stdout, "iscsistart: "+format+"\n", args...) }
-	if err := boot.NetworkUp(ctx, p, logf); err != nil {
+	if _, err := boot.NetworkUp(ctx, p, logf); err != nil {
 		return &iscsierr.Error{Code: iscsierr.Trans, Err: err}
 	}
 	return nil

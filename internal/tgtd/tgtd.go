@@ -33,8 +33,10 @@ var nextControlPort atomic.Int32
 
 // Server is one running tgtd.
 type Server struct {
-	// Port is the iSCSI portal port on 127.0.0.1.
+	// Port is the iSCSI portal port on Address.
 	Port int
+	// Address is the portal's IP address: 127.0.0.1 unless WithAddress.
+	Address string
 	// ControlPort is tgtd's -C number, which selects its control socket.
 	ControlPort int
 	// LogPath is the file that receives tgtd's output and every tgtadm command line, passwords redacted.
@@ -54,11 +56,18 @@ type Option func(*config)
 
 type config struct {
 	port int
+	addr string
 }
 
 // WithPort makes tgtd listen on 127.0.0.1:port instead of a free port picked by Start.
 func WithPort(port int) Option {
 	return func(c *config) { c.port = port }
+}
+
+// WithAddress makes tgtd listen on addr, an address of an interface inside the test's own namespace (a
+// tap the test made), instead of 127.0.0.1.
+func WithAddress(addr string) Option {
+	return func(c *config) { c.addr = addr }
 }
 
 // Start runs tgtd on 127.0.0.1 inside the test's namespace and waits until it answers tgtadm. It fails t on
@@ -78,6 +87,9 @@ func start(ctx context.Context, t testing.TB, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	if c.addr == "" {
+		c.addr = "127.0.0.1"
+	}
 	if c.port == 0 {
 		p, err := freePort()
 		if err != nil {
@@ -90,6 +102,7 @@ func start(ctx context.Context, t testing.TB, opts ...Option) (*Server, error) {
 	}
 	s := &Server{
 		Port:        c.port,
+		Address:     c.addr,
 		ControlPort: int(nextControlPort.Add(1)),
 		t:           t,
 		exited:      make(chan struct{}),
@@ -128,9 +141,9 @@ func start(ctx context.Context, t testing.TB, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Addr is the portal address, 127.0.0.1:Port.
+// Addr is the portal address, Address:Port.
 func (s *Server) Addr() string {
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	return net.JoinHostPort(s.Address, strconv.Itoa(s.Port))
 }
 
 // waitReady polls tgtadm until tgtd answers, tgtd exits, or readyTimeout passes.
