@@ -37,7 +37,20 @@ type RunOptions struct {
 	// FirstBackoff and MaxBackoff bound the exponential backoff between
 	// attempts of one path; jitter spreads a fleet booting at once.
 	FirstBackoff, MaxBackoff time.Duration
+	// Require is RequireAll (the default: every target needs a path) or
+	// RequireAny (one target is enough).
+	Require string
+	// Grace is how long paths still trying may go on once the required
+	// targets are up (default 2 s): a dead second portal must not hold a
+	// boot whose disk is already there for the whole deadline.
+	Grace time.Duration
 }
+
+// Policies for RunOptions.Require.
+const (
+	RequireAll = "all"
+	RequireAny = "any"
+)
 
 // PathError is one path that did not come up.
 type PathError struct {
@@ -97,15 +110,42 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.Grace <= 0 {
+		o.Grace = 2 * time.Second
+	}
+	switch o.Require {
+	case "":
+		o.Require = RequireAll
+	case RequireAll, RequireAny:
+	default:
+		return nil, fmt.Errorf("require policy %q: want %q or %q", o.Require, RequireAll, RequireAny)
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.Deadline)
 	defer cancel()
+	// Paths run under pathsCtx, which ends a grace period after the
+	// required targets are up.
+	pathsCtx, cancelPaths := context.WithCancel(ctx)
+	defer cancelPaths()
+	var graceOnce sync.Once
 	begin := time.Now()
 	var (
 		mu       sync.Mutex
 		wg       sync.WaitGroup
 		sessions []*Session
 		failed   = map[string][]error{}
+		upTarget = map[string]bool{}
 	)
+	satisfied := func() bool { // with mu held
+		if o.Require == RequireAny {
+			return len(upTarget) > 0
+		}
+		for _, t := range p.Targets {
+			if !upTarget[t.Name] {
+				return false
+			}
+		}
+		return true
+	}
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -117,7 +157,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				s, tries, err := retry(ctx, o, func(ctx context.Context, try int) (*Session, error) {
+				s, tries, err := retry(pathsCtx, o, func(ctx context.Context, try int) (*Session, error) {
 					if try == 1 {
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
 					}
@@ -125,6 +165,9 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 				}, func(err error, try int, wait time.Duration) {
 					logf("%s at %s: attempt %d failed: %v; retrying in %.2fs", t.Name, portal, try, err, wait.Seconds())
 				})
+				if err != nil && pathsCtx.Err() != nil && ctx.Err() == nil {
+					logf("%s at %s: given up after %d attempts, the boot targets are up through other paths", t.Name, portal, tries)
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -132,6 +175,10 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 					return
 				}
 				sessions = append(sessions, s)
+				upTarget[t.Name] = true
+				if satisfied() {
+					graceOnce.Do(func() { time.AfterFunc(o.Grace, cancelPaths) })
+				}
 			}()
 		}
 	}
@@ -142,13 +189,12 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 		return sessions[i].Portal.String() < sessions[j].Portal.String()
 	})
+	if o.Require == RequireAny && len(sessions) > 0 {
+		return sessions, nil
+	}
 	var errs []error
 	for _, t := range p.Targets {
-		up := false
-		for _, s := range sessions {
-			up = up || s.Target == t.Name
-		}
-		if !up {
+		if !upTarget[t.Name] {
 			errs = append(errs, failed[t.Name]...)
 		}
 	}

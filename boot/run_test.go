@@ -105,3 +105,46 @@ func TestRunDeadTargetFailsByDeadline(t *testing.T) {
 		t.Errorf("took %v with a 300ms deadline", d)
 	}
 }
+
+// TestRunGraceEndsDeadPaths: once every target is up, a portal that keeps
+// refusing is given up after the grace period, not the whole deadline.
+func TestRunGraceEndsDeadPaths(t *testing.T) {
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if portal.Address == "10.0.0.2" {
+			return nil, syscall.ECONNREFUSED
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	var log bytes.Buffer
+	begin := time.Now()
+	ss, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 30 * time.Second,
+		FirstBackoff: 20 * time.Millisecond, Grace: 200 * time.Millisecond, Log: &log})
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("sessions %d, err %v", len(ss), err)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Errorf("run took %v: the dead portal held it", d)
+	}
+	if !strings.Contains(log.String(), "10.0.0.2:3260: given up after") {
+		t.Errorf("no give-up line:\n%s", log.String())
+	}
+}
+
+func TestRunRequireAny(t *testing.T) {
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if tg.Name == "iqn.t:b" {
+			return nil, &core.LoginError{Target: tg.Name, Class: 2, Detail: 3, Err: core.ErrTargetNotFound}
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	ss, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 5 * time.Second, Require: RequireAny, Grace: 10 * time.Millisecond})
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("any: sessions %d err %v", len(ss), err)
+	}
+	if _, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 5 * time.Second, Grace: 10 * time.Millisecond}); !errors.Is(err, core.ErrTargetNotFound) {
+		t.Fatalf("all: err %v, want the missing target's", err)
+	}
+	if _, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Require: "most"}); err == nil {
+		t.Fatal("policy \"most\" accepted")
+	}
+}

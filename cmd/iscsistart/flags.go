@@ -29,6 +29,7 @@ type options struct {
 	config                     string // -c: accepted for compatibility, unused
 	timeout                    time.Duration
 	timeoutSet                 bool // --timeout given: a login waits that long instead of 120 s
+	require                    string
 }
 
 type param struct{ name, value string }
@@ -102,6 +103,8 @@ iscsiboot additions:
       --ibft=FILE          read a raw iBFT from FILE instead of the firmware
       --json               with -f: print JSON
       --show-secrets       with -f: print CHAP secrets instead of <redacted>
+      --require=all|any    with -b or several targets: every target must come
+                           up (all, the default) or one is enough (any)
       --timeout=DURATION   overall deadline: probe 30s, kernel login 120s
 Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments,
 24: login authentication failed, 8: transport timeout, 19: fatal login, ...).
@@ -154,6 +157,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	str(&o.ibftFile, "ibft", "ibft-file")
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")
+	fs.StringVar(&o.require, "require", "all", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			o.help = true
@@ -172,6 +176,9 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	if o.version {
 		fmt.Fprintf(stdout, "iscsistart version 2.1.8 (iscsiboot %s)\n", version)
 		return o, nil
+	}
+	if o.require != "all" && o.require != "any" {
+		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --require %q: want all or any", o.require)
 	}
 	if o.timeout <= 0 {
 		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --timeout %v: want a positive duration", o.timeout)

@@ -73,13 +73,16 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 	if !o.timeoutSet {
 		deadline = 120 * time.Second
 	}
-	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stdout})
+	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stdout, Require: o.require})
 	for _, s := range sessions {
 		state := "logged in"
 		if s.Already {
 			state = "already logged in"
 		}
 		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d, %s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device))
+	}
+	if len(sessions) > 1 {
+		boot.Summary(stdout, sessions)
 	}
 	if err != nil {
 		var pe *boot.PathError
