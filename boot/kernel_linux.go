@@ -56,7 +56,11 @@ func (k *Kernel) Existing(t *Target, portal Portal) (kernel.SessionInfo, bool) {
 	return kernel.SessionInfo{}, false
 }
 
-// Login implements LoginFunc.
+// Login implements LoginFunc. Redirects (login status 0x0101, 0x0102)
+// are followed at once, up to core.MaxRedirects hops; a temporary one
+// keeps the original portal as the session's persistent address, where
+// iscsid reconnects after a failure, a permanent one replaces it (as
+// open-iscsi does).
 func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (*Session, error) {
 	begin := time.Now()
 	if s, ok := k.Existing(t, portal); ok {
@@ -66,6 +70,32 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 		}
 		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
 	}
+	persistent, at := portal, portal
+	for hop := 0; ; hop++ {
+		s, err := k.login(ctx, p, t, at, persistent)
+		var re *core.RedirectError
+		if !errors.As(err, &re) {
+			if s != nil {
+				s.Portal, s.Took = portal, time.Since(begin)
+			}
+			return s, err
+		}
+		if hop == core.MaxRedirects {
+			return nil, fmt.Errorf("more than %d redirects, last to %s: %w", core.MaxRedirects, re.Address, core.ErrRetryable)
+		}
+		host, port, _ := net.SplitHostPort(re.Address)
+		n, _ := strconv.Atoi(port)
+		at = Portal{Address: host, Port: n}
+		if re.Permanent {
+			persistent = at
+		}
+	}
+}
+
+// login is one connection's login at portal at, recording persistent as
+// the session's address.
+func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent Portal) (*Session, error) {
+	portal := at
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
 	if err != nil {
@@ -90,9 +120,9 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 	undo := func(started bool) {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if started {
-			k.nl.StopConn(cctx, k.handle, sid, cid, kernel.StopTerm)
-		}
+		// Stop before destroy even when never started, as iscsid does: the
+		// stop releases the bound socket in the transport.
+		k.nl.StopConn(cctx, k.handle, sid, cid, kernel.StopTerm)
 		k.nl.DestroyConn(cctx, k.handle, sid, cid)
 		k.nl.DestroySession(cctx, k.handle, sid)
 	}
@@ -106,7 +136,7 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 		undo(false)
 		return nil, err
 	}
-	if err := k.setParams(ctx, sid, cid, identityParams(p, t, portal)); err != nil {
+	if err := k.setParams(ctx, sid, cid, identityParams(p, t, persistent)); err != nil {
 		undo(false)
 		return nil, Fatal(err)
 	}
@@ -146,7 +176,7 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
 	defer cancel()
 	dev, err := k.sys.WaitBlockDevice(wctx, int(host), t.LUN, any)
-	out.Device, out.Took = dev, time.Since(begin)
+	out.Device = dev
 	if err != nil {
 		// The session is up and stays up; only the disk is missing,
 		// which no retry of the login mends.

@@ -18,7 +18,8 @@ func OurGuest(bin string, port int, extra string) Guest {
 			`echo "SESSIONS: $(ls /sys/class/iscsi_session 2>/dev/null | wc -l)"; ` +
 			`for s in /sys/class/iscsi_session/session*; do [ -e "$s" ] && echo "TIMERS: recovery_tmo=$(cat $s/recovery_tmo) ` +
 			`noop=$(cat /sys/class/iscsi_connection/connection${s##*session}:0/ping_tmo 2>/dev/null),$(cat /sys/class/iscsi_connection/connection${s##*session}:0/recv_tmo 2>/dev/null) ` +
-			`target=$(cat $s/targetname) user=$(cat $s/username)"; done; exit $rc`,
+			`target=$(cat $s/targetname) user=$(cat $s/username) ` +
+			`persistent=$(cat /sys/class/iscsi_connection/connection${s##*session}:0/persistent_address):$(cat /sys/class/iscsi_connection/connection${s##*session}:0/persistent_port)"; done; exit $rc`,
 		Binaries: map[string]string{"/sbin/iscsistart": bin},
 	}
 }

@@ -57,7 +57,11 @@ type VM struct {
 	stderr  bytes.Buffer
 	exited  chan struct{} // closed after QEMU exited and its console was read to the end
 	waitErr error
+	start   time.Time
 }
+
+// Started is when QEMU was started; console and mark host times count from it.
+func (vm *VM) Started() time.Time { return vm.start }
 
 // qemuArgs returns QEMU's command line for opts with kernel k.
 func qemuArgs(k Kernel, opts BootOptions) []string {
@@ -130,6 +134,7 @@ func (h *Harness) boot(ctx context.Context, opts BootOptions) (*VM, error) {
 		return nil, fmt.Errorf("console pipe: %w", err)
 	}
 	start := time.Now()
+	vm.start = start
 	vm.con = newConsole(start, logf)
 	if err := vm.cmd.Start(); err != nil {
 		cancel()

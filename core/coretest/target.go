@@ -54,9 +54,11 @@ type Target struct {
 	NeverTransit      bool          // never set T in operational negotiation
 	DiscoveryTargets  []string      // SendTargets answer: "name" or "name addr,tpgt"
 	SplitTextResponse int           // split SendTargets answers into PDUs of this many bytes
+	DropFirst         int           // close the first this many connections after their first PDU
 
 	mu            sync.Mutex
 	lastChallenge []byte
+	conns         int
 	Logins        int // successful logins, read after the test
 	ln            net.Listener
 	wg            sync.WaitGroup
@@ -121,6 +123,14 @@ func (t *Target) Serve(c net.Conn) error {
 	cn := &conn{t: t, tr: core.NewStreamTransport(c), c: c, statSN: 100}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	t.mu.Lock()
+	t.conns++
+	drop := t.conns <= t.DropFirst
+	t.mu.Unlock()
+	if drop {
+		cn.tr.ReadPDU(ctx)
+		return errDrop
+	}
 	if err := cn.login(ctx); err != nil {
 		return err
 	}
