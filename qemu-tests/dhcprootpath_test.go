@@ -61,6 +61,14 @@ func rootPathHandler(t *testing.T, rootPath string) server4.Handler {
 // (option 203) come from our own DHCP server on a tap in the test's
 // namespace, as on a diskless fleet whose DHCP server says what to boot.
 func TestDHCPRootPath(t *testing.T) {
+	t.Run("at once", func(t *testing.T) { dhcpRootPathBoot(t, 0) })
+	// A DHCP server that answers only after 4 s (a busy server, a switch
+	// port still in spanning-tree listening): the boot waits for it,
+	// bounded, and goes on.
+	t.Run("server 4 s late", func(t *testing.T) { dhcpRootPathBoot(t, 4*time.Second) })
+}
+
+func dhcpRootPathBoot(t *testing.T, delay time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, args := range [][]string{
@@ -84,7 +92,6 @@ func TestDHCPRootPath(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DHCP server: %v", err)
 	}
-	go dhcp.Serve()
 	t.Cleanup(func() { dhcp.Close() })
 
 	vm := h.Boot(ctx, BootOptions{
@@ -92,9 +99,28 @@ func TestDHCPRootPath(t *testing.T) {
 		Append:     "ip=dhcp netroot=dhcp",
 		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
 	})
+	var discover time.Duration
+	if delay > 0 {
+		// Count the delay from the guest's first DISCOVER, sent right
+		// after it sees carrier.
+		l, err := vm.WaitFor(ctx, "eth0: carrier after")
+		if err != nil {
+			t.Fatal(err)
+		}
+		discover = l.Host
+		time.Sleep(delay)
+	}
+	go dhcp.Serve()
 	vm.Expect(ctx, disk.Marker)
 	if err := vm.Wait(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if l, err := vm.WaitFor(ctx, "eth0: dhcp ["); err == nil && delay > 0 {
+		// The client retransmits at 1, 2, 4 s...: an answer from a server
+		// that wakes up is taken at the next DISCOVER.
+		if late := l.Host - discover - delay; late > 4*time.Second {
+			t.Errorf("lease %v after the server started answering", late)
+		}
 	}
 	var console strings.Builder
 	for _, l := range vm.Lines() {
