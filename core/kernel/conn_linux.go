@@ -117,11 +117,24 @@ func (c *Conn) queue(e *Uevent) {
 	c.changed = make(chan struct{})
 }
 
+// closedErr is why the reader stopped: ErrClosed and the socket's error.
+// Call it only once c.done is closed.
+func (c *Conn) closedErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readErr
+}
+
 // Request sends e and returns the kernel's reply, checking iferror and,
 // where checkRet, r.retcode.
 func (c *Conn) request(ctx context.Context, e *Uevent, sid, cid int, checkRet bool) (*Uevent, error) {
 	c.reqMu.Lock()
 	defer c.reqMu.Unlock()
+	select {
+	case <-c.done: // closed, or the socket failed: say so rather than fail to send
+		return nil, fmt.Errorf("kernel iSCSI %s: %w", e.Type, c.closedErr())
+	default:
+	}
 	for len(c.replies) > 0 { // late replies of requests that timed out
 		<-c.replies
 	}
@@ -148,7 +161,7 @@ func (c *Conn) request(ctx context.Context, e *Uevent, sid, cid int, checkRet bo
 			}
 			return r, nil
 		case <-c.done:
-			return nil, ErrClosed
+			return nil, fmt.Errorf("kernel iSCSI %s: %w", e.Type, c.closedErr())
 		case <-ctx.Done():
 			return nil, fmt.Errorf("kernel iSCSI %s: no reply: %w", e.Type, ctx.Err())
 		}
