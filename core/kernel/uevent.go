@@ -63,11 +63,10 @@ func (t EventType) IsEvent() bool { return t > 100 }
 // 24-byte request union u and the 16-byte reply union r, 8-byte aligned.
 const UeventLen = 56
 
-// Offsets of the unions in struct iscsi_uevent.
-const (
-	offU = 16
-	offR = 40
-)
+// offU is where the request union u starts, after the u64
+// transport_handle. Where the reply union r starts depends on the ABI
+// (offR, uevent_abi*.go).
+const offU = 16
 
 // Uevent is struct iscsi_uevent with the bytes that follow it (a PDU, a
 // parameter value). Its unions are kept raw; the typed accessors below
