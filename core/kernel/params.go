@@ -170,7 +170,7 @@ var params = [...]paramInfo{
 
 // String returns the kernel's name, e.g. "ISCSI_PARAM_TARGET_NAME".
 func (p Param) String() string {
-	if int(p) < len(params) {
+	if p < Param(len(params)) {
 		return params[p].c
 	}
 	return "ISCSI_PARAM_" + strconv.FormatUint(uint64(p), 10)
@@ -181,7 +181,7 @@ func (p Param) String() string {
 // open-iscsi reads ("targetname", "persistent_address"), or "" if the kernel
 // shows none.
 func (p Param) SysfsName() string {
-	if int(p) < len(params) {
+	if p < Param(len(params)) {
 		return params[p].sysfs
 	}
 	return ""
@@ -190,7 +190,7 @@ func (p Param) SysfsName() string {
 // Secret reports whether values of p are CHAP secrets, which this package
 // never puts in an error or a String.
 func (p Param) Secret() bool {
-	return int(p) < len(params) && params[p].secret
+	return p < Param(len(params)) && params[p].secret
 }
 
 // HostParam is an iSCSI host parameter id, the kernel's enum iscsi_host_param
@@ -220,7 +220,7 @@ var hostParams = [...][2]string{
 
 // String returns the kernel's name, e.g. "ISCSI_HOST_PARAM_NETDEV_NAME".
 func (p HostParam) String() string {
-	if int(p) < len(hostParams) {
+	if p < HostParam(len(hostParams)) {
 		return hostParams[p][0]
 	}
 	return "ISCSI_HOST_PARAM_" + strconv.FormatUint(uint64(p), 10)
@@ -229,7 +229,7 @@ func (p HostParam) String() string {
 // SysfsName returns the attribute under /sys/class/iscsi_host/host<N>/ that
 // shows p ("netdev", "hwaddress").
 func (p HostParam) SysfsName() string {
-	if int(p) < len(hostParams) {
+	if p < HostParam(len(hostParams)) {
 		return hostParams[p][1]
 	}
 	return ""
@@ -328,7 +328,7 @@ var connStateNames = [...]string{
 
 // String returns the kernel's name, e.g. "ISCSI_CONN_STATE_LOGGED_IN".
 func (s ConnState) String() string {
-	if int(s) < len(connStateNames) {
+	if s < ConnState(len(connStateNames)) {
 		return connStateNames[s]
 	}
 	return "ISCSI_CONN_STATE_" + strconv.FormatUint(uint64(s), 10)

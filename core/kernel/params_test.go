@@ -82,6 +82,13 @@ func TestEnumNames(t *testing.T) {
 		{StopFlag(2).String(), "STOP_CONN_SUSPEND"},
 		{StopFlag(3).String(), "STOP_CONN_RECOVER"},
 		{StopFlag(0).String(), "STOP_CONN_0"},
+		// Above MaxInt32: int(x) is negative on 32-bit machines.
+		{ConnState(0xff300000).String(), "ISCSI_CONN_STATE_4281335808"},
+		{Param(1 << 31).String(), "ISCSI_PARAM_2147483648"},
+		{Param(1 << 31).SysfsName(), ""},
+		{strconv.FormatBool(Param(1 << 31).Secret()), "false"},
+		{HostParam(1 << 31).String(), "ISCSI_HOST_PARAM_2147483648"},
+		{HostParam(1 << 31).SysfsName(), ""},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
