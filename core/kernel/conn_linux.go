@@ -76,6 +76,11 @@ func (c *Conn) read() {
 	defer close(c.done)
 	for {
 		msgs, err := c.nl.Receive()
+		if errors.Is(err, unix.ENOBUFS) {
+			// The socket overflowed and some multicast events were lost
+			// (another daemon's, most likely); the socket itself is fine.
+			continue
+		}
 		if err != nil {
 			c.mu.Lock()
 			c.readErr = fmt.Errorf("%w: %w", ErrClosed, err)

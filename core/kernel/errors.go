@@ -41,8 +41,9 @@ func (e *OpError) hint() string {
 	switch {
 	case e.Op == UeventCreateConn && e.Errno == syscall.ENOMEM:
 		return "load crc32c (crc32c_generic) before the first connection: iscsi_tcp needs it"
-	case e.Errno == syscall.ENODEV || e.Errno == syscall.ENOENT && e.Op == UeventCreateSession:
-		return "is iscsi_tcp loaded?"
+	case e.Op == UeventCreateSession && e.Errno == syscall.EINVAL:
+		// scsi_transport_iscsi answers an unknown transport handle so.
+		return "is the transport's module (iscsi_tcp) loaded?"
 	case e.Errno == syscall.EPERM:
 		return "needs root (CAP_SYS_ADMIN)"
 	}

@@ -51,9 +51,11 @@ func TestSplitPDU(t *testing.T) {
 		hdr:  bhs(0x3f, 0, 0),
 		data: []byte{},
 	}, {
-		name: "AHS belongs to the header",
-		in:   cat(bhs(0x23, 2, 3), []byte("AHS.AHS."), []byte("abc")),
-		hdr:  cat(bhs(0x23, 2, 3), []byte("AHS.AHS.")),
+		// iscsi_recv_pdu passes up the 48-byte BHS and the data only:
+		// a TotalAHSLength in the header does not move the data.
+		name: "no AHS after the BHS, whatever TotalAHSLength says",
+		in:   cat(bhs(0x23, 2, 3), []byte("abc")),
+		hdr:  bhs(0x23, 2, 3),
 		data: []byte("abc"),
 	}, {
 		name:     "shorter than a BHS",
@@ -69,7 +71,7 @@ func TestSplitPDU(t *testing.T) {
 		name:     "largest DataSegmentLength",
 		in:       cat(bhs(0x23, 255, 0xffffff), []byte("x")),
 		wantErr:  true,
-		errorHas: "header says 16778283",
+		errorHas: "header says 16777263",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +132,7 @@ func FuzzUevent(f *testing.F) {
 			}
 			return
 		}
-		hl := bhsLen + 4*int(x[4])
+		hl := bhsLen
 		dl := int(x[5])<<16 | int(x[6])<<8 | int(x[7])
 		if hl+dl > len(x) {
 			if !errors.Is(err, errBadPDU) {
