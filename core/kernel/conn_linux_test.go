@@ -322,7 +322,7 @@ func TestConnRequestErrors(t *testing.T) {
 			return err
 		},
 		want: &OpError{Op: UeventCreateSession, SID: -1, CID: -1, Errno: syscall.EINVAL},
-		msg:  "kernel iSCSI CREATE_SESSION: invalid argument",
+		msg:  "kernel iSCSI CREATE_SESSION: invalid argument (is the transport's module (iscsi_tcp) loaded?)",
 	}, {
 		// A transport's result in r.retcode (as BIND_CONN, START_CONN and
 		// SEND_PDU carry theirs) is a failure too; the value never shows.

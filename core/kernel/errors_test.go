@@ -16,12 +16,13 @@ func TestOpErrorMessage(t *testing.T) {
 		// ENOMEM elsewhere is not crc32c's doing.
 		{&OpError{Op: UeventCreateSession, SID: -1, CID: -1, Errno: syscall.ENOMEM},
 			"kernel iSCSI CREATE_SESSION: cannot allocate memory"},
-		{&OpError{Op: UeventCreateSession, SID: -1, CID: -1, Errno: syscall.ENOENT},
-			"kernel iSCSI CREATE_SESSION: no such file or directory (is iscsi_tcp loaded?)"},
+		// An unknown transport handle: EINVAL (scsi_transport_iscsi.c).
+		{&OpError{Op: UeventCreateSession, SID: -1, CID: -1, Errno: syscall.EINVAL},
+			"kernel iSCSI CREATE_SESSION: invalid argument (is the transport's module (iscsi_tcp) loaded?)"},
 		{&OpError{Op: UeventDestroySession, SID: 5, CID: -1, Errno: syscall.ENOENT},
 			"kernel iSCSI DESTROY_SESSION for session 5: no such file or directory"},
 		{&OpError{Op: UeventBindConn, SID: 5, CID: 0, Errno: syscall.ENODEV},
-			"kernel iSCSI BIND_CONN for connection 5:0: no such device (is iscsi_tcp loaded?)"},
+			"kernel iSCSI BIND_CONN for connection 5:0: no such device"},
 		{&OpError{Op: UeventStopConn, SID: 7, CID: 1, Errno: syscall.EPERM},
 			"kernel iSCSI STOP_CONN for connection 7:1: operation not permitted (needs root (CAP_SYS_ADMIN))"},
 		{&OpError{Op: UeventSetHostParam, SID: -1, CID: 3, Errno: syscall.ENOSYS},
