@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -47,6 +48,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
+	}
+	for _, p := range o.params {
+		if !boot.KnownParam(p.name) {
+			fmt.Fprintf(stderr, "iscsistart: warning: unknown parameter %s ignored\n", p.name)
+		}
 	}
 	switch {
 	case o.help, o.version:

@@ -48,6 +48,15 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+func TestUnknownParamWarns(t *testing.T) {
+	_, errs, _ := runCLI(t, "--plan", "--cmdline", "ip=dhcp", "-P", "node.session.timeo.replacment_timeout=5",
+		"-P", "node.session.timeo.replacement_timeout=5")
+	if !strings.Contains(errs, "unknown parameter node.session.timeo.replacment_timeout") ||
+		strings.Contains(errs, "unknown parameter node.session.timeo.replacement_timeout") {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	out, _, code := runCLI(t, "-h")
 	if code != 0 || !strings.Contains(out, "--initiatorname") || !strings.Contains(out, "--probe") {
