@@ -48,21 +48,41 @@ func fakeTarget(t *testing.T, tg *coretest.Target) int {
 	return n
 }
 
+// rig is what most scenarios start from: a harness, the root disk served
+// by tgtd as LUN 1 of TargetIQN, and our iscsistart built.
+type rig struct {
+	ctx  context.Context
+	h    *Harness
+	bin  string
+	disk RootDisk
+	srv  *tgtd.Server
+}
+
+func newRig(t *testing.T) *rig {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	h := New(t)
+	r := &rig{ctx: ctx, h: h, bin: h.GoBinary(ctx, "./cmd/iscsistart"), disk: h.RootDisk(ctx)}
+	r.srv = h.Target(ctx, 1, TargetIQN, r.disk.Path)
+	return r
+}
+
+// boot runs a guest that logs in with our iscsistart at port and waits
+// for its root.
+func (r *rig) boot(port int, flags string) *VM {
+	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, OurGuest(r.bin, port, flags))})
+	vm.Expect(r.ctx, r.disk.Marker)
+	vm.Wait(r.ctx)
+	return vm
+}
+
 // TestFaults is the fault matrix of a boot: each case a QEMU boot with our
 // iscsistart and an expected outcome.
 func TestFaults(t *testing.T) {
 	t.Run("second call is success", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		h := New(t)
-		bin := h.GoBinary(ctx, "./cmd/iscsistart")
-		disk := h.RootDisk(ctx)
-		srv := h.Target(ctx, 1, TargetIQN, disk.Path)
-		again := fmt.Sprintf("&& iscsistart -i %s -t %s -g 1 -a %s -p %d", InitiatorIQN, TargetIQN, HostAddr, srv.Port)
-		vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, OurGuest(bin, srv.Port, again))})
-		vm.Expect(ctx, disk.Marker)
-		vm.Wait(ctx)
+		r := newRig(t)
+		vm := r.boot(r.srv.Port, fmt.Sprintf("&& iscsistart -i %s -t %s -g 1 -a %s -p %d", InitiatorIQN, TargetIQN, HostAddr, r.srv.Port))
 		if c := consoleText(vm); !strings.Contains(c, "already logged in to "+TargetIQN) || !strings.Contains(c, "SESSIONS: 1") {
 			t.Errorf("second call: no 'already logged in' or not exactly one session:\n%s", c)
 		}
@@ -122,17 +142,10 @@ func TestFaults(t *testing.T) {
 
 	t.Run("redirects", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		h := New(t)
-		bin := h.GoBinary(ctx, "./cmd/iscsistart")
-		disk := h.RootDisk(ctx)
-		srv := h.Target(ctx, 1, TargetIQN, disk.Path)
-		hop := fakeTarget(t, &coretest.Target{Name: TargetIQN, Status: 0x0101, RedirectTo: fmt.Sprintf("%s:%d,1", HostAddr, srv.Port)})
+		r := newRig(t)
+		hop := fakeTarget(t, &coretest.Target{Name: TargetIQN, Status: 0x0101, RedirectTo: fmt.Sprintf("%s:%d,1", HostAddr, r.srv.Port)})
 		first := fakeTarget(t, &coretest.Target{Name: TargetIQN, Status: 0x0102, RedirectTo: fmt.Sprintf("%s:%d", HostAddr, hop)})
-		vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, OurGuest(bin, first, ""))})
-		vm.Expect(ctx, disk.Marker)
-		vm.Wait(ctx)
+		vm := r.boot(first, "")
 		if rc, _ := vm.LoginExitCode(); rc != 0 {
 			t.Errorf("exit %d", rc)
 		}
@@ -145,18 +158,11 @@ func TestFaults(t *testing.T) {
 
 	t.Run("connection dropped mid-login", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		h := New(t)
-		bin := h.GoBinary(ctx, "./cmd/iscsistart")
-		disk := h.RootDisk(ctx)
-		srv := h.Target(ctx, 1, TargetIQN, disk.Path)
+		r := newRig(t)
 		// Drops its first two connections after the first login PDU,
 		// then redirects to the real target.
-		flaky := fakeTarget(t, &coretest.Target{Name: TargetIQN, DropFirst: 2, Status: 0x0101, RedirectTo: fmt.Sprintf("%s:%d", HostAddr, srv.Port)})
-		vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, OurGuest(bin, flaky, ""))})
-		vm.Expect(ctx, disk.Marker)
-		vm.Wait(ctx)
+		flaky := fakeTarget(t, &coretest.Target{Name: TargetIQN, DropFirst: 2, Status: 0x0101, RedirectTo: fmt.Sprintf("%s:%d", HostAddr, r.srv.Port)})
+		vm := r.boot(flaky, "")
 		if c := consoleText(vm); strings.Count(c, "; retrying in") < 2 {
 			t.Errorf("two dropped logins should show two retries:\n%s", c)
 		}
