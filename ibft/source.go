@@ -70,14 +70,27 @@ func Load(ctx context.Context, opts ...Option) (*Table, error) {
 	}
 	var tried []Attempt
 	steps := []func(context.Context) (*Table, []Attempt){l.acpi, l.memory, l.sysfs, l.offload}
-	for _, step := range steps {
+	corruptRaw := false
+	for i, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("ibft: load: %w", err)
+		}
+		// /sys/firmware/ibft is the kernel's reading of the same raw
+		// table: when that table is corrupt, the kernel's view is
+		// whatever part of it survived (a target without its NIC, say),
+		// and booting from it would hide the corruption. Offload HBAs'
+		// iscsi_boot tables are another source and still count.
+		if i == 2 && corruptRaw {
+			continue
 		}
 		t, a := step(ctx)
 		tried = append(tried, a...)
 		if t != nil {
 			return t, nil
+		}
+		for _, at := range a {
+			var fe *FormatError
+			corruptRaw = corruptRaw || errors.As(at.Err, &fe)
 		}
 	}
 	return nil, &SourceError{Tried: tried}

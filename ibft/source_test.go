@@ -245,3 +245,25 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("ReadFile(short) = %v, want errShort naming the file", err)
 	}
 }
+
+// TestLoadCorruptRawSkipsSysfs: a corrupt ACPI table next to the
+// kernel's /sys/firmware/ibft view of it (whatever parts the kernel kept)
+// is an error naming the corruption, not a boot from the partial view.
+func TestLoadCorruptRawSkipsSysfs(t *testing.T) {
+	root := t.TempDir()
+	raw := readFixture(t)
+	nic := int(raw[58]) | int(raw[59])<<8 // nic0_off in the control structure
+	raw[nic+2] = 100
+	var sum byte
+	for _, b := range raw {
+		sum += b
+	}
+	raw[9] -= sum // keep the checksum right, as QEMU's -acpitable does
+	writeFile(t, filepath.Join(root, "sys/firmware/acpi/tables/iBFT"), raw)
+	ipxeSysfs(t, root)
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "nic0.length = 100") {
+		t.Fatalf("err %v, want the corrupt NIC length", err)
+	}
+}
