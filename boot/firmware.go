@@ -2,6 +2,7 @@ package boot
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
@@ -49,7 +50,10 @@ func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 			ifc := Interface{MAC: strings.ToLower(n.MAC.String()), Method: MethodStatic, VLAN: int(n.VLAN),
 				Gateway: n.Gateway, DNS: n.DNS, Hostname: n.Hostname}
 			if n.DHCP {
-				ifc.Method = MethodDHCP
+				// The table's gateway and DNS are what DHCP said at
+				// firmware time; the new lease says them again, and a
+				// gateway set before the lease's address is unreachable.
+				ifc.Method, ifc.Gateway, ifc.DNS = MethodDHCP, netip.Addr{}, nil
 			} else if n.Address.IsValid() {
 				ifc.Addresses = append(ifc.Addresses, n.Address)
 			}

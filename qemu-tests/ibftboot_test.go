@@ -174,3 +174,26 @@ func TestFirmwareBoot(t *testing.T) {
 		}
 	})
 }
+
+// TestIPXEBoot is the path real servers take: QEMU's own iPXE runs
+// sanhook, leaves its iBFT in low memory (found by the legacy /dev/mem
+// scan, not ACPI), boots the kernel, and our iscsistart -N && -b log in
+// from it. Debian's tool does the same in TestReferenceIPXE.
+func TestIPXEBoot(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	g := firmwareGuest(r.bin, "")
+	g.Gzip = true // TFTP is slow
+	vm := r.h.Boot(r.ctx, r.h.IPXEBoot(IPXEOptions{Port: r.srv.Port, Initrd: r.h.Initramfs(r.ctx, g)}))
+	vm.Expect(r.ctx, r.disk.Marker)
+	vm.Wait(r.ctx)
+	if rc, err := vm.LoginExitCode(); err != nil || rc != 0 {
+		t.Errorf("iscsistart -N && iscsistart -b exit = %d, %v; want 0", rc, err)
+	}
+	c := consoleText(vm)
+	for _, want := range []string{"FW-OURS: node.name = " + TargetIQN, "FW-OURS: iface.bootproto = DHCP", "SESSIONS: 1"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
