@@ -16,6 +16,11 @@ import (
 // and PCI function the harness pins: 00:03.0) with a static address, and
 // targets, for QEMU's -acpitable.
 func writeIBFT(t *testing.T, dir string, targets ...ibft.Target) string {
+	return writeIBFTVLAN(t, dir, 0, targets...)
+}
+
+// writeIBFTVLAN is writeIBFT with the NIC on a VLAN.
+func writeIBFTVLAN(t *testing.T, dir string, vlan uint16, targets ...ibft.Target) string {
 	t.Helper()
 	mac, _ := net.ParseMAC(MAC)
 	tab := &ibft.Table{
@@ -23,7 +28,7 @@ func writeIBFT(t *testing.T, dir string, targets ...ibft.Target) string {
 		Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, Name: InitiatorIQN},
 		NICs: []ibft.NIC{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.15"),
 			PrefixLen: 24, Origin: ibft.OriginManual, Gateway: netip.MustParseAddr(HostAddr),
-			PrimaryDNS: netip.MustParseAddr("10.0.2.3"), MAC: mac, PCIBDF: ibft.NewBDF(0, 3, 0)}},
+			PrimaryDNS: netip.MustParseAddr("10.0.2.3"), MAC: mac, PCIBDF: ibft.NewBDF(0, 3, 0), VLAN: vlan}},
 	}
 	for i, tg := range targets {
 		tg.Index = uint8(i)
@@ -195,5 +200,26 @@ func TestIPXEBoot(t *testing.T) {
 		if !strings.Contains(c, want) {
 			t.Errorf("console lacks %q", want)
 		}
+	}
+}
+
+// TestFirmwareVLAN: a table whose NIC is on VLAN 100 makes -N create
+// eth0.100 with the table's address. slirp carries no tagged frames, so
+// no login follows; the test checks the interface the guest ends up with.
+func TestFirmwareVLAN(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	table := writeIBFTVLAN(t, r.h.Dir, 100, ibft.Target{Port: uint16(r.srv.Port), Name: TargetIQN})
+	g := Guest{Login: `iscsistart -N; rc=$?; ip -o addr show dev eth0.100 | sed 's/^/VLANIF: /'; exit $rc`,
+		Binaries: map[string]string{"/sbin/iscsistart": r.bin}, Modules: []string{"iscsi_boot_sysfs", "iscsi_ibft", "8021q"},
+		NoNet: true, LoginTimeout: 30 * time.Second}
+	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, g), ExtraArgs: []string{"-acpitable", "sig=iBFT,file=" + table}})
+	vm.WaitFor(r.ctx, StepLoginExit)
+	vm.Wait(r.ctx)
+	if rc, err := vm.LoginExitCode(); err != nil || rc != 0 {
+		t.Errorf("iscsistart -N exit = %d, %v; want 0", rc, err)
+	}
+	if c := consoleText(vm); !strings.Contains(c, "VLANIF: ") || !strings.Contains(c, "inet 10.0.2.15/24") {
+		t.Errorf("no eth0.100 with 10.0.2.15/24:\n%s", c)
 	}
 }
