@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -176,6 +177,9 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
 	defer cancel()
 	dev, err := k.sys.WaitBlockDevice(wctx, int(host), t.LUN, any)
+	if err == nil {
+		err = waitOpenable(wctx, "/dev/"+dev)
+	}
 	out.Device = dev
 	if err != nil {
 		// The session is up and stays up; only the disk is missing,
@@ -313,4 +317,25 @@ func (t *kernelTransport) ReadPDU(ctx context.Context) (*core.PDU, error) {
 	// the answer up with that tag; the answer is to the PDU we sent.
 	p.BHS[16], p.BHS[17], p.BHS[18], p.BHS[19] = byte(t.itt>>24), byte(t.itt>>16), byte(t.itt>>8), byte(t.itt)
 	return p, nil
+}
+
+// waitOpenable waits, bounded by ctx, until the disk's device node opens:
+// its sysfs entry shows up while the kernel is still adding the disk,
+// and a mount at that moment fails with ENXIO (seen in QEMU).
+func waitOpenable(ctx context.Context, path string) error {
+	for {
+		f, err := os.Open(path)
+		if err == nil {
+			f.Close()
+			return nil
+		}
+		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -157,6 +157,15 @@ func (s Sysfs) BlockDevice(host int, lun uint64) string {
 	return ents[0].Name()
 }
 
+// DiskReady reports whether block device dev has its capacity read (a
+// non-zero /sys/class/block/<dev>/size): the sysfs directory appears while
+// sd is still probing, and opening or mounting the disk then fails with
+// ENXIO.
+func (s Sysfs) DiskReady(dev string) bool {
+	v, err := s.read("class", "block", dev, "size")
+	return err == nil && v != "" && v != "0"
+}
+
 // WaitBlockDevice polls, bounded by ctx, until the LUN's block device
 // exists, and returns its name. With any, the first disk of any LUN of
 // the host will do.
@@ -164,11 +173,13 @@ func (s Sysfs) WaitBlockDevice(ctx context.Context, host int, lun uint64, any bo
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		d := ""
 		if any {
-			if _, d := s.AnyBlockDevice(host); d != "" {
-				return d, nil
-			}
-		} else if d := s.BlockDevice(host, lun); d != "" {
+			_, d = s.AnyBlockDevice(host)
+		} else {
+			d = s.BlockDevice(host, lun)
+		}
+		if d != "" && s.DiskReady(d) {
 			return d, nil
 		}
 		select {

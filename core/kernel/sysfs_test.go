@@ -291,10 +291,16 @@ func TestWaitBlockDevice(t *testing.T) {
 			tr := newTree(t)
 			tr.lun(3, 0, "")
 			tr.lun(3, 1, "")
-			// The disk appears once the SCSI scan finished, after 50 ms.
+			// The disk appears once the SCSI scan finished, after 50 ms,
+			// and is ready once sd has read its capacity, 50 ms later.
 			blk := filepath.Join(tr.root, "sys/devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sda")
+			size := filepath.Join(tr.root, "sys/class/block/sda/size")
 			appeared := make(chan error, 1)
-			time.AfterFunc(50*time.Millisecond, func() { appeared <- os.MkdirAll(blk, 0o755) })
+			time.AfterFunc(50*time.Millisecond, func() {
+				err := errors.Join(os.MkdirAll(blk, 0o755), os.MkdirAll(filepath.Dir(size), 0o755), os.WriteFile(size, []byte("0\n"), 0o644))
+				time.Sleep(50 * time.Millisecond)
+				appeared <- errors.Join(err, os.WriteFile(size, []byte("65536\n"), 0o644))
+			})
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -306,8 +312,8 @@ func TestWaitBlockDevice(t *testing.T) {
 			if err := <-appeared; err != nil {
 				t.Fatal(err)
 			}
-			if d := time.Since(start); d < 40*time.Millisecond || d > 2*time.Second {
-				t.Errorf("WaitBlockDevice returned after %v, want soon after the disk appeared at 50ms", d)
+			if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {
+				t.Errorf("WaitBlockDevice returned after %v, want soon after the disk was ready at 100ms", d)
 			}
 		})
 	}
