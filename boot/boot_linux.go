@@ -2,7 +2,6 @@ package boot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -63,7 +62,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
 		return "", err
 	}
 
-	if err := WriteHandoff("/", p); err != nil {
+	if err := WriteHandoff("/", p, k.NodeRecords(p, sessions)); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}
 	for _, s := range sessions {
@@ -216,23 +215,4 @@ func physicalLinks() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// WriteHandoff writes the files open-iscsi reads after switch_root: the
-// initiator name, in /etc/iscsi and /run.
-func WriteHandoff(root string, p *Plan) error {
-	if p.Initiator == "" {
-		return errors.New("no initiator name to hand off")
-	}
-	line := []byte("InitiatorName=" + p.Initiator + "\n")
-	var errs []error
-	for _, f := range []string{"etc/iscsi/initiatorname.iscsi", "run/initiatorname.iscsi"} {
-		path := filepath.Join(root, f)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		errs = append(errs, os.WriteFile(path, line, 0o644))
-	}
-	return errors.Join(errs...)
 }

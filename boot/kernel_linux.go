@@ -244,13 +244,6 @@ func identityParams(p *Plan, t *Target, portal Portal) []param {
 	return ps
 }
 
-func ifaceName(t *Target) string {
-	if t.IfaceName != "" {
-		return t.IfaceName
-	}
-	return "default"
-}
-
 // negotiatedParams are the login's outcome the kernel needs before it
 // starts the connection (open-iscsi's iscsi_session_set_neg_params).
 func negotiatedParams(s *core.Session) []param {

@@ -1,0 +1,273 @@
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Where the hand-off files go, relative to the root they are written under
+// ("/" on a real boot).
+const (
+	// NodeDB is open-iscsi's node database as Debian's iscsid and iscsiadm
+	// 2.1.8 are built to read it (NODE_CONFIG_DIR; other distributions
+	// build with /var/lib/iscsi/nodes).
+	NodeDB = "etc/iscsi/nodes"
+	// RunNodeDB holds the same records where they survive switch_root: the
+	// initramfs's /etc is freed with it, its /run moves into the real
+	// root. The real root installs them into its node database before
+	// iscsid starts (cp -a /run/iscsiboot/nodes/. /etc/iscsi/nodes/).
+	RunNodeDB = "run/iscsiboot/nodes"
+)
+
+// The initiator name files: open-iscsi's own, and the copy dracut leaves in
+// /run for the real root.
+var initiatorNameFiles = []string{"etc/iscsi/initiatorname.iscsi", "run/initiatorname.iscsi"}
+
+var (
+	errNoInitiator = errors.New("no initiator name to hand off")
+	errRecordValue = errors.New("cannot be written in a node record")
+)
+
+// WriteHandoff writes, under root, the files open-iscsi reads after
+// switch_root: the initiator name (etc/iscsi/initiatorname.iscsi and
+// run/initiatorname.iscsi, mode 0644) and a node record for each boot
+// session (NodeRecord.WriteFiles). It writes what it can and returns every
+// failure. Writing the same files again replaces them.
+func WriteHandoff(root string, p *Plan, records []NodeRecord) error {
+	var errs []error
+	if p.Initiator == "" {
+		errs = append(errs, errNoInitiator)
+	} else {
+		line := []byte("InitiatorName=" + p.Initiator + "\n")
+		for _, f := range initiatorNameFiles {
+			path := filepath.Join(root, f)
+			if err := writeFileAtomic(path, line, 0o644, 0o755); err != nil {
+				errs = append(errs, fmt.Errorf("write %s: %w", path, err))
+			}
+		}
+	}
+	for _, r := range records {
+		errs = append(errs, r.WriteFiles(root))
+	}
+	return errors.Join(errs...)
+}
+
+// NodeRecord is a boot session as open-iscsi keeps it in its node database.
+// iscsid, adopting a session it finds in sysfs at start (iscsid.c,
+// sync_session), looks its record up by the session's target name, portal
+// group tag, persistent address and port and iface name, and logs in again
+// on the same session with the record's timers. Without a record it takes
+// iscsid.conf's (Debian's: replacement_timeout 120, NOP-outs every 5 s),
+// which undo the root-disk timers our login set. node.startup is onboot, so
+// `iscsiadm -m node --logoutall=all` at shutdown leaves the session alone.
+type NodeRecord struct {
+	Target string
+	TPGT   int
+	// Portal is the session's persistent address and port.
+	Portal Portal
+	// Iface is the open-iscsi iface record name, "default" for plain TCP.
+	Iface     string
+	Transport string
+	Auth      Auth
+	// Params are open-iscsi record names and values (the plan's, over
+	// DefaultParams); those a node record does not hold are left out.
+	Params map[string]string
+}
+
+// NewNodeRecord returns the record of the session with target t, whose
+// persistent portal and portal group tag are those the kernel shows.
+func NewNodeRecord(p *Plan, t *Target, portal Portal, tpgt int) NodeRecord {
+	params := DefaultParams()
+	for k, v := range p.Params {
+		params[k] = v
+	}
+	return NodeRecord{Target: t.Name, TPGT: tpgt, Portal: portal, Iface: ifaceName(t),
+		Transport: first(p.Transport, "tcp"), Auth: t.Auth, Params: params}
+}
+
+// Path returns the record's file relative to a node database directory:
+// <target>/<address>,<port>,<tpgt>/<iface>, the name iscsid looks up
+// (idbm.c, idbm_rec_read).
+func (r NodeRecord) Path() string {
+	return filepath.Join(r.Target, fmt.Sprintf("%s,%d,%d", r.Portal.Address, r.Portal.Port, r.TPGT), r.Iface)
+}
+
+// nodeRecordKeys are the keys of a node record in the order iscsiadm
+// 2.1.8 writes them (idbm.c, idbm_recinfo_node), with open-iscsi's
+// built-in defaults (idbm_node_setup_defaults), which iscsid also assumes
+// for a key a record leaves out. The record's identity and CHAP keys are
+// filled in by MarshalText; the iface keys beyond name and transport are
+// left to their defaults.
+var nodeRecordKeys = []struct{ key, def string }{
+	{"node.name", ""},
+	{"node.tpgt", ""},
+	{"node.startup", "onboot"},
+	{"node.leading_login", "No"},
+	{"iface.iscsi_ifacename", ""},
+	{"iface.transport_name", ""},
+	{"node.discovery_port", "0"},
+	{"node.discovery_type", "static"},
+	{"node.session.initial_cmdsn", "0"},
+	{"node.session.initial_login_retry_max", "4"},
+	{"node.session.xmit_thread_priority", "-20"},
+	{"node.session.cmds_max", "128"},
+	{"node.session.queue_depth", "32"},
+	{"node.session.nr_sessions", "1"},
+	{"node.session.auth.authmethod", "None"},
+	{"node.session.auth.chap_algs", "MD5"},
+	{"node.session.timeo.replacement_timeout", "120"},
+	{"node.session.err_timeo.abort_timeout", "15"},
+	{"node.session.err_timeo.lu_reset_timeout", "30"},
+	{"node.session.err_timeo.tgt_reset_timeout", "30"},
+	{"node.session.err_timeo.host_reset_timeout", "60"},
+	{"node.session.iscsi.FastAbort", "Yes"},
+	{"node.session.iscsi.InitialR2T", "No"},
+	{"node.session.iscsi.ImmediateData", "Yes"},
+	{"node.session.iscsi.FirstBurstLength", "262144"},
+	{"node.session.iscsi.MaxBurstLength", "16776192"},
+	{"node.session.iscsi.DefaultTime2Retain", "0"},
+	{"node.session.iscsi.DefaultTime2Wait", "2"},
+	{"node.session.iscsi.MaxConnections", "1"},
+	{"node.session.iscsi.MaxOutstandingR2T", "1"},
+	{"node.session.iscsi.ERL", "0"},
+	{"node.session.scan", "auto"},
+	{"node.session.reopen_max", "0"},
+	{"node.conn[0].address", ""},
+	{"node.conn[0].port", ""},
+	{"node.conn[0].startup", "manual"},
+	{"node.conn[0].tcp.window_size", "524288"},
+	{"node.conn[0].tcp.type_of_service", "0"},
+	{"node.conn[0].timeo.logout_timeout", "15"},
+	{"node.conn[0].timeo.login_timeout", "30"},
+	{"node.conn[0].timeo.auth_timeout", "45"},
+	{"node.conn[0].timeo.noop_out_interval", "5"},
+	{"node.conn[0].timeo.noop_out_timeout", "5"},
+	{"node.conn[0].iscsi.MaxXmitDataSegmentLength", "0"},
+	{"node.conn[0].iscsi.MaxRecvDataSegmentLength", "262144"},
+	{"node.conn[0].iscsi.HeaderDigest", "None"},
+	{"node.conn[0].iscsi.DataDigest", "None"},
+	{"node.conn[0].iscsi.IFMarker", "No"},
+	{"node.conn[0].iscsi.OFMarker", "No"},
+}
+
+// MarshalText renders the record as iscsiadm writes one: "key = value"
+// lines between BEGIN and END RECORD comments. It holds the CHAP
+// passwords: the file is for root only. A value with a line break, or a
+// name that is no single path component, is refused.
+func (r NodeRecord) MarshalText() ([]byte, error) {
+	for _, n := range []struct{ what, v string }{{"target name", r.Target}, {"iface name", r.Iface}, {"address", r.Portal.Address}} {
+		if n.v == "" || n.v == "." || n.v == ".." || strings.ContainsAny(n.v, "/\x00") {
+			return nil, fmt.Errorf("node record: %s %q: %w", n.what, n.v, errRecordValue)
+		}
+	}
+	fixed := map[string]string{
+		"node.name":             r.Target,
+		"node.tpgt":             strconv.Itoa(r.TPGT),
+		"iface.iscsi_ifacename": r.Iface,
+		"iface.transport_name":  first(r.Transport, "tcp"),
+		"node.conn[0].address":  r.Portal.Address,
+		"node.conn[0].port":     strconv.Itoa(r.Portal.Port),
+	}
+	var b strings.Builder
+	b.WriteString("# BEGIN RECORD 2.1.8\n")
+	put := func(k, v string) error {
+		if strings.ContainsAny(v, "\n\r\x00") {
+			return fmt.Errorf("node record: %s: value with a line break: %w", k, errRecordValue)
+		}
+		fmt.Fprintf(&b, "%s = %s\n", k, v)
+		return nil
+	}
+	for _, kd := range nodeRecordKeys {
+		v, ok := fixed[kd.key]
+		if !ok {
+			v = kd.def
+			if pv, set := r.Params[kd.key]; set && pv != "" && !strings.HasPrefix(kd.key, "node.session.auth.") {
+				v = pv
+			}
+		}
+		if kd.key == "node.session.auth.authmethod" && r.Auth.Method == AuthCHAP {
+			v = AuthCHAP
+		}
+		if err := put(kd.key, v); err != nil {
+			return nil, err
+		}
+		if kd.key != "node.session.auth.authmethod" || r.Auth.Method != AuthCHAP {
+			continue
+		}
+		// The CHAP keys follow the method, as iscsiadm orders them; the
+		// reader derives the password lengths itself.
+		chap := [][2]string{{"node.session.auth.username", r.Auth.Username}, {"node.session.auth.password", r.Auth.Password.Reveal()}}
+		if r.Auth.UsernameIn != "" {
+			chap = append(chap, [2]string{"node.session.auth.username_in", r.Auth.UsernameIn},
+				[2]string{"node.session.auth.password_in", r.Auth.PasswordIn.Reveal()})
+		}
+		for _, kv := range chap {
+			if err := put(kv[0], kv[1]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b.WriteString("# END RECORD\n")
+	return []byte(b.String()), nil
+}
+
+// WriteFiles writes the record under root in NodeDB and RunNodeDB: the
+// file mode 0600 and the directories from nodes/ down 0700, as iscsiadm
+// makes them, since the record may hold CHAP passwords.
+func (r NodeRecord) WriteFiles(root string) error {
+	text, err := r.MarshalText()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, db := range []string{NodeDB, RunNodeDB} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(db)), 0o755); err != nil {
+			errs = append(errs, fmt.Errorf("write node record: %w", err))
+			continue
+		}
+		path := filepath.Join(root, db, r.Path())
+		if err := writeFileAtomic(path, text, 0o600, 0o700); err != nil {
+			errs = append(errs, fmt.Errorf("write node record %s: %w", path, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeFileAtomic writes data to a temporary file next to path and renames
+// it over path, so a reader never sees half a file, creating the missing
+// directories with mode dirPerm.
+func writeFileAtomic(path string, data []byte, perm, dirPerm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // a no-op after a successful rename
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// ifaceName is the open-iscsi iface record a target's sessions use.
+func ifaceName(t *Target) string {
+	if t.IfaceName != "" {
+		return t.IfaceName
+	}
+	return "default"
+}
