@@ -46,14 +46,7 @@ func (h *Harness) RootDisk(ctx context.Context) RootDisk {
 }
 
 func buildRootDisk(ctx context.Context, dir string) (RootDisk, error) {
-	return buildRootDiskWith(ctx, dir, "root.ext4", rootInit, nil, "32M")
-}
-
-// buildRootDiskWith builds a root image named name with init as /sbin/init
-// and extra host files copied to the same paths (with the shared
-// libraries of the executables among them, as ldd names them).
-func buildRootDiskWith(ctx context.Context, dir, name, init string, extra []string, size string) (RootDisk, error) {
-	tree := filepath.Join(dir, strings.TrimSuffix(name, ".ext4")+"-tree")
+	tree := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"bin", "sbin", "etc", "dev", "proc", "sys", "run", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
 			return RootDisk{}, err
@@ -77,36 +70,16 @@ func buildRootDiskWith(ctx context.Context, dir, name, init string, extra []stri
 		mode os.FileMode
 	}{
 		{"bin/busybox", bb, 0o755},
-		{"sbin/init", []byte(init), 0o755},
+		{"sbin/init", []byte(rootInit), 0o755},
 		{"etc/os-release", osr, 0o644},
 	} {
 		if err := os.WriteFile(filepath.Join(tree, f.path), f.data, f.mode); err != nil {
 			return RootDisk{}, err
 		}
 	}
-	for _, src := range extra {
-		files := []string{src}
-		if libs, err := sharedLibs(ctx, src); err == nil {
-			files = append(files, libs...)
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return RootDisk{}, err
-			}
-			st, _ := os.Stat(f)
-			dst := filepath.Join(tree, f)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return RootDisk{}, err
-			}
-			if err := os.WriteFile(dst, b, st.Mode().Perm()); err != nil {
-				return RootDisk{}, err
-			}
-		}
-	}
-	img := filepath.Join(dir, name)
+	img := filepath.Join(dir, "root.ext4")
 	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "iscsiroot", "-E", "root_owner=0:0",
-		"-d", tree, img, size).CombinedOutput()
+		"-d", tree, img, "32M").CombinedOutput()
 	if err != nil {
 		return RootDisk{}, fmt.Errorf("mkfs.ext4: %w: %s", err, bytes.TrimSpace(out))
 	}
