@@ -59,6 +59,8 @@ ts "root init"
 mkdir -p /run/lock /etc/iscsi/nodes
 echo "INITIATOR: /run $(cat /run/initiatorname.iscsi) /etc $(grep ^InitiatorName= /etc/iscsi/initiatorname.iscsi) sysfs $(cat $s/initiatorname)"
 echo "SESSIONS: $(ls /sys/class/iscsi_session)"
+echo "OPEN-ISCSI-INTERFACE: $(cat /run/initramfs/open-iscsi.interface)"
+grep -E "^(DEVICE|PROTO|IPV4ADDR|IPV4GATEWAY)=" /run/net-eth0.conf | sed 's/^/NETCONF: /'
 for f in $(find /run/iscsiboot -print); do echo "HANDOFF-FILE: $(stat -c %a $f) ${f#/run/iscsiboot/}"; done
 for f in $(find /run/iscsiboot/nodes -type f); do grep -v password $f | sed 's/^/RECORD: /'; done
 timers "before iscsid"
@@ -113,17 +115,21 @@ func TestHandoff(t *testing.T) {
 		name    string
 		records bool
 		chap    bool
+		// restart, when set, deletes the target instead of dropping the
+		// connection, and creates it again that much later, as a target
+		// reboot does.
+		restart time.Duration
 		// want are console lines that must appear.
 		want []string
 	}{
-		{"node records", true, false, []string{
+		{"node records", true, false, 0, []string{
 			"TIMERS after adoption: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"IADM: \t\tRecovery Timeout: 86400",
 			"RECORD: node.startup = onboot",
 			"RECORD: node.session.auth.authmethod = None",
 		}},
-		{"mutual CHAP", true, true, []string{
+		{"mutual CHAP", true, true, 0, []string{
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"RECORD: node.session.auth.authmethod = CHAP",
 			"RECORD: node.session.auth.username = alice",
@@ -131,7 +137,13 @@ func TestHandoff(t *testing.T) {
 			"IADM: \t\tusername: alice",
 			"IADM: \t\tusername_in: disk1",
 		}},
-		{"without the records iscsid.conf wins", false, false, []string{
+		// iscsid's first re-login, 2 s after the drop, finds no target and
+		// is given up after the record's login_timeout (30 s); the next one
+		// gets in: about 34 s of outage, which the I/O waits out.
+		{"target restarts", true, false, 8 * time.Second, []string{
+			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
+		}},
+		{"without the records iscsid.conf wins", false, false, 0, []string{
 			"TIMERS after adoption: recovery_tmo=120 ping_tmo=5 recv_tmo=5",
 			"iscsid: Could not read data from db. Using default and currently negotiated values",
 		}},
@@ -161,7 +173,21 @@ func TestHandoff(t *testing.T) {
 			if _, err := vm.WaitFor(ctx, handoffDropNow); err != nil {
 				t.Fatalf("%v; console:\n%s", err, consoleText(vm))
 			}
-			dropped, took := dropAndWaitRelogin(ctx, t, srv)
+			fault := func(c tgtd.Conn) error { return srv.DropConnection(ctx, 1, c) }
+			if tc.restart > 0 {
+				fault = func(tgtd.Conn) error {
+					if err := srv.DeleteTarget(ctx, 1, true); err != nil {
+						return err
+					}
+					select {
+					case <-time.After(tc.restart):
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					return srv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path)
+				}
+			}
+			dropped, took := faultAndWaitRelogin(ctx, t, srv, fault)
 			l, err := vm.WaitFor(ctx, handoffRecovered)
 			if err != nil {
 				t.Fatalf("%v; console:\n%s", err, consoleText(vm))
@@ -174,6 +200,9 @@ func TestHandoff(t *testing.T) {
 			want := append([]string{
 				// the initiator name reaches the root, and the root's own
 				// file (Debian's, which mkinitramfs copied) agrees
+				// Debian's interface hand-off files came along in /run
+				"OPEN-ISCSI-INTERFACE: eth0\n",
+				"NETCONF: DEVICE='eth0'\nNETCONF: PROTO='dhcp'\nNETCONF: IPV4ADDR='10.0.2.15'\nNETCONF: IPV4GATEWAY='10.0.2.2'\n",
 				"INITIATOR: /run InitiatorName=" + InitiatorIQN + " /etc InitiatorName=" + InitiatorIQN + " sysfs " + InitiatorIQN,
 				"HANDOFF-FILE: 700 nodes\n",
 				"HANDOFF-FILE: 700 nodes/" + TargetIQN + "\n",
@@ -209,7 +238,7 @@ func TestHandoff(t *testing.T) {
 				t.Errorf("a CHAP secret reached the console")
 			}
 			down, up := guestSecs(c, "DOWN: "), guestSecs(c, "UP: ")
-			t.Logf("target dropped the connection; tgtd saw iscsid's new login %v later; the guest saw the session down at %.2f s and up at %.2f s uptime (%.2f s); %q at %.2f s host time after %v",
+			t.Logf("fault at the target; tgtd saw iscsid's new login %v later; the guest saw the session down at %.2f s and up at %.2f s uptime (%.2f s); %q at %.2f s host time after %v",
 				took.Round(time.Millisecond), down, up, up-down, l.Text, l.Host.Seconds(), time.Since(dropped).Round(time.Millisecond))
 		})
 	}
@@ -234,10 +263,11 @@ func handoffRootImage(init string) RootImage {
 	}
 }
 
-// dropAndWaitRelogin drops the target's one connection (iscsid's, after
-// the adoption) and waits, bounded, for a new one: iscsid's re-login. It
-// returns when it dropped and how long the new login took to show.
-func dropAndWaitRelogin(ctx context.Context, t *testing.T, srv *tgtd.Server) (time.Time, time.Duration) {
+// faultAndWaitRelogin takes the target's one connection (iscsid's, after
+// the adoption) away with fault and waits, bounded, for a new one: iscsid's
+// re-login. It returns when the fault began and how long the new login
+// took to show.
+func faultAndWaitRelogin(ctx context.Context, t *testing.T, srv *tgtd.Server, fault func(tgtd.Conn) error) (time.Time, time.Duration) {
 	t.Helper()
 	conns := waitConns(ctx, t, srv, func(cs []tgtd.Conn) bool { return len(cs) == 1 })
 	old := conns[0]
@@ -245,7 +275,7 @@ func dropAndWaitRelogin(ctx context.Context, t *testing.T, srv *tgtd.Server) (ti
 		t.Errorf("connection from %q, want %q", old.Initiator, InitiatorIQN)
 	}
 	dropped := time.Now()
-	if err := srv.DropConnection(ctx, 1, old); err != nil {
+	if err := fault(old); err != nil {
 		t.Fatal(err)
 	}
 	waitConns(ctx, t, srv, func(cs []tgtd.Conn) bool {

@@ -1,0 +1,51 @@
+package boot
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/core/kernel"
+)
+
+// TestNodeRecordsFromSysfs keys each session's record by what the kernel
+// shows for it, as iscsid does: the persistent portal (the original one
+// after a temporary redirect, not the portal logged in to) and the portal
+// group tag the target sent, not the plan's. Sessions without a kernel
+// session, or of a target not in the plan, get none.
+func TestNodeRecordsFromSysfs(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, v string) {
+		p := filepath.Join(root, "sys", rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("class/iscsi_session/session3/targetname", "iqn.2025-01.test:disk1")
+	write("class/iscsi_session/session3/state", "LOGGED_IN")
+	write("class/iscsi_session/session3/tpgt", "5")
+	write("class/iscsi_connection/connection3:0/persistent_address", "10.0.2.2")
+	write("class/iscsi_connection/connection3:0/persistent_port", "3260")
+	write("class/iscsi_session/session4/targetname", "iqn.2025-01.test:other")
+	write("class/iscsi_session/session4/tpgt", "1")
+
+	p := handoffPlan()
+	p.Targets[0].Auth = Auth{Method: AuthCHAP, Username: "u", Password: "p"}
+	k := &Kernel{sys: kernel.Sysfs{Root: root}}
+	got := k.NodeRecords(p, []*Session{
+		{Target: "iqn.2025-01.test:disk1", Portal: Portal{"10.0.2.9", 3260}, SID: 3}, // redirected there
+		{Target: "iqn.2025-01.test:disk1", SID: -1},
+		{Target: "iqn.2025-01.test:other", SID: 4},
+	})
+	want := []NodeRecord{NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 5)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if got := got[0].Path(); got != "iqn.2025-01.test:disk1/10.0.2.2,3260,5/default" {
+		t.Errorf("path %q", got)
+	}
+}
