@@ -106,9 +106,9 @@ poweroff -f
 // machine's open-iscsi 2.1.8) with its stock iscsid.conf (replacement
 // timeout 120 s, NOP-outs every 5 s). There iscsid adopts the session; the
 // root-disk timers (86400, NOP-outs off) survive its re-login because of the
-// node records /init handed off; the target drops the connection, iscsid
-// logs back in, and data written before and during the outage reads back
-// intact. The control without the records shows iscsid.conf's timers win,
+// node records /init handed off; the target drops the connection (or
+// restarts), iscsid logs back in, and data written before and during the
+// outage reads back intact. The control without the records shows iscsid.conf's timers win,
 // which is why the records exist.
 func TestHandoff(t *testing.T) {
 	cases := []struct {
@@ -198,11 +198,11 @@ func TestHandoff(t *testing.T) {
 			c := consoleText(vm)
 			node := fmt.Sprintf("nodes/%s/%s,%d,1/default", TargetIQN, HostAddr, srv.Port)
 			want := append([]string{
-				// the initiator name reaches the root, and the root's own
-				// file (Debian's, which mkinitramfs copied) agrees
 				// Debian's interface hand-off files came along in /run
 				"OPEN-ISCSI-INTERFACE: eth0\n",
 				"NETCONF: DEVICE='eth0'\nNETCONF: PROTO='dhcp'\nNETCONF: IPV4ADDR='10.0.2.15'\nNETCONF: IPV4GATEWAY='10.0.2.2'\n",
+				// the initiator name reaches the root, and the root's own
+				// file (Debian's, which mkinitramfs copied) agrees
 				"INITIATOR: /run InitiatorName=" + InitiatorIQN + " /etc InitiatorName=" + InitiatorIQN + " sysfs " + InitiatorIQN,
 				"HANDOFF-FILE: 700 nodes\n",
 				"HANDOFF-FILE: 700 nodes/" + TargetIQN + "\n",
