@@ -63,6 +63,15 @@ func FuzzNetroot(f *testing.F) {
 			return // a plain name with ':' is ambiguous in dracut's grammar
 		}
 		again := formatISCSIRoot(tg)
+		if len(tg.Portals) > 0 && tg.Auth.Method == "" {
+			// A short hex host name ("A0") before "::port" reads as an
+			// unbracketed IPv6 address, which the parser refuses on
+			// purpose (unbracketedIPv6): the canonical form of such a
+			// host is ambiguous, not wrong.
+			if h, rest, ok := strings.Cut(again, ":"); ok && unbracketedIPv6(h, rest) != "" {
+				return
+			}
+		}
 		tg2, _, rerr := parseISCSIRoot(again)
 		if rerr != nil {
 			t.Fatalf("parseISCSIRoot(%q) = %+v, but its form %q fails: %v %q", s, tg, again, rerr.err, rerr.part)
