@@ -3,6 +3,7 @@ package ibft
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinels, wrapped by *FormatError or a "what:" prefix. Callers branch on
@@ -75,10 +76,27 @@ type Attempt struct {
 	Err    error
 }
 
+// Error is one line. When a source held a table that failed to parse, the
+// line leads with that table and its bad field: the firmware published a
+// table, and "none found" would send the operator looking for the wrong
+// problem.
 func (e *SourceError) Error() string {
+	var corrupt *Attempt
+	for i := range e.Tried {
+		var fe *FormatError
+		if errors.As(e.Tried[i].Err, &fe) {
+			corrupt = &e.Tried[i]
+			break
+		}
+	}
 	s := "ibft: " + ErrNotFound.Error()
-	for _, a := range e.Tried {
-		s += fmt.Sprintf("; %s: %v", a.Source, a.Err)
+	if corrupt != nil {
+		s = fmt.Sprintf("ibft: corrupt table in %s: %s; no other table", corrupt.Source, strings.TrimPrefix(corrupt.Err.Error(), "ibft: "))
+	}
+	for i, a := range e.Tried {
+		if &e.Tried[i] != corrupt {
+			s += fmt.Sprintf("; %s: %v", a.Source, a.Err)
+		}
 	}
 	return s
 }

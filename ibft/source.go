@@ -145,10 +145,10 @@ func (l *loader) memory(ctx context.Context) (*Table, []Attempt) {
 		mem = f
 	}
 	t, off, err := Scan(ctx, mem)
+	src.Offset = off
 	if err != nil {
 		return nil, []Attempt{{Source: src, Err: err}}
 	}
-	src.Offset = off
 	t.Source = src
 	return t, nil
 }
@@ -157,7 +157,8 @@ func (l *loader) memory(ctx context.Context) (*Table, []Attempt) {
 // through mem (indexed by physical address) and returns the first candidate
 // that parses, with its address. A signature whose table fails to parse is
 // skipped, since stray bytes in option ROM space can spell "iBFT"; if no
-// candidate parses, the first candidate's error is returned.
+// candidate parses, the first candidate's error is returned with its
+// address.
 func Scan(ctx context.Context, mem io.ReaderAt) (*Table, int64, error) {
 	buf := make([]byte, scanEnd-scanStart)
 	n, err := mem.ReadAt(buf, scanStart)
@@ -168,7 +169,10 @@ func Scan(ctx context.Context, mem io.ReaderAt) (*Table, int64, error) {
 	if n < HeaderLen {
 		return nil, 0, fmt.Errorf("read %d bytes at 0x%x: %w", n, scanStart, errNoSignature)
 	}
-	var first error
+	var (
+		first    error
+		firstOff int64
+	)
 	for off := 0; off+HeaderLen <= len(buf); off += scanStep {
 		if off%(64<<10) == 0 {
 			if err := ctx.Err(); err != nil {
@@ -181,14 +185,14 @@ func Scan(ctx context.Context, mem io.ReaderAt) (*Table, int64, error) {
 		t, err := Parse(buf[off:])
 		if err != nil {
 			if first == nil {
-				first = fmt.Errorf("candidate at 0x%x: %w", scanStart+off, err)
+				first, firstOff = err, int64(scanStart+off)
 			}
 			continue
 		}
 		return t, int64(scanStart + off), nil
 	}
 	if first != nil {
-		return nil, 0, first
+		return nil, firstOff, first
 	}
 	return nil, 0, fmt.Errorf("0x%x-0x%x: %w", scanStart, scanStart+len(buf), errNoSignature)
 }

@@ -100,7 +100,7 @@ func TestScan(t *testing.T) {
 		{"decoy signature first", map[int][]byte{0x90000: []byte("iBFT garbage"), 0xa0000: fx}, 0xa0000, nil},
 		{"off a 16-byte boundary", map[int][]byte{0x90008: fx}, 0, errNoSignature},
 		{"below the window", map[int][]byte{0x70000: fx}, 0, errNoSignature},
-		{"only a corrupt table", map[int][]byte{0x90000: fx[:300]}, 0, errChecksum},
+		{"only a corrupt table", map[int][]byte{0x90000: fx[:300]}, 0x90000, errChecksum},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,8 +110,8 @@ func TestScan(t *testing.T) {
 			}
 			tab, off, err := Scan(context.Background(), bytes.NewReader(mem))
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Scan() = %v, want %v", err, tt.wantErr)
+				if !errors.Is(err, tt.wantErr) || off != tt.wantOff {
+					t.Fatalf("Scan() = 0x%x, %v, want 0x%x, %v", off, err, tt.wantOff, tt.wantErr)
 				}
 				return
 			}
@@ -220,6 +220,28 @@ func TestLoadNothing(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "/dev/mem") {
 		t.Errorf("message %q: want one line naming every source", msg)
+	}
+}
+
+// TestLoadCorruptMemory: the only table is in low memory with a bad
+// checksum (the kernel refuses such a table, so there is no sysfs view).
+// The one-line error leads with that table, its address and the checksum,
+// not with "not found".
+func TestLoadCorruptMemory(t *testing.T) {
+	root := t.TempDir()
+	mem := make([]byte, scanEnd)
+	copy(mem[0xc4020:], readFixture(t))
+	mem[0xc4020+offChecksum] ^= 0x5a
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(mem)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, errChecksum) || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load() = %v, want a not-found error carrying the checksum FormatError", err)
+	}
+	msg := err.Error()
+	const want = "ibft: corrupt table in memory /dev/mem at 0xc4020: acpi_header.checksum = "
+	if !strings.HasPrefix(msg, want) || !strings.Contains(msg, "checksum mismatch (want ") ||
+		!strings.Contains(msg, "; no other table; acpi /sys/firmware/acpi/tables/iBFT: not present") || strings.Contains(msg, "\n") {
+		t.Errorf("message %q: want one line starting %q", msg, want)
 	}
 }
 
