@@ -106,8 +106,11 @@ iscsiboot additions:
       --require=all|any    with -b or several targets: every target must come
                            up (all, the default) or one is enough (any)
       --timeout=DURATION   overall deadline: probe 30s, kernel login 120s
-Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments,
-24: login authentication failed, 8: transport timeout, 19: fatal login, ...).
+Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments or
+a corrupt firmware table, 21: no firmware table or target, 4: transport
+error, 8: transport timeout, 24: login authentication failed, 19: fatal
+login, ...). With several targets, the code is that of the first target
+left without a session; the sessions that came up stay.
 `
 
 func parseFlags(args []string, stdout io.Writer) (*options, error) {
