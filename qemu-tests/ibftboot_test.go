@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +102,11 @@ func TestFirmwareBoot(t *testing.T) {
 				t.Errorf("line %d: ours %q, open-iscsi's %q", i, ours[i], theirs[i])
 			}
 		}
-		if !strings.Contains(c, "FW-OURS: iface.net_ifacename = eth0") {
-			t.Errorf("the table's NIC was not mapped to eth0")
+		for _, want := range []string{"FW-OURS-RC 0", "FW-OURS: iface.net_ifacename = eth0", "FW-OURS: iface.hwaddress = " + MAC,
+			"FW-OURS: node.name = " + TargetIQN, "FW-OURS: node.boot_lun = 1"} {
+			if !strings.Contains(c, want) {
+				t.Errorf("console lacks %q: the table's NIC, target or LUN is not in our records", want)
+			}
 		}
 	})
 
@@ -136,8 +140,15 @@ func TestFirmwareBoot(t *testing.T) {
 			ExtraArgs: []string{"-acpitable", "sig=iBFT,file=" + table}})
 		vm.Expect(r.ctx, r.disk.Marker)
 		vm.Wait(r.ctx)
-		if c := consoleText(vm); !strings.Contains(c, "SESSIONS: 2") {
-			t.Errorf("want two sessions:\n%s", c)
+		c := consoleText(vm)
+		disks := map[string]bool{}
+		for _, iqn := range []string{TargetIQN, "iqn.2025-01.test:disk2"} {
+			if m := regexp.MustCompile(`(?m)^iscsistart: logged in to ` + regexp.QuoteMeta(iqn) + ` at .*, (sd[a-z]+)$`).FindStringSubmatch(c); m != nil {
+				disks[m[1]] = true
+			}
+		}
+		if len(disks) != 2 || !strings.Contains(c, "SESSIONS: 2") {
+			t.Errorf("want two sessions, each with its own disk:\n%s", c)
 		}
 	})
 
@@ -210,7 +221,10 @@ func TestFirmwareVLAN(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	table := writeIBFTVLAN(t, r.h.Dir, 100, ibft.Target{Port: uint16(r.srv.Port), Name: TargetIQN})
-	g := Guest{Login: `iscsistart -N; rc=$?; ip -o addr show dev eth0.100 | sed 's/^/VLANIF: /'; exit $rc`,
+	// No disk can follow, so the script stamps the exit itself and powers
+	// off (once the console has drained) instead of letting /init wait
+	// 10 s for /dev/sda.
+	g := Guest{Login: `iscsistart -N; rc=$?; ip -o addr show dev eth0.100 | sed 's/^/VLANIF: /'; ` + stamp(StepLoginExit+` rc=$rc`) + `; sleep 0.2; poweroff -f`,
 		Binaries: map[string]string{"/sbin/iscsistart": r.bin}, Modules: []string{"iscsi_boot_sysfs", "iscsi_ibft", "8021q"},
 		NoNet: true, LoginTimeout: 30 * time.Second}
 	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, g), ExtraArgs: []string{"-acpitable", "sig=iBFT,file=" + table}})
