@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/ibft"
@@ -51,24 +52,64 @@ func fwPrint(ctx context.Context, o *options, stdout io.Writer) error {
 	return ibft.WriteRecords(stdout, recs, o.showSecrets)
 }
 
-// flagsPlan is the plan the static login flags describe, or nil.
+// flagsPlan is the plan the static login flags describe. The CHAP
+// flags (-u -w -U -W) and their record names given with -P
+// (node.session.auth.username and the like; -P comes last, as in
+// open-iscsi's iscsistart) become the target's Auth, not Params.
 func (o *options) flagsPlan() (*boot.Plan, error) {
+	return o.planAuth("node.session.auth.")
+}
+
+// planAuth builds flagsPlan, taking the CHAP record names under authPrefix
+// (node.session.auth. for a login, discovery.sendtargets.auth. for
+// SendTargets discovery).
+func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
 	p := &boot.Plan{Initiator: o.initiator, Params: map[string]string{}}
+	auth := boot.Auth{Username: o.username, Password: boot.Secret(o.password),
+		UsernameIn: o.usernameIn, PasswordIn: boot.Secret(o.passwordIn)}
+	method := ""
 	for _, prm := range o.params {
-		p.Params[prm.name] = prm.value
+		name, ok := strings.CutPrefix(prm.name, authPrefix)
+		if !ok || name == "chap_algs" {
+			if !strings.Contains(prm.name, ".auth.") || strings.HasSuffix(prm.name, ".chap_algs") {
+				p.Params[prm.name] = prm.value
+			}
+			continue
+		}
+		switch name {
+		case "username":
+			auth.Username = prm.value
+		case "password":
+			auth.Password = boot.Secret(prm.value)
+		case "username_in":
+			auth.UsernameIn = prm.value
+		case "password_in":
+			auth.PasswordIn = boot.Secret(prm.value)
+		case "authmethod":
+			if prm.value != "None" && prm.value != boot.AuthCHAP {
+				return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %s=%s: want None or CHAP", prm.name, prm.value)
+			}
+			method = prm.value
+		default:
+			// password_length and the like: iscsiadm's derived keys
+		}
+	}
+	if method == "" && (auth.Username != "" || auth.Password != "") {
+		method = boot.AuthCHAP
+	}
+	if method == boot.AuthCHAP {
+		auth.Method = boot.AuthCHAP
+	} else {
+		auth = boot.Auth{}
 	}
 	if o.target != "" || o.address != "" {
 		t := boot.Target{Name: o.target, TPGT: o.tpgt, Source: boot.SourceFlags,
-			Portals: []boot.Portal{{Address: o.address, Port: o.port}}}
+			Portals: []boot.Portal{{Address: o.address, Port: o.port}}, Auth: auth}
 		if a, err := netip.ParseAddr(o.address); err == nil {
 			t.Portals[0].Address = a.Unmap().String()
 		}
 		if o.tpgt < 0 {
 			t.TPGT = boot.DefaultTPGT
-		}
-		if o.username != "" || o.password != "" {
-			t.Auth = boot.Auth{Method: boot.AuthCHAP, Username: o.username, Password: boot.Secret(o.password),
-				UsernameIn: o.usernameIn, PasswordIn: boot.Secret(o.passwordIn)}
 		}
 		p.Targets = append(p.Targets, t)
 	}

@@ -104,6 +104,32 @@ func TestPlanNoSecrets(t *testing.T) {
 	}
 }
 
+// TestPlanAuthParams: CHAP given as -P record names is the flags target's
+// authentication (as -u/-w would be), redacted in --plan, and left out of
+// the plan's params, where it would reach node records as plain text.
+func TestPlanAuthParams(t *testing.T) {
+	out, errs, code := runCLI(t, "--plan", "--cmdline", "", "-i", "iqn.2025-01.test:i", "-t", "iqn.2025-01.test:t",
+		"-a", "127.0.0.1", "-g", "1", "-P", "node.session.auth.authmethod=CHAP", "-P", "node.session.auth.username=alice",
+		"-P", "node.session.auth.password=pw-secret-9876", "-P", "node.session.auth.chap_algs=SHA256,MD5")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, want := range []string{`"method": "CHAP"`, `"username": "alice"`, `"password": "<redacted>"`,
+		`"node.session.auth.chap_algs": "SHA256,MD5"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `"node.session.auth.username"`) || strings.Contains(out+errs, "pw-secret") {
+		t.Errorf("auth left in params or secret shown:\n%s%s", out, errs)
+	}
+	_, errs, code = runCLI(t, "--plan", "--cmdline", "", "-i", "iqn.2025-01.test:i", "-t", "iqn.2025-01.test:t",
+		"-a", "127.0.0.1", "-P", "node.session.auth.authmethod=Kerberos")
+	if code != iscsierr.Invalid || !strings.Contains(errs, "node.session.auth.authmethod=Kerberos") {
+		t.Errorf("authmethod=Kerberos: code %d, %q", code, errs)
+	}
+}
+
 // TestProbeFakeTarget covers the exit codes of the probe against faults a
 // real target does not produce on demand.
 func TestProbeFakeTarget(t *testing.T) {

@@ -5,58 +5,44 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
-// loginConfig builds the core login configuration from the flags.
+// loginConfig builds the core login configuration from the flags, through
+// the same plan and boot.LoginConfig as a kernel login, so that -P names
+// mean the same in both. Discovery logs in with the discovery session's
+// offers and CHAP names, and without a target name.
 func (o *options) loginConfig(discovery bool) (core.Config, error) {
-	cfg := core.Config{
-		InitiatorName: o.initiator,
-		TargetName:    o.target,
-		Portal:        net.JoinHostPort(o.address, strconv.Itoa(o.port)),
-		ISID:          core.ISID(uint32(time.Now().UnixNano()) & 0xffffff),
-		Auth:          core.Auth{Username: o.username, Secret: o.password, UsernameIn: o.usernameIn, SecretIn: o.passwordIn},
+	prefix := "node.session.auth."
+	if discovery {
+		prefix = "discovery.sendtargets.auth."
+	}
+	p, err := o.planAuth(prefix)
+	if err != nil {
+		return core.Config{}, err
+	}
+	if discovery && p.Initiator == "" {
+		p.Initiator = "iqn.2025-01.org.iscsiboot:discovery"
+	}
+	if len(p.Targets) == 0 {
+		return core.Config{}, iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+	}
+	t := &p.Targets[0]
+	cfg, err := boot.LoginConfig(p, t, t.Portals[0])
+	if err != nil {
+		return cfg, &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid --param: %w", err)}
 	}
 	if discovery {
 		cfg.TargetName = ""
-		if cfg.InitiatorName == "" {
-			cfg.InitiatorName = "iqn.2025-01.org.iscsiboot:discovery"
+		if cfg.Offers, err = core.ApplyOverrides(core.DiscoveryOffers(), p.Params); err != nil {
+			return cfg, &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid --param: %w", err)}
 		}
 	}
-	overrides := map[string]string{}
-	for _, p := range o.params {
-		switch p.name {
-		case "node.session.auth.username", "discovery.sendtargets.auth.username":
-			cfg.Auth.Username = p.value
-		case "node.session.auth.password", "discovery.sendtargets.auth.password":
-			cfg.Auth.Secret = p.value
-		case "node.session.auth.username_in", "discovery.sendtargets.auth.username_in":
-			cfg.Auth.UsernameIn = p.value
-		case "node.session.auth.password_in", "discovery.sendtargets.auth.password_in":
-			cfg.Auth.SecretIn = p.value
-		case "node.session.auth.chap_algs":
-			algs, err := core.ParseCHAPAlgs(p.value)
-			if err != nil {
-				return cfg, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %s: %v", p.name, err)
-			}
-			cfg.Auth.Algorithms = algs
-		default:
-			overrides[p.name] = p.value
-		}
-	}
-	base := core.DefaultOffers()
-	if discovery {
-		base = core.DiscoveryOffers()
-	}
-	offers, err := core.ApplyOverrides(base, overrides)
-	if err != nil {
-		return cfg, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %v", err)
-	}
-	cfg.Offers = offers
+	cfg.ISID = core.ISID(uint32(time.Now().UnixNano()) & 0xffffff)
 	return cfg, nil
 }
 

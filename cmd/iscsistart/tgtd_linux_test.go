@@ -88,6 +88,11 @@ func TestAgainstTgtd(t *testing.T) {
 		{"CHAP", append(append([]string{"-t", iqnCHAP}, base...), chap...), 0, []string{"auth CHAP MD5", "LUN 1: disk"}},
 		{"mutual CHAP and digests", append(append([]string{"-t", iqnMutual}, base...), mutual...), 0,
 			[]string{"auth CHAP MD5 mutual", "HeaderDigest = CRC32C", "DataDigest = CRC32C", "LUN 1: disk"}},
+		// dracut and scripts may give CHAP as record names instead of -u/-w
+		{"CHAP as -P record names", append(append([]string{"-t", iqnMutual}, base...),
+			"-P", "node.session.auth.authmethod=CHAP", "-P", "node.session.auth.username=alice",
+			"-P", "node.session.auth.password=alice-secret-1", "-P", "node.session.auth.username_in=disk",
+			"-P", "node.session.auth.password_in=target-secret-2"), 0, []string{"auth CHAP MD5 mutual", "LUN 1: disk"}},
 		{"wrong password", append([]string{"-t", iqnCHAP, "-u", "alice", "-w", "wrong-secret-3"}, base...),
 			iscsierr.LoginAuthFailed, []string{"0201 authentication failure"}},
 		{"mutual with wrong target secret", append(append([]string{"-t", iqnMutual}, base...),
