@@ -23,11 +23,12 @@ const (
 )
 
 // handoffInit is the root disk's /sbin/init for TestHandoff: what a Debian
-// root does after our /init switched to it, then the proof. It installs the
-// node records /init left in /run into /etc/iscsi/nodes (unless
-// HANDOFF_RECORDS is no): the one step a distribution adds for us, before
-// iscsid starts, as Fedora's iscsi-mark-root-nodes runs before its iSCSI
-// service. Then it starts Debian's iscsid, which adopts the session
+// root does after our /init switched to it, then the proof. It remounts the
+// root read-write (a no-op after rw), as a distribution does after fsck,
+// and runs what our /init's drop-in for iscsid.service asks systemd to run
+// first, if /init wrote one (for a read-only root; a read-write one got the
+// node records in /etc/iscsi/nodes from /init directly). Then it starts
+// Debian's iscsid, which adopts the session
 // (sync_session logs in again on it), shows it with iscsiadm and the
 // kernel's timers, writes data, asks the host to drop the connection,
 // writes more while the session is down (the write waits for the re-login;
@@ -56,7 +57,8 @@ timers() { echo "TIMERS $1: recovery_tmo=$(cat $s/recovery_tmo) ping_tmo=$(cat $
 # times. The arguments are expanded once, at the call: CMD is a function.
 wait_for() { n=$1; shift; i=0; until "$@"; do i=$((i+1)); [ $i -ge $n ] && return 1; sleep 0.1; done; }
 ts "root init"
-mkdir -p /run/lock /etc/iscsi/nodes
+mount -o remount,rw / || fail "remount the root read-write"
+mkdir -p /run/lock
 echo "INITIATOR: /run $(cat /run/initiatorname.iscsi) /etc $(grep ^InitiatorName= /etc/iscsi/initiatorname.iscsi) sysfs $(cat $s/initiatorname)"
 echo "SESSIONS: $(ls /sys/class/iscsi_session)"
 echo "OPEN-ISCSI-INTERFACE: $(cat /run/initramfs/open-iscsi.interface)"
@@ -64,9 +66,14 @@ grep -E "^(DEVICE|PROTO|IPV4ADDR|IPV4GATEWAY)=" /run/net-eth0.conf | sed 's/^/NE
 for f in $(find /run/iscsiboot -print); do echo "HANDOFF-FILE: $(stat -c %a $f) ${f#/run/iscsiboot/}"; done
 for f in $(find /run/iscsiboot/nodes -type f); do grep -v password $f | sed 's/^/RECORD: /'; done
 timers "before iscsid"
-if [ "$HANDOFF_RECORDS" != no ]; then
-	cp -a /run/iscsiboot/nodes/. /etc/iscsi/nodes/ || fail "install node records"
+u=/run/systemd/system/iscsid.service.d/50-iscsiboot-nodes.conf
+if [ -f $u ]; then
+	sed 's/^/DROPIN: /' $u
+	# systemd's ExecStartPre=-: run it, ignore its failure (and say so)
+	sed -n 's/^ExecStartPre=-//p' $u > /run/prestart
+	while read -r cmd; do eval "$cmd" || echo "DROPIN-FAILED: $cmd"; done < /run/prestart
 fi
+for f in $(find /etc/iscsi/nodes -print 2>/dev/null); do echo "ROOT-NODES: $(stat -c %a $f) ${f#/etc/iscsi/}"; done
 iscsiadm -m node 2>&1 | sed 's/^/NODES: /'
 p0=$(lport)
 echo "LOCAL PORT of our login: $p0"
@@ -106,15 +113,20 @@ poweroff -f
 // machine's open-iscsi 2.1.8) with its stock iscsid.conf (replacement
 // timeout 120 s, NOP-outs every 5 s). There iscsid adopts the session; the
 // root-disk timers (86400, NOP-outs off) survive its re-login because of the
-// node records /init handed off; the target drops the connection (or
-// restarts), iscsid logs back in, and data written before and during the
-// outage reads back intact. The control without the records shows iscsid.conf's timers win,
-// which is why the records exist.
+// node records /init installed in the root's /etc/iscsi/nodes (directly
+// on a read-write root, through a drop-in for iscsid.service on a
+// read-only systemd root); the target drops the connection (or restarts),
+// iscsid logs back in, and data written before and during the outage reads
+// back intact. The control, a read-only root without systemd that /init
+// cannot give the records to, shows iscsid.conf's timers win, which is
+// why the records exist.
 func TestHandoff(t *testing.T) {
 	cases := []struct {
-		name    string
-		records bool
-		chap    bool
+		name string
+		// ro mounts the root read-only (the kernel's default); systemd
+		// makes it look like a systemd root to our /init.
+		ro, systemd bool
+		chap        bool
 		// restart, when set, deletes the target instead of dropping the
 		// connection, and creates it again that much later, as a target
 		// reboot does.
@@ -122,14 +134,15 @@ func TestHandoff(t *testing.T) {
 		// want are console lines that must appear.
 		want []string
 	}{
-		{"node records", true, false, 0, []string{
+		{"node records", false, false, false, 0, []string{
+			"node records: 1 installed in /etc/iscsi/nodes\n",
 			"TIMERS after adoption: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"IADM: \t\tRecovery Timeout: 86400",
 			"RECORD: node.startup = onboot",
 			"RECORD: node.session.auth.authmethod = None",
 		}},
-		{"mutual CHAP", true, true, 0, []string{
+		{"mutual CHAP", false, false, true, 0, []string{
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 			"RECORD: node.session.auth.authmethod = CHAP",
 			"RECORD: node.session.auth.username = alice",
@@ -140,10 +153,19 @@ func TestHandoff(t *testing.T) {
 		// iscsid's first re-login, 2 s after the drop, finds no target and
 		// is given up after the record's login_timeout (30 s); the next one
 		// gets in: about 34 s of outage, which the I/O waits out.
-		{"target restarts", true, false, 8 * time.Second, []string{
+		{"target restarts", false, false, false, 8 * time.Second, []string{
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 		}},
-		{"without the records iscsid.conf wins", false, false, 0, []string{
+		// A read-only root: the records wait in /run for systemd's
+		// remount, and a drop-in puts them in place before iscsid.
+		{"read-only root with systemd", true, true, false, 0, []string{
+			"node records: the root is read-only: 1 in /run/iscsiboot/nodes, installed in /etc/iscsi/nodes when iscsid starts (/run/systemd/system/iscsid.service.d/50-iscsiboot-nodes.conf)",
+			"TIMERS after adoption: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
+		}},
+		// The control: a read-only root /init cannot hand the records to,
+		// so iscsid finds none.
+		{"without the records iscsid.conf wins", true, false, false, 0, []string{
+			"node records: the root is read-only and has no systemd: 1 left in /run/iscsiboot/nodes; copy them to /etc/iscsi/nodes before iscsid starts",
 			"TIMERS after adoption: recovery_tmo=120 ping_tmo=5 recv_tmo=5",
 			"iscsid: Could not read data from db. Using default and currently negotiated values",
 		}},
@@ -154,11 +176,11 @@ func TestHandoff(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			h := New(t)
-			init := handoffInit
-			if !tc.records {
-				init = strings.Replace(init, "\n", "\nHANDOFF_RECORDS=no\n", 1)
+			img := handoffRootImage(handoffInit)
+			if tc.systemd {
+				img.Files["/usr/lib/systemd/systemd"] = ImageFile{"#!/bin/sh\necho not really systemd\n", 0o755}
 			}
-			disk, err := handoffRootImage(init).Build(ctx, h.Dir)
+			disk, err := img.Build(ctx, h.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,8 +190,12 @@ func TestHandoff(t *testing.T) {
 				chapAccounts(t, ctx, h, true)
 				auth = "alice:alice-secret-1:disk1:target-secret-2@"
 			}
+			mode := "rw"
+			if tc.ro {
+				mode = "ro"
+			}
 			vm := h.Boot(ctx, BootOptions{Initrd: ourInitramfs(ctx, t, h),
-				Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s%s::%d::%s rw", auth, HostAddr, srv.Port, TargetIQN)})
+				Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s%s::%d::%s %s", auth, HostAddr, srv.Port, TargetIQN, mode)})
 			if _, err := vm.WaitFor(ctx, handoffDropNow); err != nil {
 				t.Fatalf("%v; console:\n%s", err, consoleText(vm))
 			}
@@ -223,8 +249,17 @@ func TestHandoff(t *testing.T) {
 				"READBACK: /during.bin: OK",
 				"IADM1: \t\tiSCSI Session State: LOGGED_IN",
 			}, tc.want...)
-			if tc.records {
-				want = append(want, fmt.Sprintf("NODES: %s:%d,1 %s", HostAddr, srv.Port, TargetIQN))
+			if records := !tc.ro || tc.systemd; records {
+				want = append(want, fmt.Sprintf("NODES: %s:%d,1 %s", HostAddr, srv.Port, TargetIQN),
+					"ROOT-NODES: 700 nodes\n", "ROOT-NODES: 600 "+node+"\n")
+			} else if strings.Contains(c, "ROOT-NODES: ") {
+				t.Errorf("records reached the root's /etc/iscsi/nodes: %s", lineWith(c, "ROOT-NODES: "))
+			}
+			if tc.systemd {
+				want = append(want, fmt.Sprintf("DROPIN: ExecStartPre=-/bin/cp -p -n \"/run/iscsiboot/%s\" \"/etc/iscsi/%[1]s\"\n", node))
+			}
+			if strings.Contains(c, "DROPIN-FAILED") {
+				t.Errorf("%s", lineWith(c, "DROPIN-FAILED"))
 			}
 			for _, w := range want {
 				if !strings.Contains(c, w) {

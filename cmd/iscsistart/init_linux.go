@@ -19,6 +19,6 @@ func asInit(ctx context.Context) (bool, error) {
 	boot.WarmRandom() // overlaps module loading
 	return true, pid1.Main(ctx, func(ctx context.Context, cmdline string) (pid1.Root, error) {
 		dev, err := boot.Boot(ctx, cmdline, os.Stdout)
-		return pid1.Root{Device: dev}, err
+		return pid1.Root{Device: dev, Handoff: boot.InstallNodeRecords}, err
 	})
 }

@@ -8,6 +8,12 @@ type Root struct {
 	// used when the command line has no root=, as after root=iscsi:... or
 	// an iBFT boot. Empty if the boot step does not know.
 	Device string
+	// Handoff, if set, runs once the root file system is mounted at
+	// newRoot, before switch_root, to leave in it what the real system
+	// needs (iscsiboot: the node records iscsid adopts the sessions with).
+	// Its line, if any, goes to the console; its error is a warning, as
+	// the root is up either way.
+	Handoff func(newRoot string) (string, error)
 }
 
 // BootFunc is the caller's boot step, run after the modules are loaded and

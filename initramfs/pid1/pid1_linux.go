@@ -81,6 +81,14 @@ func Main(ctx context.Context, boot BootFunc) error {
 	if err != nil {
 		return finish(con, cfg, err)
 	}
+	if root.Handoff != nil {
+		switch msg, err := root.Handoff(newRoot); {
+		case err != nil:
+			con.printf("warning: %v", err)
+		case msg != "":
+			con.printf("%s", msg)
+		}
+	}
 	// The real system loads modules on demand through this path; give it
 	// back before leaving.
 	if oldModprobe != "" {
