@@ -75,7 +75,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
 
 // gatherPlan merges the command line with the firmware table when the
 // command line asks for firmware (rd.iscsi.firmware, iscsi_auto) or names
-// no target of its own.
+// no target of its own (FirmwareFor).
 func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*Plan, error) {
 	env := map[string]string{}
 	if b, err := os.ReadFile(InitramfsToolsFile); err == nil {
@@ -89,18 +89,10 @@ func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) 
 	if err != nil {
 		return nil, err
 	}
-	var fw *Plan
-	if cp.Firmware || len(cp.Targets) == 0 {
-		t, err := ibft.Load(ctx)
-		switch {
-		case err == nil:
-			logf("firmware table from %s", t.Source)
-			if fw, err = FromIBFT(t, ibft.SysResolver("/")); err != nil {
-				return nil, err
-			}
-		case cp.Firmware:
-			return nil, err
-		}
+	fw, err := FirmwareFor(ctx, cp, FirmwareOptions{Load: func(ctx context.Context) (*ibft.Table, error) { return ibft.Load(ctx) },
+		Logf: logf})
+	if err != nil {
+		return nil, err
 	}
 	p := Merge(nil, cp, fw)
 	if p.Initiator == "" {

@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -76,4 +77,54 @@ func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 		return nil, fmt.Errorf("ibft: table from %s has no valid target", t.Source)
 	}
 	return p, nil
+}
+
+// FirmwareOptions say when and how FirmwareFor reads the firmware table.
+type FirmwareOptions struct {
+	// Force reads the table even when nothing asks for it, and makes
+	// any failure fatal (iscsistart --ibft FILE, -b).
+	Force bool
+	// OtherTargets tells that a source other than the command line (the
+	// flags) names targets, so the boot has a plan without the table.
+	OtherTargets bool
+	// Load reads the table: ibft.Load, or a file.
+	Load func(context.Context) (*ibft.Table, error)
+	// Logf, if set, is told where the table came from.
+	Logf func(format string, args ...any)
+}
+
+// FirmwareFor returns the firmware table's plan to merge under the command
+// line's plan cp, or nil, when cp asks for it (rd.iscsi.firmware,
+// iscsi_auto), when nothing names a target, or when o.Force says so.
+//
+// A table that is missing or unusable (corrupt, a target without a name)
+// fails the boot when the boot depends on it. When the command line has a
+// plan of its own (targets, netroot=dhcp) the failure becomes a warning in
+// cp.Warnings and the boot goes on from the command line, as dracut goes
+// on to netroot= when iscsistart -b fails: a firmware update that breaks
+// the table must not strand a machine whose command line knows its root.
+func FirmwareFor(ctx context.Context, cp *Plan, o FirmwareOptions) (*Plan, error) {
+	own := len(cp.Targets) > 0 || cp.DHCPRootPath || o.OtherTargets
+	if !o.Force && !cp.Firmware && own {
+		return nil, nil
+	}
+	t, err := o.Load(ctx)
+	var fw *Plan
+	if err == nil {
+		if fw, err = FromIBFT(t, ibft.SysResolver("/")); err == nil {
+			if o.Logf != nil {
+				o.Logf("firmware table from %s", t.Source)
+			}
+			return fw, nil
+		}
+	}
+	switch {
+	case o.Force, cp.Firmware && !own:
+		return nil, err
+	case own:
+		cp.Warnings = append(cp.Warnings, fmt.Sprintf("firmware table not used, booting from the command line: %v", err))
+	default:
+		cp.Warnings = append(cp.Warnings, fmt.Sprintf("no firmware table: %v", err))
+	}
+	return nil, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -137,19 +136,17 @@ func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
 	if err != nil {
 		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
 	}
-	var fw *boot.Plan
-	if o.ibftFile != "" || cp.Firmware || o.fwConnect || (len(flags.Targets) == 0 && len(cp.Targets) == 0) {
-		t, err := loadTable(ctx, o)
-		switch {
-		case err == nil:
-			if fw, err = boot.FromIBFT(t, ibft.SysResolver("/")); err != nil {
-				return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
-			}
-		case o.ibftFile != "" || o.fwConnect:
+	fw, err := boot.FirmwareFor(ctx, cp, boot.FirmwareOptions{
+		Force:        o.ibftFile != "" || o.fwConnect,
+		OtherTargets: len(flags.Targets) > 0,
+		Load:         func(ctx context.Context) (*ibft.Table, error) { return loadTable(ctx, o) },
+	})
+	if err != nil {
+		var ie *iscsierr.Error
+		if errors.As(err, &ie) {
 			return nil, err
-		default:
-			cp.Warnings = append(cp.Warnings, fmt.Sprintf("no firmware table: %v", err))
 		}
+		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
 	}
 	return boot.Merge(flags, cp, fw), nil
 }

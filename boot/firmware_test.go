@@ -1,0 +1,68 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/iscsiboot/iscsiboot/ibft"
+)
+
+// TestFirmwareFor: when the firmware table is read, and what a missing or
+// corrupt one does to a boot that depends on it and to one that does not.
+func TestFirmwareFor(t *testing.T) {
+	raw, err := os.ReadFile("../ibft/testdata/ipxe-ibft.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func(context.Context) (*ibft.Table, error) { return ibft.Parse(raw) }
+	corrupt := func(context.Context) (*ibft.Table, error) {
+		return nil, errors.New("ibft: corrupt table in memory /dev/mem at 0xc4020: acpi_header.checksum = 0x5b: checksum mismatch")
+	}
+	const netroot = "ip=dhcp netroot=iscsi:10.0.2.2::3260::iqn.2025-01.test:disk1"
+	for _, tc := range []struct {
+		name, cmdline string
+		opts          FirmwareOptions
+		load          func(context.Context) (*ibft.Table, error)
+		wantLoad      bool
+		wantFW        bool
+		wantErr       string
+		wantWarning   string
+	}{
+		{"own targets, firmware not asked for", netroot, FirmwareOptions{}, corrupt, false, false, "", ""},
+		{"flags name a target", "", FirmwareOptions{OtherTargets: true}, corrupt, false, false, "", ""},
+		{"nothing else: table used", "ip=dhcp", FirmwareOptions{}, good, true, true, "", ""},
+		{"asked for and good", "rd.iscsi.firmware=1 " + netroot, FirmwareOptions{}, good, true, true, "", ""},
+		{"asked for, corrupt, nothing else: fatal", "rd.iscsi.firmware=1", FirmwareOptions{}, corrupt, true, false, "checksum mismatch", ""},
+		{"asked for, corrupt, command line has a target: fall back", "rd.iscsi.firmware=1 " + netroot, FirmwareOptions{}, corrupt, true, false, "",
+			"firmware table not used, booting from the command line: ibft: corrupt table in memory /dev/mem at 0xc4020: acpi_header.checksum = 0x5b: checksum mismatch"},
+		{"asked for, corrupt, netroot=dhcp: fall back", "rd.iscsi.firmware=1 ip=dhcp netroot=dhcp", FirmwareOptions{}, corrupt, true, false, "", "firmware table not used"},
+		{"forced and corrupt: fatal even with a plan", netroot, FirmwareOptions{Force: true}, corrupt, true, false, "checksum mismatch", ""},
+		{"not asked, nothing else, corrupt: a warning, the caller has nothing to boot", "ip=dhcp", FirmwareOptions{}, corrupt, true, false, "", "no firmware table: ibft: corrupt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp, err := FromCmdline(tc.cmdline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			loaded := false
+			tc.opts.Load = func(ctx context.Context) (*ibft.Table, error) { loaded = true; return tc.load(ctx) }
+			fw, err := FirmwareFor(context.Background(), cp, tc.opts)
+			if loaded != tc.wantLoad {
+				t.Errorf("table read = %v, want %v", loaded, tc.wantLoad)
+			}
+			if (fw != nil) != tc.wantFW || (fw != nil && len(fw.Targets) == 0) {
+				t.Errorf("firmware plan %+v, want one: %v", fw, tc.wantFW)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+			warnings := strings.Join(cp.Warnings, "\n")
+			if tc.wantWarning == "" && strings.Contains(warnings, "firmware") || !strings.Contains(warnings, tc.wantWarning) {
+				t.Errorf("warnings %q, want %q", warnings, tc.wantWarning)
+			}
+		})
+	}
+}
