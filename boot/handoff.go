@@ -18,8 +18,8 @@ const (
 	NodeDB = "etc/iscsi/nodes"
 	// RunNodeDB holds the same records where they survive switch_root: the
 	// initramfs's /etc is freed with it, its /run moves into the real
-	// root. The real root installs them into its node database before
-	// iscsid starts (cp -a /run/iscsiboot/nodes/. /etc/iscsi/nodes/).
+	// root. Our /init installs them from there into the real root's node
+	// database (InstallNodeRecords).
 	RunNodeDB = "run/iscsiboot/nodes"
 )
 

@@ -251,7 +251,7 @@ func Merge(flags, cmdline, firmware *Plan) *Plan {
 		out.Multipath = out.Multipath || p.Multipath
 		out.WaitNet = out.WaitNet || p.WaitNet
 		out.SkipRouteTest = out.SkipRouteTest || p.SkipRouteTest
-		for _, t := range p.Targets {
+		for _, t := range portalsByTarget(p.Targets) {
 			out.Targets = mergeTarget(out.Targets, t)
 		}
 		seen := map[string]bool{}
@@ -284,6 +284,28 @@ func first[T comparable](a, b T) T {
 		return a
 	}
 	return b
+}
+
+// portalsByTarget folds the targets of one source that share a name into
+// one with every portal, in order: a firmware table whose two target
+// entries are the same target through two portals (multipath boot), or a
+// command line naming it twice. The first entry's other fields stand.
+func portalsByTarget(ts []Target) []Target {
+	var out []Target
+	for _, t := range ts {
+		i := slices.IndexFunc(out, func(u Target) bool { return u.Name == t.Name })
+		if i < 0 {
+			t.Portals = slices.Clone(t.Portals)
+			out = append(out, t)
+			continue
+		}
+		for _, pt := range t.Portals {
+			if !slices.Contains(out[i].Portals, pt) {
+				out[i].Portals = append(out[i].Portals, pt)
+			}
+		}
+	}
+	return out
 }
 
 // mergeTarget adds t to ts, or fills the empty fields of the target of the

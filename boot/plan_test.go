@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,6 +72,30 @@ func TestMerge(t *testing.T) {
 	}
 	if flags.Targets[0].Iface != "" || len(cmdline.Params) != 2 {
 		t.Errorf("Merge changed its inputs: %+v, %+v", flags.Targets[0], cmdline.Params)
+	}
+}
+
+// TestMergeMultipath: a firmware table (or command line) naming one target
+// twice, through two portals, is one target with both portals, each a path
+// Run logs in through; a source of higher precedence naming the target
+// still decides its portals.
+func TestMergeMultipath(t *testing.T) {
+	fw := &Plan{Targets: []Target{
+		{Name: t0, TPGT: 1, LUN: 1, Portals: []Portal{{Address: "10.0.0.2", Port: 1}}, Source: SourceIBFT},
+		{Name: t0, TPGT: 1, LUN: 1, Portals: []Portal{{Address: "10.0.0.3", Port: 3260}}, Source: SourceIBFT},
+		{Name: t0, TPGT: 1, LUN: 1, Portals: []Portal{{Address: "10.0.0.2", Port: 1}}, Source: SourceIBFT},
+	}}
+	got := Merge(nil, nil, fw)
+	want := []Portal{{Address: "10.0.0.2", Port: 1}, {Address: "10.0.0.3", Port: 3260}}
+	if len(got.Targets) != 1 || !slices.Equal(got.Targets[0].Portals, want) {
+		t.Errorf("targets %+v, want one with portals %v", got.Targets, want)
+	}
+	if len(fw.Targets[0].Portals) != 1 {
+		t.Errorf("Merge changed its input: %+v", fw.Targets[0])
+	}
+	flags := &Plan{Targets: []Target{{Name: t0, TPGT: 1, Portals: []Portal{{Address: "10.0.0.9", Port: 3260}}}}}
+	if got := Merge(flags, nil, fw); len(got.Targets) != 1 || len(got.Targets[0].Portals) != 1 || got.Targets[0].Portals[0].Address != "10.0.0.9" {
+		t.Errorf("flags over a multipath table: %+v", got.Targets)
 	}
 }
 

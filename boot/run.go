@@ -35,14 +35,20 @@ type RunOptions struct {
 	// Log receives one progress line per state change.
 	Log io.Writer
 	// FirstBackoff and MaxBackoff bound the exponential backoff between
-	// attempts of one path; jitter spreads a fleet booting at once.
+	// attempts of one path (defaults 250 ms and 1 s); jitter spreads a
+	// fleet booting at once. The ceiling is low because a boot waits on
+	// it: a target back at any moment is tried again within a second,
+	// and a refused connection costs the target nothing.
 	FirstBackoff, MaxBackoff time.Duration
 	// Require is RequireAll (the default: every target needs a path) or
 	// RequireAny (one target is enough).
 	Require string
 	// Grace is how long paths still trying may go on once the required
-	// targets are up (default 2 s): a dead second portal must not hold a
-	// boot whose disk is already there for the whole deadline.
+	// targets are up: a dead second portal must not hold a boot whose disk
+	// is already there. By default it is as long as the required targets
+	// took to come up, within 250 ms and 2 s: paths that started with them
+	// and are alive finish in about that time, on a fast network or a slow
+	// one.
 	Grace time.Duration
 }
 
@@ -105,13 +111,10 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		o.FirstBackoff = 250 * time.Millisecond
 	}
 	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 4 * time.Second
+		o.MaxBackoff = time.Second
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
-	}
-	if o.Grace <= 0 {
-		o.Grace = 2 * time.Second
 	}
 	switch o.Require {
 	case "":
@@ -177,7 +180,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 				sessions = append(sessions, s)
 				upTarget[t.Name] = true
 				if satisfied() {
-					graceOnce.Do(func() { time.AfterFunc(o.Grace, cancelPaths) })
+					graceOnce.Do(func() { time.AfterFunc(grace(o.Grace, time.Since(begin)), cancelPaths) })
 				}
 			}()
 		}
@@ -199,6 +202,15 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 	}
 	return sessions, errors.Join(errs...)
+}
+
+// grace is RunOptions.Grace, or its default for required targets that
+// took this long to come up.
+func grace(set, took time.Duration) time.Duration {
+	if set > 0 {
+		return set
+	}
+	return min(max(took, 250*time.Millisecond), 2*time.Second)
 }
 
 // retry runs one path until it succeeds, fails for good, or ctx ends, and

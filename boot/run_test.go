@@ -130,6 +130,37 @@ func TestRunGraceEndsDeadPaths(t *testing.T) {
 	}
 }
 
+// TestRunDefaultGrace: by default a dead portal is given up as long after
+// the targets are up as they took, at least 250 ms: a fast boot is not held
+// for seconds by a path that will not come.
+func TestRunDefaultGrace(t *testing.T) {
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if portal.Address == "10.0.0.2" {
+			<-ctx.Done() // a portal that never answers
+			return nil, ctx.Err()
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	begin := time.Now()
+	ss, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Deadline: 30 * time.Second})
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("sessions %d, err %v", len(ss), err)
+	}
+	if d := time.Since(begin); d < 250*time.Millisecond || d > 750*time.Millisecond {
+		t.Errorf("run took %v, want the 250 ms grace", d)
+	}
+	for _, tc := range []struct{ set, took, want time.Duration }{
+		{0, 10 * time.Millisecond, 250 * time.Millisecond},
+		{0, 900 * time.Millisecond, 900 * time.Millisecond},
+		{0, 30 * time.Second, 2 * time.Second},
+		{5 * time.Second, time.Millisecond, 5 * time.Second},
+	} {
+		if got := grace(tc.set, tc.took); got != tc.want {
+			t.Errorf("grace(%v, %v) = %v, want %v", tc.set, tc.took, got, tc.want)
+		}
+	}
+}
+
 func TestRunRequireAny(t *testing.T) {
 	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
 		if tg.Name == "iqn.t:b" {

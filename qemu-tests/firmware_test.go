@@ -90,7 +90,7 @@ func TestFirmwareDeadTarget(t *testing.T) {
 		t.Errorf("the dead target delayed the live one's disk: %v, against %v alone", live, base)
 	}
 	// The retry that would end past the deadline is not started, so -b
-	// may end up to one backoff (4 s) early.
+	// may end up to one backoff (1 s) early.
 	if total < timeout-5*time.Second || total > timeout+3*time.Second {
 		t.Errorf("-b took %v: the dead target must be retried until --timeout %v, and no longer", total, timeout)
 	}

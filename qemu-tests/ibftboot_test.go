@@ -16,12 +16,12 @@ import (
 // writeIBFT marshals a table with our initiator, the guest's NIC (the MAC
 // and PCI function the harness pins: 00:03.0) with a static address, and
 // targets, for QEMU's -acpitable.
-func writeIBFT(t *testing.T, dir string, targets ...ibft.Target) string {
+func writeIBFT(t testing.TB, dir string, targets ...ibft.Target) string {
 	return writeIBFTVLAN(t, dir, 0, targets...)
 }
 
 // writeIBFTVLAN is writeIBFT with the NIC on a VLAN.
-func writeIBFTVLAN(t *testing.T, dir string, vlan uint16, targets ...ibft.Target) string {
+func writeIBFTVLAN(t testing.TB, dir string, vlan uint16, targets ...ibft.Target) string {
 	t.Helper()
 	mac, _ := net.ParseMAC(MAC)
 	tab := &ibft.Table{

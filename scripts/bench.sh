@@ -3,11 +3,14 @@
 #
 # BenchmarkBoot (qemu-tests/measure_test.go) is a Go benchmark, so `go test ./...` and `make test` never run it;
 # only -bench selects it. It boots BENCH_N times with each tool (default 5), interleaved, one VM at a time.
+# BenchmarkFaultBoot (qemu-tests/measure_faults_test.go) then boots BENCH_N times per tool and scenario through a
+# firmware table: live portal only, a refused portal before it, a silent one before it, the target 5 s late.
 # TestBootStorm (cmd/iscsistart) then runs ISCSIBOOT_STORM logins at once against one tgtd (default 200).
 #
 #   BENCH_N=7 BENCH_OUT=/tmp/b scripts/bench.sh
 #
-# BENCH_OUT (default out/bench) receives table.txt, raw-marks.txt (every boot's in-guest and host marks),
+# BENCH_OUT (default out/bench) receives table.txt, faults.txt, raw-marks.txt and faults-raw-marks.txt (every
+# boot's in-guest and host marks),
 # sizes.txt (each file of either tool), bench.log and storm.log (the whole go test output), and logs/ (consoles
 # of a failed run).
 set -euo pipefail
@@ -18,15 +21,15 @@ OUT=${BENCH_OUT:-out/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # A failed run must not leave the previous run's table looking current.
-rm -f "$OUT/table.txt" "$OUT/raw-marks.txt" "$OUT/sizes.txt"
+rm -f "$OUT/table.txt" "$OUT/raw-marks.txt" "$OUT/sizes.txt" "$OUT/faults.txt" "$OUT/faults-raw-marks.txt"
 
 echo "bench: $N boots each, results in $OUT"
 # The consoles and the test's log go to bench.log; the terminal gets the result line, the table comes last.
 # Go runs a benchmark once with b.N=1 before the b.N=BENCH_N run it reports; table.txt is from the latter.
 BENCH_OUT=$OUT ISCSIBOOT_QEMU_LOGS=$OUT/logs \
-	go test -count=1 -run '^$' -bench '^BenchmarkBoot$' -benchtime "${N}x" -timeout 40m ./qemu-tests/ 2>&1 |
+	go test -count=1 -run '^$' -bench '^Benchmark(Boot|FaultBoot)$' -benchtime "${N}x" -timeout 80m ./qemu-tests/ 2>&1 |
 	tee "$OUT/bench.log" | grep -E '^(Benchmark|ok|FAIL)' || true
-if ! grep -q '^ok' "$OUT/bench.log" || [ ! -s "$OUT/table.txt" ]; then
+if ! grep -q '^ok' "$OUT/bench.log" || [ ! -s "$OUT/table.txt" ] || [ ! -s "$OUT/faults.txt" ]; then
 	# The test's log without the consoles and tgtd's chatter.
 	grep -vE '^\s+[0-9.]+ (\[|tgtd|ISCSIBOOT)' "$OUT/bench.log" | grep -vE 'tgtadm|tgtd:' | tail -60 >&2
 	echo "bench failed, see $OUT/bench.log and $OUT/logs" >&2
@@ -52,5 +55,7 @@ grep -q '^ok' "$OUT/storm.log" || { echo "boot storm failed, see $OUT/storm.log"
 echo
 cat "$OUT/table.txt"
 echo
+cat "$OUT/faults.txt"
+echo
 cat "$OUT/sizes.txt"
-echo "in $OUT: table.txt, raw-marks.txt, sizes.txt, bench.log, storm.log"
+echo "in $OUT: table.txt, faults.txt, raw-marks.txt, faults-raw-marks.txt, sizes.txt, bench.log, storm.log"
