@@ -21,6 +21,7 @@ type Session struct {
 	Device  string // the boot LUN's block device ("sda"), when known
 	Already bool   // the kernel had this session before we ran
 	Took    time.Duration
+	Tries   int // login attempts this path needed, set by Run
 }
 
 // LoginFunc logs in to one target through one portal and, when it can,
@@ -160,13 +161,16 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				var q quietRepeats
 				s, tries, err := retry(pathsCtx, o, func(ctx context.Context, try int) (*Session, error) {
 					if try == 1 {
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
 					}
 					return login(ctx, p, t, portal)
 				}, func(err error, try int, wait time.Duration) {
-					logf("%s at %s: attempt %d failed: %v; retrying in %.2fs", t.Name, portal, try, err, wait.Seconds())
+					if note, ok := q.show(err, time.Now()); ok {
+						logf("%s at %s: attempt %d failed: %v%s; retrying in %.2fs", t.Name, portal, try, err, note, wait.Seconds())
+					}
 				})
 				if err != nil && pathsCtx.Err() != nil && ctx.Err() == nil {
 					logf("%s at %s: given up after %d attempts, the boot targets are up through other paths", t.Name, portal, tries)
@@ -177,6 +181,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 					failed[t.Name] = append(failed[t.Name], &PathError{Target: t.Name, Portal: portal, Tries: tries, Err: err})
 					return
 				}
+				s.Tries = tries
 				sessions = append(sessions, s)
 				upTarget[t.Name] = true
 				if satisfied() {
@@ -202,6 +207,34 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 	}
 	return sessions, errors.Join(errs...)
+}
+
+// quietRepeats keeps a path that fails the same way at every attempt (a
+// dead portal, retried every second until the deadline) to one console
+// line per repeatInterval, not one per attempt: a line when the failure
+// changes, else a reminder that counts the attempts it stood for.
+type quietRepeats struct {
+	last     string
+	lastShow time.Time
+	hidden   int
+}
+
+// repeatInterval is how often a failure that does not change is printed.
+const repeatInterval = 10 * time.Second
+
+// show tells whether to print err now, and a note for the line.
+func (q *quietRepeats) show(err error, now time.Time) (string, bool) {
+	msg := err.Error()
+	if msg != q.last || now.Sub(q.lastShow) >= repeatInterval {
+		note := ""
+		if msg == q.last && q.hidden > 0 {
+			note = fmt.Sprintf(" (and %d more times since the last line)", q.hidden)
+		}
+		q.last, q.lastShow, q.hidden = msg, now, 0
+		return note, true
+	}
+	q.hidden++
+	return "", false
 }
 
 // grace is RunOptions.Grace, or its default for required targets that
@@ -252,6 +285,9 @@ func Summary(w io.Writer, sessions []*Session) {
 		}
 		if dev == "" {
 			dev = "-"
+		}
+		if s.Tries > 1 {
+			took += fmt.Sprintf(" (%d attempts)", s.Tries)
 		}
 		if s.Already {
 			took = "already logged in"

@@ -161,6 +161,55 @@ func TestRunDefaultGrace(t *testing.T) {
 	}
 }
 
+// TestQuietRepeats: a path failing the same way prints once per interval,
+// a changed failure at once.
+func TestQuietRepeats(t *testing.T) {
+	var q quietRepeats
+	t0 := time.Unix(1000, 0)
+	refused, timeout := errors.New("connection refused"), errors.New("i/o timeout")
+	steps := []struct {
+		err  error
+		at   time.Duration
+		show bool
+		note string
+	}{
+		{refused, 0, true, ""},
+		{refused, time.Second, false, ""},
+		{refused, 2 * time.Second, false, ""},
+		{timeout, 3 * time.Second, true, ""},
+		{timeout, 4 * time.Second, false, ""},
+		{timeout, 13 * time.Second, true, " (and 1 more times since the last line)"},
+		{refused, 14 * time.Second, true, ""},
+	}
+	for i, st := range steps {
+		note, show := q.show(st.err, t0.Add(st.at))
+		if show != st.show || note != st.note {
+			t.Errorf("step %d: show %v %q, want %v %q", i, show, note, st.show, st.note)
+		}
+	}
+}
+
+// TestRunTriesCounted: a session says how many attempts its path took,
+// whatever the console showed of them.
+func TestRunTriesCounted(t *testing.T) {
+	var n atomic.Int32
+	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+		if n.Add(1) <= 3 {
+			return nil, syscall.ECONNREFUSED
+		}
+		return &Session{Target: tg.Name, Portal: portal}, nil
+	}
+	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	var log bytes.Buffer
+	ss, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second, FirstBackoff: 5 * time.Millisecond, Log: &log})
+	if err != nil || len(ss) != 1 || ss[0].Tries != 4 {
+		t.Fatalf("sessions %+v, err %v; want one after 4 tries", ss, err)
+	}
+	if c := strings.Count(log.String(), "; retrying in"); c != 1 {
+		t.Errorf("%d retry lines for one unchanged failure, want 1:\n%s", c, log.String())
+	}
+}
+
 func TestRunRequireAny(t *testing.T) {
 	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
 		if tg.Name == "iqn.t:b" {

@@ -79,7 +79,11 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 		if s.Already {
 			state = "already logged in"
 		}
-		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d, %s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device))
+		after := ""
+		if s.Tries > 1 {
+			after = fmt.Sprintf(" (%d attempts)", s.Tries)
+		}
+		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d, %s%s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device), after)
 	}
 	if len(sessions) > 1 {
 		boot.Summary(stdout, sessions)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,11 +67,13 @@ func TestBootStorm(t *testing.T) {
 				Targets: []boot.Target{{Name: iqnPlain, TPGT: 1, Portals: []boot.Portal{{Address: host, Port: portNo}}}}}
 			var log bytes.Buffer
 			start := time.Now()
-			_, err := boot.Run(ctx, p, login, boot.RunOptions{Deadline: 90 * time.Second, Log: &log})
+			ss, err := boot.Run(ctx, p, login, boot.RunOptions{Deadline: 90 * time.Second, Log: &log})
 			took := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
-			retries += strings.Count(log.String(), "; retrying in")
+			for _, s := range ss {
+				retries += s.Tries - 1
+			}
 			if err != nil {
 				failed = append(failed, err.Error())
 				return
