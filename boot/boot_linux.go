@@ -14,40 +14,49 @@ import (
 	"github.com/iscsiboot/iscsiboot/netcfg"
 )
 
+// Booted is what Boot brought up.
+type Booted struct {
+	// Device is the root disk's block device (/dev/sda).
+	Device string
+	// Resident is the state for the resident loop when the plan asks for
+	// one (rd.iscsi.resident), else nil.
+	Resident *ResidentState
+}
+
 // Boot is what an initramfs /init runs to reach an iSCSI root, one step
 // after the other: gather the plan from the kernel command line (and the
 // firmware table when it asks for one or names no target), bring the
 // network up, log in to every target in parallel through the kernel,
 // write the files iscsid and the distribution read after switch_root,
 // and return the root disk's block device.
-func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
+func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
 	WarmRandom()
 
 	p, err := gatherPlan(ctx, cmdline, logf)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for _, w := range p.Warnings {
 		logf("warning: %s", w)
 	}
 	if len(p.Targets) == 0 && !p.DHCPRootPath {
-		return "", fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
+		return nil, fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
 	}
 
 	leases, err := NetworkUp(ctx, p, logf)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if p.DHCPRootPath {
 		if err := targetsFromDHCP(p, leases, logf); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 
 	k, err := OpenKernel(first(p.Transport, "tcp"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer k.Close()
 	deadline := 120 * time.Second
@@ -59,18 +68,24 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (string, error) {
 		Summary(log, sessions)
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 
 	if err := WriteHandoff("/", p, k.NodeRecords(p, sessions)); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}
+	out := &Booted{}
+	if p.Resident {
+		st := k.ResidentState(p, sessions)
+		out.Resident = &st
+	}
 	for _, s := range sessions {
 		if s.Device != "" {
-			return "/dev/" + s.Device, nil
+			out.Device = "/dev/" + s.Device
+			return out, nil
 		}
 	}
-	return "", fmt.Errorf("logged in, but no session brought a disk")
+	return nil, fmt.Errorf("logged in, but no session brought a disk")
 }
 
 // gatherPlan merges the command line with the firmware table when the

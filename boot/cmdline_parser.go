@@ -135,6 +135,9 @@ func (p *cmdlineParser) word(w word, src string) {
 		p.boolean(w, src, &p.plan.Multipath)
 	case "rd.iscsi.waitnet":
 		p.boolean(w, src, &p.plan.WaitNet)
+	case "rd.iscsi.resident":
+		// ours: dracut has no such key
+		p.boolean(w, src, &p.plan.Resident)
 	case "rd.neednet":
 		p.boolean(w, src, &p.plan.NeedNet)
 	case "rd.iscsi.testroute":

@@ -292,8 +292,8 @@ func TestFromCmdline(t *testing.T) {
 		},
 		{
 			name:    "iSCSI switches",
-			cmdline: "rd.iscsi.waitnet rd.iscsi.testroute=0 rd.iscsi.mp=yes rd.iscsi.transport=iser rd.iscsi.login_retry_max=5 rd.retry=60",
-			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Multipath: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60,
+			cmdline: "rd.iscsi.waitnet rd.iscsi.testroute=0 rd.iscsi.mp=yes rd.iscsi.transport=iser rd.iscsi.login_retry_max=5 rd.retry=60 rd.iscsi.resident",
+			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Multipath: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60, Resident: true,
 				Params: map[string]string{"node.session.initial_login_retry_max": "5"}}),
 		},
 		{

@@ -97,22 +97,13 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 // the session's address.
 func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent Portal) (*Session, error) {
 	portal := at
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
+	// Connect first: a dead portal costs no kernel session.
+	f, err := dialFile(ctx, portal)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
-	}
-	// The kernel takes its own reference to the socket when it binds it,
-	// so both of our descriptors close when this login ends, success or
-	// not.
-	defer c.Close()
-	f, err := c.(*net.TCPConn).File()
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+		return nil, err
 	}
 	defer f.Close()
 
-	const initialCmdSN = 1
 	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, 128, 32)
 	if err != nil {
 		return nil, Fatal(err)
@@ -133,33 +124,8 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		cancel()
 		return nil, Fatal(err)
 	}
-	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
-		undo(false)
-		return nil, err
-	}
-	if err := k.setParams(ctx, sid, cid, identityParams(p, t, persistent)); err != nil {
-		undo(false)
-		return nil, Fatal(err)
-	}
-	cfg, err := LoginConfig(p, t, portal)
-	if err != nil {
-		undo(false)
-		return nil, Fatal(err)
-	}
-	cfg.ISID = core.ISID(sid)
-	cfg.CmdSN = initialCmdSN
-	tr := &kernelTransport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
-	s, err := core.Login(ctx, tr, &cfg)
-	if err != nil {
-		undo(false)
-		return nil, err
-	}
-	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
-		undo(false)
-		return nil, Fatal(err)
-	}
-	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
-		undo(true)
+	if started, err := k.loginOn(ctx, f, p, t, portal, persistent, sid, cid, true); err != nil {
+		undo(started)
 		return nil, err
 	}
 	out := &Session{Target: t.Name, Portal: portal, SID: int(sid)}
@@ -187,6 +153,98 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
 	}
 	return out, nil
+}
+
+// initialCmdSN is the CmdSN of every login, the first and each reopen, as
+// iscsid sends it.
+const initialCmdSN = 1
+
+// dialFile connects to portal and returns the socket as a file to hand to
+// the kernel, which takes its own reference when it binds it: the caller
+// closes the file when the login ends, success or not.
+func dialFile(ctx context.Context, portal Portal) (*os.File, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	defer c.Close()
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	return f, nil
+}
+
+// loginOn logs in over the connected socket f on the kernel's connection
+// sid:cid and starts it: what a first login and a reopen share. first sets
+// the session's identity and timers before (a reopen keeps them). started
+// tells whether the connection was started when it failed.
+func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) (started bool, err error) {
+	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
+		return false, err
+	}
+	if first {
+		if err := k.setParams(ctx, sid, cid, identityParams(p, t, persistent)); err != nil {
+			return false, Fatal(err)
+		}
+	}
+	cfg, err := LoginConfig(p, t, at)
+	if err != nil {
+		return false, Fatal(err)
+	}
+	cfg.ISID = core.ISID(sid)
+	cfg.CmdSN = initialCmdSN
+	tr := &kernelTransport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
+	s, err := core.Login(ctx, tr, &cfg)
+	if err != nil {
+		return false, err
+	}
+	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
+		return false, Fatal(err)
+	}
+	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+// Reopen logs in again on the kernel's session sid after its connection
+// cid failed, as iscsid does at error recovery level 0
+// (session_conn_reopen): stop the connection for recovery (the kernel
+// keeps the session, its disk and its queued I/O, for up to the
+// replacement timeout), connect to the persistent portal, bind the new
+// socket to the same connection, log in with the session's ISID as a new
+// session (the target ends the old one), set the negotiated parameters and
+// start. Redirects are followed as in Login. A failed attempt leaves the
+// connection stopped for the next one.
+func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32, persistent Portal) error {
+	if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
+		return err
+	}
+	at := persistent
+	for hop := 0; ; hop++ {
+		f, err := dialFile(ctx, at)
+		if err != nil {
+			return err
+		}
+		_, err = k.loginOn(ctx, f, p, t, at, persistent, sid, cid, false)
+		f.Close()
+		var re *core.RedirectError
+		if !errors.As(err, &re) {
+			return err
+		}
+		if hop == core.MaxRedirects {
+			return fmt.Errorf("more than %d redirects, last to %s: %w", core.MaxRedirects, re.Address, core.ErrRetryable)
+		}
+		// The redirected login left the socket bound: release it.
+		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
+			return err
+		}
+		host, port, _ := net.SplitHostPort(re.Address)
+		n, _ := strconv.Atoi(port)
+		at = Portal{Address: host, Port: n}
+	}
 }
 
 type param struct {

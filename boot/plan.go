@@ -85,6 +85,9 @@ type Plan struct {
 	LoginRetryMax int `json:"login_retry_max"`
 	// RetrySeconds bounds the whole attempt to reach the root (rd.retry).
 	RetrySeconds int `json:"retry_seconds"`
+	// Resident keeps the boot sessions logged in after the boot, until
+	// open-iscsi's iscsid runs (rd.iscsi.resident, iscsistart --resident).
+	Resident bool `json:"resident"`
 	// Warnings are the things a source said that were ignored or guessed.
 	Warnings []string `json:"warnings"`
 }
@@ -250,6 +253,7 @@ func Merge(flags, cmdline, firmware *Plan) *Plan {
 		out.NeedNet = out.NeedNet || p.NeedNet
 		out.Multipath = out.Multipath || p.Multipath
 		out.WaitNet = out.WaitNet || p.WaitNet
+		out.Resident = out.Resident || p.Resident
 		out.SkipRouteTest = out.SkipRouteTest || p.SkipRouteTest
 		for _, t := range portalsByTarget(p.Targets) {
 			out.Targets = mergeTarget(out.Targets, t)

@@ -22,6 +22,34 @@ const (
 	handoffFail      = "HANDOFF-FAIL: "
 )
 
+// rootInitPrelude starts the root disk's /sbin/init of the hand-off
+// scenarios: it copies busybox and itself to tmpfs and runs from there (while
+// the target is away, anything that touches the iSCSI root, an exec or an
+// atime update behind a journal commit, waits for the re-login, and the
+// polling would miss the outage it watches), then defines the helpers: ts
+// stamps a line with the guest's uptime, fail prints handoffFail and powers
+// off, state and lport read session1's state and its connection's local
+// port (which changes when a login replaces the connection), timers prints
+// the kernel's timers, and wait_for TENTHS CMD runs CMD every 0.1 s until
+// it succeeds, at most TENTHS times (CMD is a function; its arguments are
+// expanded once, at the call).
+const rootInitPrelude = `#!/bin/busybox sh
+r=/run/handoff
+if [ "$0" != $r/init ]; then
+	mkdir -p $r/bin && cp /bin/busybox /sbin/init $r/ && $r/busybox --install -s $r/bin && exec $r/busybox sh $r/init
+	echo "` + handoffFail + `cannot run from $r"; /bin/busybox poweroff -f
+fi
+export PATH=$r/bin:/sbin:/usr/sbin:/bin:/usr/bin
+ts() { read up _ < /proc/uptime; echo "ISCSIBOOT[$up] $*"; }
+fail() { echo "` + handoffFail + `$*"; sync; poweroff -f; sleep 10; }
+s=/sys/class/iscsi_session/session1
+c=/sys/class/iscsi_connection/connection1:0
+state() { cat $s/state 2>/dev/null; }
+lport() { cat $c/local_port 2>/dev/null; }
+timers() { echo "TIMERS $1: recovery_tmo=$(cat $s/recovery_tmo) ping_tmo=$(cat $c/ping_tmo) recv_tmo=$(cat $c/recv_tmo)"; }
+wait_for() { n=$1; shift; i=0; until "$@"; do i=$((i+1)); [ $i -ge $n ] && return 1; sleep 0.1; done; }
+`
+
 // handoffInit is the root disk's /sbin/init for TestHandoff: what a Debian
 // root does after our /init switched to it, then the proof. It remounts the
 // root read-write (a no-op after rw), as a distribution does after fsck,
@@ -35,28 +63,7 @@ const (
 // with replacement_timeout 86400 it does not fail), waits, bounded, for
 // iscsid to log back in, and reads everything back past the page cache.
 // Every wait is bounded; a failure prints handoffFail and powers off.
-const handoffInit = `#!/bin/busybox sh
-# Run from tmpfs: while the target is away, anything that touches the iSCSI
-# root (an exec, an atime update behind a journal commit) waits for the
-# re-login, and the polling below would miss the outage it is watching.
-r=/run/handoff
-if [ "$0" != $r/init ]; then
-	mkdir -p $r/bin && cp /bin/busybox /sbin/init $r/ && $r/busybox --install -s $r/bin && exec $r/busybox sh $r/init
-	echo "` + handoffFail + `cannot run from $r"; /bin/busybox poweroff -f
-fi
-export PATH=$r/bin:/sbin:/usr/sbin:/bin:/usr/bin
-ts() { read up _ < /proc/uptime; echo "ISCSIBOOT[$up] $*"; }
-fail() { echo "` + handoffFail + `$*"; sync; poweroff -f; sleep 10; }
-s=/sys/class/iscsi_session/session1
-c=/sys/class/iscsi_connection/connection1:0
-state() { cat $s/state 2>/dev/null; }
-# The connection's local TCP port changes when a login replaces it.
-lport() { cat $c/local_port 2>/dev/null; }
-timers() { echo "TIMERS $1: recovery_tmo=$(cat $s/recovery_tmo) ping_tmo=$(cat $c/ping_tmo) recv_tmo=$(cat $c/recv_tmo)"; }
-# wait_for TENTHS CMD...: run CMD every 0.1 s until it succeeds, at most TENTHS
-# times. The arguments are expanded once, at the call: CMD is a function.
-wait_for() { n=$1; shift; i=0; until "$@"; do i=$((i+1)); [ $i -ge $n ] && return 1; sleep 0.1; done; }
-ts "root init"
+const handoffInit = rootInitPrelude + `ts "root init"
 mount -o remount,rw / || fail "remount the root read-write"
 mkdir -p /run/lock
 echo "INITIATOR: /run $(cat /run/initiatorname.iscsi) /etc $(grep ^InitiatorName= /etc/iscsi/initiatorname.iscsi) sysfs $(cat $s/initiatorname)"

@@ -30,6 +30,7 @@ type options struct {
 	timeout                    time.Duration
 	timeoutSet                 bool // --timeout given: a login waits that long instead of 120 s
 	require                    string
+	resident                   bool
 }
 
 type param struct{ name, value string }
@@ -106,6 +107,9 @@ iscsiboot additions:
       --require=all|any    with -b or several targets: every target must come
                            up (all, the default) or one is enough (any)
       --timeout=DURATION   overall deadline: probe 30s, kernel login 120s
+      --resident           after a kernel login, keep a process that logs the
+                           sessions in again if the target drops them, until
+                           iscsid runs (also rd.iscsi.resident=1 for /init)
 Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments or
 a corrupt firmware table, 21: no firmware table or target, 4: transport
 error, 8: transport timeout, 24: login authentication failed, 19: fatal
@@ -157,6 +161,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	boolean(&o.plan, "", "plan")
 	boolean(&o.json, "", "json")
 	boolean(&o.showSecrets, "", "show-secrets")
+	boolean(&o.resident, "", "resident")
 	str(&o.ibftFile, "ibft", "ibft-file")
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")

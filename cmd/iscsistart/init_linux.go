@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strings"
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
@@ -18,7 +20,20 @@ func asInit(ctx context.Context) (bool, error) {
 	}
 	boot.WarmRandom() // overlaps module loading
 	return true, pid1.Main(ctx, func(ctx context.Context, cmdline string) (pid1.Root, error) {
-		dev, err := boot.Boot(ctx, cmdline, os.Stdout)
-		return pid1.Root{Device: dev, Handoff: boot.InstallNodeRecords}, err
+		b, err := boot.Boot(ctx, cmdline, os.Stdout)
+		if err != nil {
+			return pid1.Root{}, err
+		}
+		return pid1.Root{Device: b.Device, Handoff: func(newRoot string) (string, error) {
+			msg, err := boot.InstallNodeRecords(newRoot)
+			if b.Resident == nil {
+				return msg, err
+			}
+			// Last, once nothing else can fail: the loop outlives us.
+			if rerr := startResident(*b.Resident); rerr != nil {
+				return msg, errors.Join(err, rerr)
+			}
+			return strings.TrimPrefix(msg+"; resident loop started", "; "), err
+		}}, nil
 	})
 }

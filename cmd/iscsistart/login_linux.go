@@ -88,6 +88,13 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 	if len(sessions) > 1 {
 		boot.Summary(stdout, sessions)
 	}
+	if o.resident && len(sessions) > 0 {
+		if rerr := startResident(k.ResidentState(p, sessions)); rerr != nil {
+			fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
+		} else {
+			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")
+		}
+	}
 	if err != nil {
 		var pe *boot.PathError
 		if errors.As(err, &pe) {

@@ -30,6 +30,9 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == residentArg {
+		os.Exit(residentMain())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	if ok, err := asInit(ctx); ok {
 		// Reached only when the boot failed past every rescue.

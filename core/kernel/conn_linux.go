@@ -294,3 +294,33 @@ func (c *Conn) ConnErrorFor(sid, cid uint32) error {
 	}
 	return nil
 }
+
+// WaitConnError waits, bounded by ctx, until the kernel reports an error on
+// any connection in conns (ISCSI_KEVENT_CONN_ERROR: the target closed it,
+// a PDU failed), and returns and clears it. Errors on other connections
+// stay queued for their waiters.
+func (c *Conn) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
+	for {
+		c.mu.Lock()
+		for _, sc := range conns {
+			k := connKey{sc[0], sc[1]}
+			if code, ok := c.errs[k]; ok {
+				delete(c.errs, k)
+				c.mu.Unlock()
+				return &ConnError{SID: sc[0], CID: sc[1], Code: code}, nil
+			}
+		}
+		if c.readErr != nil {
+			err := c.readErr
+			c.mu.Unlock()
+			return nil, err
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

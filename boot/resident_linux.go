@@ -1,0 +1,239 @@
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/iscsiboot/iscsiboot/core/kernel"
+)
+
+// ResidentState is what the resident loop needs of a finished boot, handed
+// from /init (or iscsistart --resident) to the process that keeps the
+// sessions: the targets with their credentials, the kernel transport's
+// handle and each session's connection with its persistent portal.
+type ResidentState struct {
+	Plan   Plan
+	Handle uint64
+	Paths  []ResidentPath
+}
+
+// ResidentPath is one boot session the resident loop watches.
+type ResidentPath struct {
+	Target     string
+	SID, CID   uint32
+	Persistent Portal
+}
+
+// ResidentState returns the state for Resident of the sessions a boot
+// made, with the persistent portal the kernel shows for each (a permanent
+// redirect's, if there was one). Sessions the kernel already had are left
+// to whoever made them.
+func (k *Kernel) ResidentState(p *Plan, sessions []*Session) ResidentState {
+	st := ResidentState{Handle: k.handle, Plan: Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
+	infos, _ := k.sys.Sessions()
+	for _, s := range sessions {
+		if s.SID < 0 || s.Already {
+			continue
+		}
+		for i := range p.Targets {
+			if p.Targets[i].Name == s.Target && !containsTarget(st.Plan.Targets, s.Target) {
+				st.Plan.Targets = append(st.Plan.Targets, p.Targets[i])
+			}
+		}
+		for _, in := range infos {
+			if in.SID == s.SID {
+				st.Paths = append(st.Paths, ResidentPath{Target: s.Target, SID: uint32(s.SID), CID: 0,
+					Persistent: Portal{Address: in.Address, Port: in.Port}})
+			}
+		}
+	}
+	return st
+}
+
+func containsTarget(ts []Target, name string) bool {
+	for _, t := range ts {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenKernelHandle opens the kernel's iSCSI netlink socket for the
+// transport with handle, without reading sysfs: the resident loop runs
+// on after switch_root, where the initramfs's paths are gone.
+func OpenKernelHandle(handle uint64) (*Kernel, error) {
+	nl, err := kernel.Dial()
+	if err != nil {
+		return nil, err
+	}
+	return &Kernel{nl: nl, handle: handle}, nil
+}
+
+// IscsidRunning reports the pid of a process named iscsid in the process
+// table under proc, an open /proc directory (which keeps working after
+// switch_root moved the mount), other than self.
+func IscsidRunning(proc *os.File, self int) (int, bool) {
+	if _, err := proc.Seek(0, io.SeekStart); err != nil {
+		return 0, false
+	}
+	names, _ := proc.Readdirnames(-1)
+	for _, n := range names {
+		pid, err := strconv.Atoi(n)
+		if err != nil || pid == self {
+			continue
+		}
+		fd, err := unix.Openat(int(proc.Fd()), n+"/comm", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		var b [32]byte
+		m, _ := unix.Read(fd, b[:])
+		unix.Close(fd)
+		if m > 0 && strings.TrimSpace(string(b[:m])) == "iscsid" {
+			return pid, true
+		}
+	}
+	return 0, false
+}
+
+// errIscsid ends the resident loop: iscsid runs and has the sessions.
+type errIscsid struct{ pid int }
+
+func (e errIscsid) Error() string { return fmt.Sprintf("iscsid is running (pid %d)", e.pid) }
+
+// ResidentOptions tune Resident.
+type ResidentOptions struct {
+	// Iscsid reports whether iscsid runs, and its pid; polled every Poll.
+	Iscsid func() (int, bool)
+	// Poll is how often Iscsid is asked (default 200 ms).
+	Poll time.Duration
+	// AttemptTimeout bounds one login attempt (default 15 s, iscsid.conf's
+	// login_timeout).
+	AttemptTimeout time.Duration
+	// Logf receives one line per state change.
+	Logf func(format string, args ...any)
+}
+
+// Resident keeps the boot sessions of st logged in until open-iscsi's
+// iscsid runs, for the time between the initramfs and iscsid's start: a
+// connection the target drops then would leave the root's I/O queued, and
+// iscsid, whose program is on that root, might never start. It waits for
+// the kernel's connection errors on the sessions and logs in again on each
+// (Kernel.Reopen), every failure retried with backoff (250 ms to 1 s,
+// jittered), as iscsid retries within the replacement timeout. It returns
+// nil once iscsid runs (it stops at once, even in the middle of a login:
+// iscsid recovers what it finds), ctx's error when ctx ends. A session
+// that is never dropped costs nothing but the 200 ms poll for iscsid.
+func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOptions) error {
+	if o.Poll <= 0 {
+		o.Poll = 200 * time.Millisecond
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = 15 * time.Second
+	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if o.Iscsid != nil {
+		go func() {
+			t := time.NewTicker(o.Poll)
+			defer t.Stop()
+			for {
+				if pid, ok := o.Iscsid(); ok {
+					cancel(errIscsid{pid})
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	}
+	done := func(err error) error {
+		var ie errIscsid
+		if errors.As(context.Cause(ctx), &ie) {
+			logf("%v: the sessions are its now; resident loop done", ie)
+			return nil
+		}
+		return err
+	}
+	paths := st.Paths
+	if len(paths) == 0 {
+		return nil
+	}
+	logf("watching %d session(s) until iscsid runs", len(paths))
+	for {
+		conns := make([][2]uint32, len(paths))
+		for i, p := range paths {
+			conns[i] = [2]uint32{p.SID, p.CID}
+		}
+		ce, err := k.nl.WaitConnError(ctx, conns)
+		if err != nil {
+			return done(err)
+		}
+		var path ResidentPath
+		for _, p := range paths {
+			if p.SID == ce.SID && p.CID == ce.CID {
+				path = p
+			}
+		}
+		var t *Target
+		for i := range st.Plan.Targets {
+			if st.Plan.Targets[i].Name == path.Target {
+				t = &st.Plan.Targets[i]
+			}
+		}
+		if t == nil {
+			continue
+		}
+		logf("session %d (%s at %s): %s; logging in again", ce.SID, path.Target, path.Persistent, ce.Code)
+		begin := time.Now()
+		if err := k.reopenUntil(ctx, &st.Plan, t, path, o.AttemptTimeout, logf); err != nil {
+			return done(err)
+		}
+		logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
+	}
+}
+
+// reopenUntil runs Reopen until it succeeds or ctx ends, each attempt
+// bounded by attempt, with backoff between attempts.
+func (k *Kernel) reopenUntil(ctx context.Context, p *Plan, t *Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
+	wait := 250 * time.Millisecond
+	var q quietRepeats
+	for try := 1; ; try++ {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		err := k.Reopen(actx, p, t, path.SID, path.CID, path.Persistent)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d := wait/2 + rand.N(wait/2+1)
+		if note, ok := q.show(err, time.Now()); ok {
+			logf("session %d: attempt %d failed: %v%s; retrying in %.2fs", path.SID, try, err, note, d.Seconds())
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
