@@ -21,6 +21,9 @@ type Booted struct {
 	// Resident is the state for the resident loop when the plan asks for
 	// one (rd.iscsi.resident), else nil.
 	Resident *ResidentState
+	// Records are the node records of the sessions, for
+	// InstallNodeRecords.
+	Records []NodeRecord
 }
 
 // Boot is what an initramfs /init runs to reach an iSCSI root, one step
@@ -71,10 +74,10 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		return nil, err
 	}
 
-	if err := WriteHandoff("/", p, k.NodeRecords(p, sessions)); err != nil {
+	out := &Booted{Records: k.NodeRecords(p, sessions)}
+	if err := WriteHandoff("/", p, out.Records); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}
-	out := &Booted{}
 	if p.Resident {
 		st := k.ResidentState(p, sessions)
 		out.Resident = &st

@@ -76,6 +76,42 @@ type NodeRecord struct {
 	// Params are open-iscsi record names and values (the plan's, over
 	// DefaultParams); those a node record does not hold are left out.
 	Params map[string]string
+	// Conf are the node.* settings of the real root's iscsid.conf
+	// (ReadIscsidConf), under Params and over open-iscsi's built-in
+	// defaults: with them the record is what the root's own iscsiadm
+	// would have written for the target, plus the boot's timers. The
+	// record's identity, node.startup and CHAP settings are the boot
+	// session's, whatever the file says.
+	Conf map[string]string
+}
+
+// ReadIscsidConf returns the node.* settings of an iscsid.conf: "name =
+// value" lines, comments (#) and other names skipped. A missing file is
+// no settings.
+func ReadIscsidConf(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	conf := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || !strings.HasPrefix(k, "node.") || strings.ContainsAny(k, " \t#") {
+			continue
+		}
+		conf[k] = v
+	}
+	return conf, nil
+}
+
+// confKey tells whether a node record takes key from iscsid.conf.
+func confKey(key string) bool {
+	return key != "node.startup" && !strings.HasPrefix(key, "node.session.auth.")
 }
 
 // NewNodeRecord returns the record of the session with target t, whose
@@ -185,6 +221,9 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		v, ok := fixed[kd.key]
 		if !ok {
 			v = kd.def
+			if cv, set := r.Conf[kd.key]; set && cv != "" && confKey(kd.key) {
+				v = cv
+			}
 			if pv, set := r.Params[kd.key]; set && pv != "" && !strings.HasPrefix(kd.key, "node.session.auth.") {
 				v = pv
 			}

@@ -29,7 +29,9 @@ const IscsidDropIn = "run/systemd/system/iscsid.service.d/50-iscsiboot-nodes.con
 // InstallNodeRecords hands the boot sessions' node records, which Boot
 // left in the initramfs's /run/iscsiboot/nodes, to the real root mounted
 // at newRoot, so that its iscsid finds them when it adopts the sessions
-// and keeps the root-disk timers (see NodeRecord). It runs after the root
+// and keeps the root-disk timers (see NodeRecord). records are those
+// Boot wrote: they are written again under the settings of the root's
+// /etc/iscsi/iscsid.conf (NodeRecord.Conf) first. It runs after the root
 // is mounted and before switch_root, and returns one line for the console
 // that says what it did:
 //
@@ -43,14 +45,26 @@ const IscsidDropIn = "run/systemd/system/iscsid.service.d/50-iscsiboot-nodes.con
 //     what the root must do with them.
 //
 // Nothing here is fatal to the boot: the sessions are up either way.
-func InstallNodeRecords(newRoot string) (string, error) {
-	return installNodeRecords("/", newRoot)
+func InstallNodeRecords(newRoot string, records []NodeRecord) (string, error) {
+	return installNodeRecords("/", newRoot, records)
 }
 
-func installNodeRecords(initramfs, newRoot string) (string, error) {
+func installNodeRecords(initramfs, newRoot string, records []NodeRecord) (string, error) {
+	conf, err := ReadIscsidConf(filepath.Join(newRoot, "etc/iscsi/iscsid.conf"))
+	if err != nil {
+		return "", fmt.Errorf("node records: %w", err)
+	}
+	if conf != nil {
+		for _, r := range records {
+			r.Conf = conf
+			if err := r.WriteFiles(initramfs); err != nil {
+				return "", err
+			}
+		}
+	}
 	src := filepath.Join(initramfs, RunNodeDB)
 	var files []string
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func TestInstallNodeRecords(t *testing.T) {
 			initramfs, paths := bootWithRecords(t)
 			root := t.TempDir()
 			mkdirs(t, root, tc.dirs...)
-			msg, err := installNodeRecords(initramfs, root)
+			msg, err := installNodeRecords(initramfs, root, nil)
 			if err != nil || !strings.Contains(msg, tc.wantMsg) {
 				t.Fatalf("got %q, %v; want %q", msg, err, tc.wantMsg)
 			}
@@ -97,7 +97,7 @@ func TestInstallNodeRecordsKeeps(t *testing.T) {
 	if err := os.WriteFile(own, []byte("node.session.timeo.replacement_timeout = 5\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := installNodeRecords(initramfs, root)
+	msg, err := installNodeRecords(initramfs, root, nil)
 	if err != nil || msg != "node records: 1 installed in /etc/iscsi/nodes, 1 kept as the root has them" {
 		t.Fatalf("got %q, %v", msg, err)
 	}
@@ -128,7 +128,7 @@ func TestInstallNodeRecordsReadOnly(t *testing.T) {
 		if err := unix.Mount("", root, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
 			t.Fatal(err)
 		}
-		msg, err := installNodeRecords(initramfs, root)
+		msg, err := installNodeRecords(initramfs, root, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,6 +155,63 @@ func TestInstallNodeRecordsReadOnly(t *testing.T) {
 	}
 }
 
+// TestInstallNodeRecordsConf: the installed records take the root's
+// iscsid.conf settings, as its iscsiadm would have written them, except
+// what the boot decides: the root-disk timers, node.startup, CHAP.
+func TestInstallNodeRecordsConf(t *testing.T) {
+	initramfs := t.TempDir()
+	p := &Plan{Initiator: "iqn.2025-01.test:i", Params: DefaultParams(), Targets: []Target{
+		{Name: "iqn.2025-01.test:a", Portals: []Portal{{Address: "10.0.2.2", Port: 3260}}}}}
+	p.Params["node.session.err_timeo.abort_timeout"] = "7" // as -P or rd.iscsi.param would
+	rec := NewNodeRecord(p, &p.Targets[0], p.Targets[0].Portals[0], 1)
+	if err := WriteHandoff(initramfs, p, []NodeRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	mkdirs(t, root, "etc/iscsi")
+	conf := `# iscsid.conf
+node.startup = manual
+node.session.timeo.replacement_timeout = 120
+node.conn[0].timeo.login_timeout = 15
+node.conn[0].timeo.noop_out_interval = 5
+node.session.err_timeo.abort_timeout = 20
+   node.session.cmds_max   =  64
+node.session.auth.authmethod = CHAP
+node.session.auth.username = someone
+#node.session.queue_depth = 1
+discovery.sendtargets.auth.authmethod = CHAP
+`
+	if err := os.WriteFile(filepath.Join(root, "etc/iscsi/iscsid.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := installNodeRecords(initramfs, root, []NodeRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{filepath.Join(root, NodeDB), filepath.Join(initramfs, RunNodeDB)} {
+		b, err := os.ReadFile(filepath.Join(db, rec.Path()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{
+			"node.conn[0].timeo.login_timeout = 15\n",          // the root's
+			"node.session.cmds_max = 64\n",                     // the root's
+			"node.session.queue_depth = 32\n",                  // commented out there: built in
+			"node.session.timeo.replacement_timeout = 86400\n", // the boot's timers
+			"node.conn[0].timeo.noop_out_interval = 0\n",       //
+			"node.session.err_timeo.abort_timeout = 7\n",       // the plan's
+			"node.startup = onboot\n",                          // the boot's
+			"node.session.auth.authmethod = None\n",            // the boot session's
+		} {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q:\n%s", db, w, b)
+			}
+		}
+		if strings.Contains(string(b), "someone") {
+			t.Errorf("%s took CHAP from iscsid.conf:\n%s", db, b)
+		}
+	}
+}
+
 // TestInstallNodeRecordsNone: a boot that left no records touches nothing.
 func TestUnitQuote(t *testing.T) {
 	if got := unitQuote(`/a b/%i/$X/"q"/\\`); got != `"/a b/%%i/$$X/\"q\"/\\\\"` {
@@ -165,7 +222,7 @@ func TestUnitQuote(t *testing.T) {
 func TestInstallNodeRecordsNone(t *testing.T) {
 	root := t.TempDir()
 	mkdirs(t, root, "etc/iscsi")
-	if msg, err := installNodeRecords(t.TempDir(), root); msg != "" || err != nil {
+	if msg, err := installNodeRecords(t.TempDir(), root, nil); msg != "" || err != nil {
 		t.Errorf("got %q, %v", msg, err)
 	}
 	if _, err := os.Stat(filepath.Join(root, NodeDB)); err == nil {

@@ -148,6 +148,8 @@ func TestHandoff(t *testing.T) {
 			"IADM: \t\tRecovery Timeout: 86400",
 			"RECORD: node.startup = onboot",
 			"RECORD: node.session.auth.authmethod = None",
+			// the root's iscsid.conf (Debian's: 15 s), under the boot's timers
+			"RECORD: node.conn[0].timeo.login_timeout = 15\n",
 		}},
 		{"mutual CHAP", false, false, true, 0, []string{
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
@@ -158,8 +160,9 @@ func TestHandoff(t *testing.T) {
 			"IADM: \t\tusername_in: disk1",
 		}},
 		// iscsid's first re-login, 2 s after the drop, finds no target and
-		// is given up after the record's login_timeout (30 s); the next one
-		// gets in: about 34 s of outage, which the I/O waits out.
+		// is given up after the record's login_timeout (15 s, the root's
+		// iscsid.conf); the next one gets in: about 19 s of outage, which
+		// the I/O waits out.
 		{"target restarts", false, false, false, 8 * time.Second, []string{
 			"TIMERS after recovery: recovery_tmo=86400 ping_tmo=0 recv_tmo=0",
 		}},

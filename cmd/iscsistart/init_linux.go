@@ -25,7 +25,7 @@ func asInit(ctx context.Context) (bool, error) {
 			return pid1.Root{}, err
 		}
 		return pid1.Root{Device: b.Device, Handoff: func(newRoot string) (string, error) {
-			msg, err := boot.InstallNodeRecords(newRoot)
+			msg, err := boot.InstallNodeRecords(newRoot, b.Records)
 			if b.Resident == nil {
 				return msg, err
 			}
