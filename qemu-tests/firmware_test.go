@@ -24,11 +24,12 @@ func stamp(step string) string {
 }
 
 // timedFirmwareGuest runs -N, then -b with extra flags while a watcher stamps the moment the first disk
-// appears: with a dead target in the table, -b keeps trying it after the live one's disk is there.
+// appears (watching for up to 120 s): with a dead target in the table, -b keeps trying it after the live
+// one's disk is there.
 func timedFirmwareGuest(bin, extra string) Guest {
 	return Guest{
 		Login: `iscsistart -N || exit $?
-(i=0; while [ ! -b /dev/sda ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; [ -b /dev/sda ] && ` + stamp(stepLiveDisk) + `) &
+(i=0; while [ ! -b /dev/sda ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i+1)); done; [ -b /dev/sda ] && { ` + stamp(stepLiveDisk) + `; }) &
 ` + stamp(stepFWLogin) + `
 iscsistart -b ` + extra + `
 rc=$?
