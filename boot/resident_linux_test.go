@@ -1,8 +1,11 @@
 package boot
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +41,30 @@ func TestIscsidRunning(t *testing.T) {
 	os.RemoveAll(filepath.Join(dir, "7"))
 	if pid, ok := IscsidRunning(proc, 1); ok {
 		t.Errorf("found iscsid %d in a table without one", pid)
+	}
+}
+
+// TestResidentStateRoundTrip: the state crosses the pipe whole, CHAP
+// secrets included (a Plan's JSON would redact them), and garbage is an
+// error.
+func TestResidentStateRoundTrip(t *testing.T) {
+	st := ResidentState{Handle: 0xffff8880deadbeef, Plan: Plan{Initiator: "iqn.2025-01.test:i", Transport: "tcp",
+		Params: map[string]string{"node.session.auth.chap_algs": "SHA256,MD5"},
+		Targets: []Target{{Name: "iqn.2025-01.test:t", TPGT: 1, Auth: Auth{Method: AuthCHAP, Username: "u",
+			Password: "pw-secret-1", UsernameIn: "t", PasswordIn: "pw-secret-2"}}}},
+		Paths: []ResidentPath{{Target: "iqn.2025-01.test:t", SID: 3, CID: 0, Persistent: Portal{Address: "10.0.2.2", Port: 3260}}}}
+	var b bytes.Buffer
+	if err := st.Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeResidentState(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, st) {
+		t.Errorf("got %+v, want %+v", got, st)
+	}
+	if _, err := DecodeResidentState(strings.NewReader("{not json")); err == nil {
+		t.Errorf("garbage decoded")
 	}
 }

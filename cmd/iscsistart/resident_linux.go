@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/gob"
 	"fmt"
 	"os"
 	"syscall"
@@ -46,7 +45,7 @@ func startResident(st boot.ResidentState) error {
 		return fmt.Errorf("resident loop: %w", err)
 	}
 	defer p.Release()
-	err = gob.NewEncoder(stateW).Encode(st)
+	err = st.Encode(stateW)
 	stateW.Close()
 	if err != nil {
 		p.Kill()
@@ -68,8 +67,8 @@ func residentMain() int {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stdout, "iscsiboot-resident: "+format+"\n", args...)
 	}
-	var st boot.ResidentState
-	if err := gob.NewDecoder(os.Stdin).Decode(&st); err != nil {
+	st, err := boot.DecodeResidentState(os.Stdin)
+	if err != nil {
 		logf("read the sessions: %v", err)
 		return 1
 	}
