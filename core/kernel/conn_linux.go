@@ -254,32 +254,23 @@ func (c *Conn) SendPDU(ctx context.Context, handle uint64, sid, cid uint32, hdr,
 // or for a connection error on it.
 func (c *Conn) RecvPDU(ctx context.Context, sid, cid uint32) (hdr, data []byte, err error) {
 	k := connKey{sid, cid}
-	for {
-		c.mu.Lock()
+	var e *Uevent
+	var ce *ConnError
+	err = c.wait(ctx, fmt.Sprintf("kernel iSCSI connection %d:%d: waiting for a PDU", sid, cid), func() bool {
 		if q := c.pdus[k]; len(q) > 0 {
-			e := q[0]
-			c.pdus[k] = q[1:]
-			c.mu.Unlock()
-			return splitPDU(e.Extra)
+			e, c.pdus[k] = q[0], q[1:]
+			return true
 		}
-		if code, ok := c.errs[k]; ok {
-			delete(c.errs, k)
-			c.mu.Unlock()
-			return nil, nil, &ConnError{SID: sid, CID: cid, Code: code}
-		}
-		if c.readErr != nil {
-			err := c.readErr
-			c.mu.Unlock()
-			return nil, nil, err
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, nil, fmt.Errorf("kernel iSCSI connection %d:%d: waiting for a PDU: %w", sid, cid, ctx.Err())
-		}
+		ce = c.takeErr(k)
+		return ce != nil
+	})
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case ce != nil:
+		return nil, nil, ce
 	}
+	return splitPDU(e.Extra)
 }
 
 // ConnErrorFor returns and clears a connection error the kernel reported
@@ -287,10 +278,8 @@ func (c *Conn) RecvPDU(ctx context.Context, sid, cid uint32) (hdr, data []byte, 
 func (c *Conn) ConnErrorFor(sid, cid uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := connKey{sid, cid}
-	if code, ok := c.errs[k]; ok {
-		delete(c.errs, k)
-		return &ConnError{SID: sid, CID: cid, Code: code}
+	if ce := c.takeErr(connKey{sid, cid}); ce != nil {
+		return ce
 	}
 	return nil
 }
@@ -300,27 +289,50 @@ func (c *Conn) ConnErrorFor(sid, cid uint32) error {
 // a PDU failed), and returns and clears it. Errors on other connections
 // stay queued for their waiters.
 func (c *Conn) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
-	for {
-		c.mu.Lock()
+	var ce *ConnError
+	err := c.wait(ctx, "kernel iSCSI: waiting for a connection error", func() bool {
 		for _, sc := range conns {
-			k := connKey{sc[0], sc[1]}
-			if code, ok := c.errs[k]; ok {
-				delete(c.errs, k)
-				c.mu.Unlock()
-				return &ConnError{SID: sc[0], CID: sc[1], Code: code}, nil
+			if ce = c.takeErr(connKey{sc[0], sc[1]}); ce != nil {
+				return true
 			}
 		}
-		if c.readErr != nil {
-			err := c.readErr
+		return false
+	})
+	return ce, err
+}
+
+// takeErr returns and clears the connection error queued for k, or nil.
+// c.mu must be held.
+func (c *Conn) takeErr(k connKey) *ConnError {
+	code, ok := c.errs[k]
+	if !ok {
+		return nil
+	}
+	delete(c.errs, k)
+	return &ConnError{SID: k.sid, CID: k.cid, Code: code}
+}
+
+// wait calls take with c.mu held, now and after every event the reader
+// queues, until take reports it found what it waits for. It fails with the
+// reader's error once the reader stopped, or with ctx's, after what, when
+// ctx ends.
+func (c *Conn) wait(ctx context.Context, what string, take func() bool) error {
+	for {
+		c.mu.Lock()
+		if take() {
 			c.mu.Unlock()
-			return nil, err
+			return nil
+		}
+		if err := c.readErr; err != nil {
+			c.mu.Unlock()
+			return err
 		}
 		ch := c.changed
 		c.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return fmt.Errorf("%s: %w", what, ctx.Err())
 		}
 	}
 }

@@ -523,6 +523,43 @@ func TestRecvPDUConnError(t *testing.T) {
 	}
 }
 
+// TestWaitConnError: the resident loop's wait returns the first error on a
+// connection it watches, leaves other connections' errors queued, and ends
+// with ctx.
+func TestWaitConnError(t *testing.T) {
+	c, k := newFakeKernel(t, func(req *Uevent) []netlink.Message { return nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := make(chan *ConnError, 1)
+	go func() {
+		ce, _ := c.WaitConnError(ctx, [][2]uint32{{3, 0}, {5, 0}})
+		res <- ce
+	}()
+	k.emit(connErrorEvent(6, 0, ErrConnFailed))
+	select {
+	case ce := <-res:
+		t.Fatalf("WaitConnError returned on an unwatched connection: %v", ce)
+	case <-time.After(50 * time.Millisecond):
+	}
+	k.emit(connErrorEvent(5, 0, ErrTCPConnClose))
+	select {
+	case ce := <-res:
+		if diff := cmp.Diff(&ConnError{SID: 5, CID: 0, Code: ErrTCPConnClose}, ce); diff != "" {
+			t.Errorf("ConnError (-want +got):\n%s", diff)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("WaitConnError did not return after CONN_ERROR")
+	}
+	if err := c.ConnErrorFor(6, 0); err == nil {
+		t.Errorf("6:0's error was taken by a wait that did not watch it")
+	}
+	short, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer stop()
+	if ce, err := c.WaitConnError(short, [][2]uint32{{5, 0}}); ce != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitConnError after ctx ended = %v, %v", ce, err)
+	}
+}
+
 // PDUs already queued come before a connection error that followed them.
 func TestRecvPDUBeforeConnError(t *testing.T) {
 	c, k := newFakeKernel(t, func(req *Uevent) []netlink.Message { return nil })
