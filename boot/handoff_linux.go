@@ -1,27 +1,48 @@
 package boot
 
-// NodeRecords returns a node record for each of the sessions, with the
-// persistent portal and portal group tag the kernel shows for it: the
-// values iscsid looks its record up by.
-func (k *Kernel) NodeRecords(p *Plan, sessions []*Session) []NodeRecord {
+import "github.com/iscsiboot/iscsiboot/core/kernel"
+
+// bootSession is a session of the boot with its target in the plan and
+// what the kernel shows for it.
+type bootSession struct {
+	s    *Session
+	t    *Target
+	info kernel.SessionInfo
+}
+
+// persistent is the portal the kernel keeps for the session: where iscsid
+// (and the resident loop) log in again, and what iscsid looks its node
+// record up by.
+func (b bootSession) persistent() Portal {
+	return Portal{Address: b.info.Address, Port: b.info.Port}
+}
+
+// bootSessions pairs each of the sessions that has a kernel session with
+// its target in p and the kernel's view of it.
+func (k *Kernel) bootSessions(p *Plan, sessions []*Session) []bootSession {
 	infos, _ := k.sys.Sessions()
-	var out []NodeRecord
+	var out []bootSession
 	for _, s := range sessions {
-		var t *Target
-		for i := range p.Targets {
-			if p.Targets[i].Name == s.Target {
-				t = &p.Targets[i]
-				break
-			}
-		}
+		t := p.target(s.Target)
 		if t == nil || s.SID < 0 {
 			continue
 		}
 		for _, in := range infos {
 			if in.SID == s.SID {
-				out = append(out, NewNodeRecord(p, t, Portal{Address: in.Address, Port: in.Port}, in.TPGT))
+				out = append(out, bootSession{s: s, t: t, info: in})
 			}
 		}
+	}
+	return out
+}
+
+// NodeRecords returns a node record for each of the sessions, with the
+// persistent portal and portal group tag the kernel shows for it: the
+// values iscsid looks its record up by.
+func (k *Kernel) NodeRecords(p *Plan, sessions []*Session) []NodeRecord {
+	var out []NodeRecord
+	for _, b := range k.bootSessions(p, sessions) {
+		out = append(out, NewNodeRecord(p, b.t, b.persistent(), b.info.TPGT))
 	}
 	return out
 }

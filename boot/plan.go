@@ -290,6 +290,14 @@ func first[T comparable](a, b T) T {
 	return b
 }
 
+// target returns the plan's target named name, or nil.
+func (p *Plan) target(name string) *Target {
+	if i := slices.IndexFunc(p.Targets, func(t Target) bool { return t.Name == name }); i >= 0 {
+		return &p.Targets[i]
+	}
+	return nil
+}
+
 // portalsByTarget folds the targets of one source that share a name into
 // one with every portal, in order: a firmware table whose two target
 // entries are the same target through two portals (multipath boot), or a

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -40,22 +39,14 @@ type ResidentPath struct {
 // to whoever made them.
 func (k *Kernel) ResidentState(p *Plan, sessions []*Session) ResidentState {
 	st := ResidentState{Handle: k.handle, Plan: Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
-	infos, _ := k.sys.Sessions()
-	for _, s := range sessions {
-		if s.SID < 0 || s.Already {
+	for _, b := range k.bootSessions(p, sessions) {
+		if b.s.Already {
 			continue
 		}
-		for i := range p.Targets {
-			if p.Targets[i].Name == s.Target && !containsTarget(st.Plan.Targets, s.Target) {
-				st.Plan.Targets = append(st.Plan.Targets, p.Targets[i])
-			}
+		if st.Plan.target(b.t.Name) == nil {
+			st.Plan.Targets = append(st.Plan.Targets, *b.t)
 		}
-		for _, in := range infos {
-			if in.SID == s.SID {
-				st.Paths = append(st.Paths, ResidentPath{Target: s.Target, SID: uint32(s.SID), CID: 0,
-					Persistent: Portal{Address: in.Address, Port: in.Port}})
-			}
-		}
+		st.Paths = append(st.Paths, ResidentPath{Target: b.t.Name, SID: uint32(b.s.SID), CID: 0, Persistent: b.persistent()})
 	}
 	return st
 }
@@ -108,15 +99,6 @@ func DecodeResidentState(r io.Reader) (ResidentState, error) {
 			Username: t.Username, Password: Secret(t.Password), UsernameIn: t.UsernameIn, PasswordIn: Secret(t.PasswordIn)}})
 	}
 	return st, nil
-}
-
-func containsTarget(ts []Target, name string) bool {
-	for _, t := range ts {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // OpenKernelHandle opens the kernel's iSCSI netlink socket for the
@@ -228,11 +210,11 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 		return nil
 	}
 	logf("watching %d session(s) until iscsid runs", len(paths))
+	conns := make([][2]uint32, len(paths))
+	for i, p := range paths {
+		conns[i] = [2]uint32{p.SID, p.CID}
+	}
 	for {
-		conns := make([][2]uint32, len(paths))
-		for i, p := range paths {
-			conns[i] = [2]uint32{p.SID, p.CID}
-		}
 		ce, err := k.nl.WaitConnError(ctx, conns)
 		if err != nil {
 			return done(err)
@@ -243,12 +225,7 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 				path = p
 			}
 		}
-		var t *Target
-		for i := range st.Plan.Targets {
-			if st.Plan.Targets[i].Name == path.Target {
-				t = &st.Plan.Targets[i]
-			}
-		}
+		t := st.Plan.target(path.Target)
 		if t == nil {
 			continue
 		}
@@ -262,29 +239,19 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 }
 
 // reopenUntil runs Reopen until it succeeds or ctx ends, each attempt
-// bounded by attempt, with backoff between attempts.
+// bounded by attempt, with Run's backoff between attempts; every failure
+// is retried, as iscsid retries within the replacement timeout.
 func (k *Kernel) reopenUntil(ctx context.Context, p *Plan, t *Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
-	wait := 250 * time.Millisecond
 	var q quietRepeats
-	for try := 1; ; try++ {
+	b := backoff{first: firstBackoff, max: maxBackoff, retryable: func(error) bool { return true }}
+	_, _, err := retry(ctx, b, func(ctx context.Context, _ int) (*Session, error) {
 		actx, cancel := context.WithTimeout(ctx, attempt)
-		err := k.Reopen(actx, p, t, path.SID, path.CID, path.Persistent)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		d := wait/2 + rand.N(wait/2+1)
+		defer cancel()
+		return nil, k.Reopen(actx, p, t, path.SID, path.CID, path.Persistent)
+	}, func(err error, try int, wait time.Duration) {
 		if note, ok := q.show(err, time.Now()); ok {
-			logf("session %d: attempt %d failed: %v%s; retrying in %.2fs", path.SID, try, err, note, d.Seconds())
+			logf("session %d: attempt %d failed: %v%s; retrying in %.2fs", path.SID, try, err, note, wait.Seconds())
 		}
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		wait = min(2*wait, time.Second)
-	}
+	})
+	return err
 }

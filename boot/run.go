@@ -109,10 +109,10 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		o.Deadline = 120 * time.Second
 	}
 	if o.FirstBackoff <= 0 {
-		o.FirstBackoff = 250 * time.Millisecond
+		o.FirstBackoff = firstBackoff
 	}
 	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = time.Second
+		o.MaxBackoff = maxBackoff
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -162,7 +162,8 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			go func() {
 				defer wg.Done()
 				var q quietRepeats
-				s, tries, err := retry(pathsCtx, o, func(ctx context.Context, try int) (*Session, error) {
+				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable}
+				s, tries, err := retry(pathsCtx, b, func(ctx context.Context, try int) (*Session, error) {
 					if try == 1 {
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
 					}
@@ -246,16 +247,31 @@ func grace(set, took time.Duration) time.Duration {
 	return min(max(took, 250*time.Millisecond), 2*time.Second)
 }
 
-// retry runs one path until it succeeds, fails for good, or ctx ends, and
-// returns how many attempts it made.
-func retry(ctx context.Context, o RunOptions, f func(context.Context, int) (*Session, error), onRetry func(error, int, time.Duration)) (*Session, int, error) {
-	wait := o.FirstBackoff
+// The default backoff between attempts of one path: from firstBackoff,
+// doubling, to at most maxBackoff.
+const (
+	firstBackoff = 250 * time.Millisecond
+	maxBackoff   = time.Second
+)
+
+// backoff says how retry waits between attempts and which failures it
+// retries.
+type backoff struct {
+	first, max time.Duration
+	retryable  func(error) bool
+}
+
+// retry runs f until it succeeds, fails in a way b does not retry, or ctx
+// ends, and returns how many attempts it made. Before each retry it tells
+// onRetry the failure and the wait.
+func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Session, error), onRetry func(error, int, time.Duration)) (*Session, int, error) {
+	wait := b.first
 	for try := 1; ; try++ {
 		s, err := f(ctx, try)
 		if err == nil {
 			return s, try, nil
 		}
-		if !Retryable(err) || ctx.Err() != nil {
+		if !b.retryable(err) || ctx.Err() != nil {
 			return nil, try, err
 		}
 		// Jitter over the upper half of the wait: a fleet that lost its
@@ -270,7 +286,7 @@ func retry(ctx context.Context, o RunOptions, f func(context.Context, int) (*Ses
 		case <-ctx.Done():
 			return nil, try, err
 		}
-		wait = min(2*wait, o.MaxBackoff)
+		wait = min(2*wait, b.max)
 	}
 }
 
