@@ -3,7 +3,6 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +30,8 @@ const IscsidDropIn = "run/systemd/system/iscsid.service.d/50-iscsiboot-nodes.con
 // at newRoot, so that its iscsid finds them when it adopts the sessions
 // and keeps the root-disk timers (see NodeRecord). records are those
 // Boot wrote: they are written again under the settings of the root's
-// /etc/iscsi/iscsid.conf (NodeRecord.Conf) first. It runs after the root
+// /etc/iscsi/iscsid.conf (NodeRecord.Conf) first, and are what is
+// installed. It runs after the root
 // is mounted and before switch_root, and returns one line for the console
 // that says what it did:
 //
@@ -54,32 +54,18 @@ func installNodeRecords(initramfs, newRoot string, records []NodeRecord) (string
 	if err != nil {
 		return "", fmt.Errorf("node records: %w", err)
 	}
-	if conf != nil {
-		for _, r := range records {
-			r.Conf = conf
-			if err := r.WriteFiles(initramfs); err != nil {
-				return "", err
-			}
-		}
-	}
-	src := filepath.Join(initramfs, RunNodeDB)
 	var files []string
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, r := range records {
+		r.Conf = conf
+		if err := r.WriteFiles(initramfs); err != nil {
+			return "", err
 		}
-		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
-			rel, _ := filepath.Rel(src, path)
-			files = append(files, rel)
-		}
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(files) == 0) {
+		files = append(files, r.Path())
+	}
+	if len(files) == 0 {
 		return "", nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("node records: %w", err)
-	}
+	src := filepath.Join(initramfs, RunNodeDB)
 	db := ""
 	for _, c := range rootNodeDBs {
 		if fi, err := os.Stat(filepath.Join(newRoot, c.marker)); err == nil && fi.IsDir() {

@@ -13,8 +13,8 @@ import (
 func TestMain(m *testing.M) { nstest.Main(m) }
 
 // bootWithRecords returns an initramfs root holding what Boot leaves for
-// two sessions, and the records' paths under a node database.
-func bootWithRecords(t *testing.T) (string, []string) {
+// two sessions, the records, and their paths under a node database.
+func bootWithRecords(t *testing.T) (string, []NodeRecord, []string) {
 	t.Helper()
 	initramfs := t.TempDir()
 	p := &Plan{Initiator: "iqn.2025-01.test:i", Params: DefaultParams(), Targets: []Target{
@@ -32,7 +32,7 @@ func bootWithRecords(t *testing.T) (string, []string) {
 	if err := WriteHandoff(initramfs, p, recs); err != nil {
 		t.Fatal(err)
 	}
-	return initramfs, paths
+	return initramfs, recs, paths
 }
 
 func mkdirs(t *testing.T, root string, dirs ...string) {
@@ -56,10 +56,10 @@ func TestInstallNodeRecords(t *testing.T) {
 		{"no open-iscsi", []string{"etc"}, "", "the root has no /etc/iscsi or /var/lib/iscsi (no open-iscsi): 2 left in /run/iscsiboot/nodes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			initramfs, paths := bootWithRecords(t)
+			initramfs, recs, paths := bootWithRecords(t)
 			root := t.TempDir()
 			mkdirs(t, root, tc.dirs...)
-			msg, err := installNodeRecords(initramfs, root, nil)
+			msg, err := installNodeRecords(initramfs, root, recs)
 			if err != nil || !strings.Contains(msg, tc.wantMsg) {
 				t.Fatalf("got %q, %v; want %q", msg, err, tc.wantMsg)
 			}
@@ -90,14 +90,14 @@ func TestInstallNodeRecords(t *testing.T) {
 // TestInstallNodeRecordsKeeps: a record the root already has for the same
 // target, portal and iface is the administrator's and stays.
 func TestInstallNodeRecordsKeeps(t *testing.T) {
-	initramfs, paths := bootWithRecords(t)
+	initramfs, recs, paths := bootWithRecords(t)
 	root := t.TempDir()
 	own := filepath.Join(root, NodeDB, paths[0])
 	mkdirs(t, root, filepath.Dir(filepath.Join(NodeDB, paths[0])))
 	if err := os.WriteFile(own, []byte("node.session.timeo.replacement_timeout = 5\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := installNodeRecords(initramfs, root, nil)
+	msg, err := installNodeRecords(initramfs, root, recs)
 	if err != nil || msg != "node records: 1 installed in /etc/iscsi/nodes, 1 kept as the root has them" {
 		t.Fatalf("got %q, %v", msg, err)
 	}
@@ -112,7 +112,7 @@ func TestInstallNodeRecordsKeeps(t *testing.T) {
 func TestInstallNodeRecordsReadOnly(t *testing.T) {
 	nstest.Require(t)
 	for _, systemd := range []bool{true, false} {
-		initramfs, _ := bootWithRecords(t)
+		initramfs, recs, _ := bootWithRecords(t)
 		root := t.TempDir()
 		mkdirs(t, root, "etc/iscsi")
 		if systemd {
@@ -128,7 +128,7 @@ func TestInstallNodeRecordsReadOnly(t *testing.T) {
 		if err := unix.Mount("", root, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
 			t.Fatal(err)
 		}
-		msg, err := installNodeRecords(initramfs, root, nil)
+		msg, err := installNodeRecords(initramfs, root, recs)
 		if err != nil {
 			t.Fatal(err)
 		}
