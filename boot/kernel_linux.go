@@ -71,18 +71,32 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 		}
 		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
 	}
+	var s *Session
+	err := followRedirects(portal, func(at, persistent Portal) (err error) {
+		s, err = k.login(ctx, p, t, at, persistent)
+		return err
+	})
+	if s != nil {
+		s.Portal, s.Took = portal, time.Since(begin)
+	}
+	return s, err
+}
+
+// followRedirects runs attempt at portal, and again at each portal a login
+// redirects to (status 0x0101, 0x0102), up to core.MaxRedirects hops. The
+// persistent portal it passes is where iscsid reconnects after a failure:
+// the original one through a temporary redirect, the new one after a
+// permanent redirect (as open-iscsi does).
+func followRedirects(portal Portal, attempt func(at, persistent Portal) error) error {
 	persistent, at := portal, portal
 	for hop := 0; ; hop++ {
-		s, err := k.login(ctx, p, t, at, persistent)
+		err := attempt(at, persistent)
 		var re *core.RedirectError
 		if !errors.As(err, &re) {
-			if s != nil {
-				s.Portal, s.Took = portal, time.Since(begin)
-			}
-			return s, err
+			return err
 		}
 		if hop == core.MaxRedirects {
-			return nil, fmt.Errorf("more than %d redirects, last to %s: %w", core.MaxRedirects, re.Address, core.ErrRetryable)
+			return fmt.Errorf("more than %d redirects, last to %s: %w", core.MaxRedirects, re.Address, core.ErrRetryable)
 		}
 		host, port, _ := net.SplitHostPort(re.Address)
 		n, _ := strconv.Atoi(port)
@@ -219,32 +233,20 @@ func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at
 // start. Redirects are followed as in Login. A failed attempt leaves the
 // connection stopped for the next one.
 func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32, persistent Portal) error {
-	if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
-		return err
-	}
-	at := persistent
-	for hop := 0; ; hop++ {
+	return followRedirects(persistent, func(at, _ Portal) error {
+		// Stopped for recovery: the failed connection at first, the
+		// socket a redirected login left bound after.
+		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
+			return err
+		}
 		f, err := dialFile(ctx, at)
 		if err != nil {
 			return err
 		}
+		defer f.Close()
 		_, err = k.loginOn(ctx, f, p, t, at, persistent, sid, cid, false)
-		f.Close()
-		var re *core.RedirectError
-		if !errors.As(err, &re) {
-			return err
-		}
-		if hop == core.MaxRedirects {
-			return fmt.Errorf("more than %d redirects, last to %s: %w", core.MaxRedirects, re.Address, core.ErrRetryable)
-		}
-		// The redirected login left the socket bound: release it.
-		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
-			return err
-		}
-		host, port, _ := net.SplitHostPort(re.Address)
-		n, _ := strconv.Atoi(port)
-		at = Portal{Address: host, Port: n}
-	}
+		return err
+	})
 }
 
 type param struct {
