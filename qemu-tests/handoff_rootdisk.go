@@ -62,6 +62,9 @@ func (r RootImage) Build(ctx context.Context, dir string) (RootDisk, error) {
 	}
 	for _, src := range copies {
 		if err := copyHostFile(tree, src); err != nil {
+			if src == "/bin/busybox" {
+				err = fmt.Errorf("static busybox (scripts/deps.sh installs busybox-static): %w", err)
+			}
 			return RootDisk{}, err
 		}
 	}

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 )
 
@@ -45,45 +43,9 @@ func (h *Harness) RootDisk(ctx context.Context) RootDisk {
 	return d
 }
 
+// buildRootDisk is the plain root disk: a RootImage with rootInit alone.
 func buildRootDisk(ctx context.Context, dir string) (RootDisk, error) {
-	tree := filepath.Join(dir, "rootfs")
-	for _, d := range []string{"bin", "sbin", "etc", "dev", "proc", "sys", "run", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(tree, d), 0o755); err != nil {
-			return RootDisk{}, err
-		}
-	}
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return RootDisk{}, fmt.Errorf("static busybox (scripts/deps.sh installs busybox-static): %w", err)
-	}
-	osr, err := readOSRelease()
-	if err != nil {
-		return RootDisk{}, err
-	}
-	pretty, err := prettyName(osr)
-	if err != nil {
-		return RootDisk{}, err
-	}
-	for _, f := range []struct {
-		path string
-		data []byte
-		mode os.FileMode
-	}{
-		{"bin/busybox", bb, 0o755},
-		{"sbin/init", []byte(rootInit), 0o755},
-		{"etc/os-release", osr, 0o644},
-	} {
-		if err := os.WriteFile(filepath.Join(tree, f.path), f.data, f.mode); err != nil {
-			return RootDisk{}, err
-		}
-	}
-	img := filepath.Join(dir, "root.ext4")
-	out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-L", "iscsiroot", "-E", "root_owner=0:0",
-		"-d", tree, img, "32M").CombinedOutput()
-	if err != nil {
-		return RootDisk{}, fmt.Errorf("mkfs.ext4: %w: %s", err, bytes.TrimSpace(out))
-	}
-	return RootDisk{Path: img, Marker: RootMarker + pretty}, nil
+	return RootImage{Name: "root.ext4", Init: rootInit, Size: "32M"}.Build(ctx, dir)
 }
 
 func readOSRelease() ([]byte, error) {
