@@ -62,10 +62,8 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		return nil, err
 	}
 	defer k.Close()
-	deadline := 120 * time.Second
-	if p.RetrySeconds > 0 {
-		deadline = time.Duration(p.RetrySeconds) * time.Second
-	}
+	// rd.retry, or Run's default when it is not given (0)
+	deadline := time.Duration(p.RetrySeconds) * time.Second
 	sessions, err := Run(ctx, p, k.Login, RunOptions{Deadline: deadline, Log: log})
 	if len(sessions) > 0 {
 		Summary(log, sessions)

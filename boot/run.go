@@ -31,7 +31,8 @@ type LoginFunc func(ctx context.Context, p *Plan, t *Target, portal Portal) (*Se
 
 // RunOptions tune Run.
 type RunOptions struct {
-	// Deadline bounds the whole run: every retry of every path.
+	// Deadline bounds the whole run: every retry of every path
+	// (default DefaultDeadline).
 	Deadline time.Duration
 	// Log receives one progress line per state change.
 	Log io.Writer
@@ -52,6 +53,10 @@ type RunOptions struct {
 	// one.
 	Grace time.Duration
 }
+
+// DefaultDeadline bounds a run when nothing else does (rd.retry,
+// --timeout).
+const DefaultDeadline = 120 * time.Second
 
 // Policies for RunOptions.Require.
 const (
@@ -106,7 +111,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		return nil, fmt.Errorf("no target to log in to")
 	}
 	if o.Deadline <= 0 {
-		o.Deadline = 120 * time.Second
+		o.Deadline = DefaultDeadline
 	}
 	if o.FirstBackoff <= 0 {
 		o.FirstBackoff = firstBackoff

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/ibft"
@@ -70,8 +69,8 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 	}
 	defer k.Close()
 	deadline := o.timeout
-	if !o.timeoutSet {
-		deadline = 120 * time.Second
+	if !o.timeoutSet { // o.timeout's default is the probe's
+		deadline = boot.DefaultDeadline
 	}
 	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stdout, Require: o.require})
 	for _, s := range sessions {
