@@ -110,9 +110,8 @@ func followRedirects(portal Portal, attempt func(at, persistent Portal) error) e
 // login is one connection's login at portal at, recording persistent as
 // the session's address.
 func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent Portal) (*Session, error) {
-	portal := at
 	// Connect first: a dead portal costs no kernel session.
-	f, err := dialFile(ctx, portal)
+	f, err := dialFile(ctx, at)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +122,7 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		return nil, Fatal(err)
 	}
 	cid := uint32(0)
-	undo := func(started bool) {
+	undo := func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		// Stop before destroy even when never started, as iscsid does: the
@@ -138,11 +137,11 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		cancel()
 		return nil, Fatal(err)
 	}
-	if started, err := k.loginOn(ctx, f, p, t, portal, persistent, sid, cid, true); err != nil {
-		undo(started)
+	if err := k.loginOn(ctx, f, p, t, at, persistent, sid, cid, true); err != nil {
+		undo()
 		return nil, err
 	}
-	out := &Session{Target: t.Name, Portal: portal, SID: int(sid)}
+	out := &Session{Target: t.Name, Portal: at, SID: int(sid)}
 	// A LUN the plan names is probed alone; LUN 0 is what the flags and
 	// an empty netroot field leave, where iscsistart scans the whole
 	// target and takes its first disk (tgt's LUN 0 is a controller).
@@ -192,35 +191,31 @@ func dialFile(ctx context.Context, portal Portal) (*os.File, error) {
 
 // loginOn logs in over the connected socket f on the kernel's connection
 // sid:cid and starts it: what a first login and a reopen share. first sets
-// the session's identity and timers before (a reopen keeps them). started
-// tells whether the connection was started when it failed.
-func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) (started bool, err error) {
+// the session's identity and timers before (a reopen keeps them).
+func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) error {
 	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
-		return false, err
+		return err
 	}
 	if first {
 		if err := k.setParams(ctx, sid, cid, identityParams(p, t, persistent)); err != nil {
-			return false, Fatal(err)
+			return Fatal(err)
 		}
 	}
 	cfg, err := LoginConfig(p, t, at)
 	if err != nil {
-		return false, Fatal(err)
+		return Fatal(err)
 	}
 	cfg.ISID = core.ISID(sid)
 	cfg.CmdSN = initialCmdSN
 	tr := &kernelTransport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
 	s, err := core.Login(ctx, tr, &cfg)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
-		return false, Fatal(err)
+		return Fatal(err)
 	}
-	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
-		return true, err
-	}
-	return true, nil
+	return k.nl.StartConn(ctx, k.handle, sid, cid)
 }
 
 // Reopen logs in again on the kernel's session sid after its connection
@@ -244,8 +239,7 @@ func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32
 			return err
 		}
 		defer f.Close()
-		_, err = k.loginOn(ctx, f, p, t, at, persistent, sid, cid, false)
-		return err
+		return k.loginOn(ctx, f, p, t, at, persistent, sid, cid, false)
 	})
 }
 
