@@ -76,19 +76,24 @@ type Attempt struct {
 	Err    error
 }
 
+// firstCorrupt returns the first attempt that found a table which failed
+// to parse (a *FormatError), or nil.
+func firstCorrupt(tried []Attempt) *Attempt {
+	for i := range tried {
+		var fe *FormatError
+		if errors.As(tried[i].Err, &fe) {
+			return &tried[i]
+		}
+	}
+	return nil
+}
+
 // Error is one line. When a source held a table that failed to parse, the
 // line leads with that table and its bad field: the firmware published a
 // table, and "none found" would send the operator looking for the wrong
 // problem.
 func (e *SourceError) Error() string {
-	var corrupt *Attempt
-	for i := range e.Tried {
-		var fe *FormatError
-		if errors.As(e.Tried[i].Err, &fe) {
-			corrupt = &e.Tried[i]
-			break
-		}
-	}
+	corrupt := firstCorrupt(e.Tried)
 	s := "ibft: " + ErrNotFound.Error()
 	if corrupt != nil {
 		s = fmt.Sprintf("ibft: corrupt table in %s: %s; no other table", corrupt.Source, strings.TrimPrefix(corrupt.Err.Error(), "ibft: "))

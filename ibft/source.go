@@ -88,10 +88,7 @@ func Load(ctx context.Context, opts ...Option) (*Table, error) {
 		if t != nil {
 			return t, nil
 		}
-		for _, at := range a {
-			var fe *FormatError
-			corruptRaw = corruptRaw || errors.As(at.Err, &fe)
-		}
+		corruptRaw = corruptRaw || firstCorrupt(a) != nil
 	}
 	return nil, &SourceError{Tried: tried}
 }
