@@ -82,11 +82,12 @@ func Main(ctx context.Context, boot BootFunc) error {
 		return finish(con, cfg, err)
 	}
 	if root.Handoff != nil {
-		switch msg, err := root.Handoff(newRoot); {
-		case err != nil:
-			con.printf("warning: %v", err)
-		case msg != "":
+		msg, err := root.Handoff(newRoot)
+		if msg != "" {
 			con.printf("%s", msg)
+		}
+		if err != nil {
+			con.printf("warning: %v", err)
 		}
 	}
 	// The real system loads modules on demand through this path; give it
