@@ -15,6 +15,9 @@ var (
 	ErrRetryable = errors.New("try again later")
 	// ErrProtocol is wrapped when the target breaks RFC 7143.
 	ErrProtocol = errors.New("protocol violation")
+	// ErrBadName is wrapped when an iSCSI name breaks RFC 3722 or RFC
+	// 7143, Section 4.2.7.
+	ErrBadName = errors.New("invalid iSCSI name")
 )
 
 var (
