@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -216,14 +217,29 @@ func (p *cmdlineParser) boolean(w word, src string, dst *bool) {
 	*dst = b
 }
 
-// param takes rd.iscsi.param=<open-iscsi record name>=<value>.
+// param takes rd.iscsi.param=<open-iscsi record name>=<value>, checked
+// against the table of session values: an unknown name is warned about
+// and ignored, a bad value refused.
 func (p *cmdlineParser) param(w word, src string) {
 	k, v, ok := strings.Cut(w.value, "=")
 	if !ok || k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' }) {
 		p.fail(w, src, "", errSyntax, "expected name=value, e.g. node.session.timeo.replacement_timeout=30")
 		return
 	}
+	known, err := CheckParam(k, v)
+	if !known {
+		p.warn("%s: %s", w.key, IgnoredParam(k))
+		return
+	}
+	var pe *ParamError
+	if errors.As(err, &pe) {
+		p.fail(w, src, "", errParamValue, pe.Name+": "+pe.Reason)
+		return
+	}
 	switch k {
+	case "iface.transport_name":
+		p.plan.Transport = v
+		return
 	case "node.session.initial_login_retry_max":
 		p.retryParam = true
 	case "node.session.auth.username", "node.session.auth.password",

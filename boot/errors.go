@@ -29,6 +29,7 @@ var (
 	errTransport       = errors.New("unknown transport")
 	errShellExpansion  = errors.New("shell expansion is not supported (the file is read, never run)")
 	errQuote           = errors.New("unterminated quote")
+	errParamValue      = errors.New("invalid session parameter")
 )
 
 // CmdlineError is a refused kernel command-line word. Value is the value as

@@ -132,64 +132,6 @@ func (r NodeRecord) Path() string {
 	return filepath.Join(r.Target, fmt.Sprintf("%s,%d,%d", r.Portal.Address, r.Portal.Port, r.TPGT), r.Iface)
 }
 
-// nodeRecordKeys are the keys of a node record in the order iscsiadm
-// 2.1.8 writes them (idbm.c, idbm_recinfo_node), with open-iscsi's
-// built-in defaults (idbm_node_setup_defaults), which iscsid also assumes
-// for a key a record leaves out. The record's identity and CHAP keys are
-// filled in by MarshalText; the iface keys beyond name and transport are
-// left to their defaults.
-var nodeRecordKeys = []struct{ key, def string }{
-	{"node.name", ""},
-	{"node.tpgt", ""},
-	{"node.startup", "onboot"},
-	{"node.leading_login", "No"},
-	{"iface.iscsi_ifacename", ""},
-	{"iface.transport_name", ""},
-	{"node.discovery_port", "0"},
-	{"node.discovery_type", "static"},
-	{"node.session.initial_cmdsn", "0"},
-	{"node.session.initial_login_retry_max", "4"},
-	{"node.session.xmit_thread_priority", "-20"},
-	{"node.session.cmds_max", "128"},
-	{"node.session.queue_depth", "32"},
-	{"node.session.nr_sessions", "1"},
-	{"node.session.auth.authmethod", "None"},
-	{"node.session.auth.chap_algs", "MD5"},
-	{"node.session.timeo.replacement_timeout", "120"},
-	{"node.session.err_timeo.abort_timeout", "15"},
-	{"node.session.err_timeo.lu_reset_timeout", "30"},
-	{"node.session.err_timeo.tgt_reset_timeout", "30"},
-	{"node.session.err_timeo.host_reset_timeout", "60"},
-	{"node.session.iscsi.FastAbort", "Yes"},
-	{"node.session.iscsi.InitialR2T", "No"},
-	{"node.session.iscsi.ImmediateData", "Yes"},
-	{"node.session.iscsi.FirstBurstLength", "262144"},
-	{"node.session.iscsi.MaxBurstLength", "16776192"},
-	{"node.session.iscsi.DefaultTime2Retain", "0"},
-	{"node.session.iscsi.DefaultTime2Wait", "2"},
-	{"node.session.iscsi.MaxConnections", "1"},
-	{"node.session.iscsi.MaxOutstandingR2T", "1"},
-	{"node.session.iscsi.ERL", "0"},
-	{"node.session.scan", "auto"},
-	{"node.session.reopen_max", "0"},
-	{"node.conn[0].address", ""},
-	{"node.conn[0].port", ""},
-	{"node.conn[0].startup", "manual"},
-	{"node.conn[0].tcp.window_size", "524288"},
-	{"node.conn[0].tcp.type_of_service", "0"},
-	{"node.conn[0].timeo.logout_timeout", "15"},
-	{"node.conn[0].timeo.login_timeout", "30"},
-	{"node.conn[0].timeo.auth_timeout", "45"},
-	{"node.conn[0].timeo.noop_out_interval", "5"},
-	{"node.conn[0].timeo.noop_out_timeout", "5"},
-	{"node.conn[0].iscsi.MaxXmitDataSegmentLength", "0"},
-	{"node.conn[0].iscsi.MaxRecvDataSegmentLength", "262144"},
-	{"node.conn[0].iscsi.HeaderDigest", "None"},
-	{"node.conn[0].iscsi.DataDigest", "None"},
-	{"node.conn[0].iscsi.IFMarker", "No"},
-	{"node.conn[0].iscsi.OFMarker", "No"},
-}
-
 // MarshalText renders the record as iscsiadm writes one: "key = value"
 // lines between BEGIN and END RECORD comments. It holds the CHAP
 // passwords: the file is for root only. A value with a line break, or a
@@ -217,24 +159,27 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		fmt.Fprintf(&b, "%s = %s\n", k, v)
 		return nil
 	}
-	for _, kd := range nodeRecordKeys {
-		v, ok := fixed[kd.key]
+	for _, kd := range Settings {
+		if _, cred := authParams[kd.Name]; cred {
+			continue // written from Auth, after the method
+		}
+		v, ok := fixed[kd.Name]
 		if !ok {
-			v = kd.def
-			if cv, set := r.Conf[kd.key]; set && cv != "" && confKey(kd.key) {
+			v = kd.Record
+			if cv, set := r.Conf[kd.Name]; set && cv != "" && confKey(kd.Name) {
 				v = cv
 			}
-			if pv, set := r.Params[kd.key]; set && pv != "" && !strings.HasPrefix(kd.key, "node.session.auth.") {
+			if pv, set := r.Params[kd.Name]; set && pv != "" && !strings.HasPrefix(kd.Name, "node.session.auth.") {
 				v = pv
 			}
 		}
-		if kd.key == "node.session.auth.authmethod" && r.Auth.Method == AuthCHAP {
+		if kd.Name == "node.session.auth.authmethod" && r.Auth.Method == AuthCHAP {
 			v = AuthCHAP
 		}
-		if err := put(kd.key, v); err != nil {
+		if err := put(kd.Name, v); err != nil {
 			return nil, err
 		}
-		if kd.key != "node.session.auth.authmethod" || r.Auth.Method != AuthCHAP {
+		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != AuthCHAP {
 			continue
 		}
 		// The CHAP keys follow the method, as iscsiadm orders them; the

@@ -117,7 +117,9 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 	}
 	defer f.Close()
 
-	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, 128, 32)
+	cmdsMax, _ := strconv.Atoi(p.ParamValue("node.session.cmds_max"))
+	depth, _ := strconv.Atoi(p.ParamValue("node.session.queue_depth"))
+	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, uint16(cmdsMax), uint16(depth))
 	if err != nil {
 		return nil, Fatal(err)
 	}
@@ -142,6 +144,10 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		return nil, err
 	}
 	out := &Session{Target: t.Name, Portal: at, SID: int(sid)}
+	if p.ParamValue("node.session.scan") == "manual" {
+		// As open-iscsi: the session's LUNs are the user's to add.
+		return out, nil
+	}
 	// A LUN the plan names is probed alone; LUN 0 is what the flags and
 	// an empty netroot field leave, where iscsistart scans the whole
 	// target and takes its first disk (tgt's LUN 0 is a controller).
@@ -260,35 +266,27 @@ func (k *Kernel) setParams(ctx context.Context, sid, cid uint32, ps []param) err
 	return nil
 }
 
-// paramOr returns the plan's value of an open-iscsi record name, or def.
-func paramOr(p *Plan, name, def string) string {
-	if v, ok := p.Params[name]; ok && v != "" {
-		return v
-	}
-	if v, ok := DefaultParams()[name]; ok {
-		return v
-	}
-	return def
-}
-
 // identityParams are what iscsid's session sync reads back from sysfs to
-// adopt the session after switch_root, plus the recovery timers; open-iscsi
-// sets them before the login (initiator_common.c, iscsi_session_set_params).
+// adopt the session after switch_root, plus the recovery timers of the
+// table of session values; open-iscsi sets them before the login
+// (initiator_common.c, iscsi_session_set_params).
 func identityParams(p *Plan, t *Target, portal Portal) []param {
 	ps := []param{
 		{kernel.ParamTargetName, t.Name},
 		{kernel.ParamPersistentAddress, portal.Address},
 		{kernel.ParamPersistentPort, strconv.Itoa(portal.Port)},
-		{kernel.ParamSessRecoveryTmo, paramOr(p, "node.session.timeo.replacement_timeout", "86400")},
-		{kernel.ParamFastAbort, map[string]string{"Yes": "1", "No": "0"}[paramOr(p, "node.session.iscsi.FastAbort", "Yes")]},
-		{kernel.ParamAbortTmo, paramOr(p, "node.session.err_timeo.abort_timeout", "15")},
-		{kernel.ParamLUResetTmo, paramOr(p, "node.session.err_timeo.lu_reset_timeout", "30")},
-		{kernel.ParamTgtResetTmo, paramOr(p, "node.session.err_timeo.tgt_reset_timeout", "30")},
-		{kernel.ParamPingTmo, paramOr(p, "node.conn[0].timeo.noop_out_timeout", "0")},
-		{kernel.ParamRecvTmo, paramOr(p, "node.conn[0].timeo.noop_out_interval", "0")},
-		{kernel.ParamIfaceName, ifaceName(t)},
-		{kernel.ParamInitiatorName, p.Initiator},
 	}
+	for _, s := range Settings {
+		if !s.InKernel {
+			continue
+		}
+		v := p.ParamValue(s.Name)
+		if s.Kernel == kernel.ParamFastAbort {
+			v = map[string]string{"Yes": "1", "No": "0"}[v]
+		}
+		ps = append(ps, param{s.Kernel, v})
+	}
+	ps = append(ps, param{kernel.ParamIfaceName, ifaceName(t)}, param{kernel.ParamInitiatorName, p.Initiator})
 	if t.Auth.Method == AuthCHAP {
 		ps = append(ps, param{kernel.ParamUsername, t.Auth.Username}, param{kernel.ParamPassword, t.Auth.Password.Reveal()})
 		if t.Auth.UsernameIn != "" {

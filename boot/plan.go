@@ -210,18 +210,6 @@ type Interface struct {
 	Hostname string `json:"hostname"`
 }
 
-// DefaultParams are the session settings for a root disk, from the
-// open-iscsi README: no NOP-Outs, since nothing can answer a NOP failure
-// before iscsid runs, and a day before a lost session fails its I/O, so that
-// the root survives a target reboot or a long network outage.
-func DefaultParams() map[string]string {
-	return map[string]string{
-		"node.session.timeo.replacement_timeout": "86400",
-		"node.conn[0].timeo.noop_out_interval":   "0",
-		"node.conn[0].timeo.noop_out_timeout":    "0",
-	}
-}
-
 // Merge combines the plans of the sources into one, with this precedence:
 // explicit flags over the command line over the firmware over the defaults.
 // Any of the plans may be nil. Singular values come from the first source
@@ -417,10 +405,4 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-// isSecretParam tells which open-iscsi record keys hold a CHAP secret:
-// node.session.auth.password, ...password_in, discovery.sendtargets.auth.*.
-func isSecretParam(key string) bool {
-	return strings.Contains(strings.ToLower(key), "password")
 }

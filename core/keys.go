@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -95,31 +96,31 @@ func formatBool(b bool) string {
 // checkValue validates an offer or a declaration of key against its
 // definition.
 func checkValue(key, value string) error {
+	if err := valueRule(key, value); err != nil {
+		return fmt.Errorf("%s=%s: %w", key, clip(value), err)
+	}
+	return nil
+}
+
+// valueRule is checkValue's reason alone: what the key allows.
+func valueRule(key, value string) error {
 	def, ok := keyDefs[key]
 	if !ok {
 		return nil
 	}
-	switch def.kind {
-	case kindMin, kindMax:
+	number := def.kind == kindMin || def.kind == kindMax || def.kind == kindDeclarative && def.max > 0
+	switch {
+	case number:
 		n, err := parseNumber(value)
 		if err != nil || n < def.min || n > def.max {
-			return fmt.Errorf("%s=%s: want a number from %d to %d", key, clip(value), def.min, def.max)
+			return fmt.Errorf("want a number from %d to %d", def.min, def.max)
 		}
-	case kindOr, kindAnd:
+	case def.kind == kindOr, def.kind == kindAnd:
 		if _, ok := parseBool(value); !ok {
-			return fmt.Errorf("%s=%s: want Yes or No", key, clip(value))
+			return errors.New("want Yes or No")
 		}
-	case kindDeclarative:
-		if def.max > 0 {
-			n, err := parseNumber(value)
-			if err != nil || n < def.min || n > def.max {
-				return fmt.Errorf("%s=%s: want a number from %d to %d", key, clip(value), def.min, def.max)
-			}
-		}
-	case kindList:
-		if value == "" {
-			return fmt.Errorf("%s: empty list", key)
-		}
+	case def.kind == kindList && value == "":
+		return errors.New("empty list")
 	}
 	return nil
 }
@@ -153,4 +154,40 @@ func digestList(v string) (string, error) {
 		}
 	}
 	return v, nil
+}
+
+// CheckRecordValue checks the value of an open-iscsi record name that
+// maps to an iSCSI key (RecordKeys) with the rules the login applies to
+// it, so that a bad -P or rd.iscsi.param value is refused before anything
+// is touched rather than at the login. The error says what is allowed.
+func CheckRecordValue(name, value string) error {
+	key, ok := RecordKeys[name]
+	if !ok {
+		return fmt.Errorf("%s: not the record name of an iSCSI key", name)
+	}
+	_, err := overrideValue(key, value)
+	return err
+}
+
+// overrideValue checks a value the user sets for key and returns what we
+// offer for it.
+func overrideValue(key, value string) (string, error) {
+	switch key {
+	case "HeaderDigest", "DataDigest":
+		if _, err := digestList(value); err != nil {
+			return "", errors.New("want None, CRC32C, CRC32C,None or None,CRC32C")
+		}
+	case "ErrorRecoveryLevel":
+		// The kernel's iscsi_tcp implements error recovery level 0
+		// only; offering more would be accepted by a target and then
+		// not honoured.
+		if value != "0" {
+			return "", errors.New("only 0 is supported by the Linux initiator")
+		}
+	default:
+		if err := valueRule(key, value); err != nil {
+			return "", err
+		}
+	}
+	return value, nil
 }

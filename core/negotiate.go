@@ -121,25 +121,11 @@ func ApplyOverrides(offers []KV, overrides map[string]string) ([]KV, error) {
 		} else if _, ok := keyDefs[name]; !ok {
 			continue
 		}
-		switch key {
-		case "HeaderDigest", "DataDigest":
-			v, err := digestList(value)
-			if err != nil {
-				return nil, fmt.Errorf("parameter %s: %w", name, err)
-			}
-			value = v
-		case "ErrorRecoveryLevel":
-			// The kernel's iscsi_tcp implements error recovery level 0
-			// only; offering more would be accepted by a target and then
-			// not honoured.
-			if value != "0" {
-				return nil, fmt.Errorf("parameter %s=%s: only 0 is supported by the Linux initiator", name, clip(value))
-			}
-		default:
-			if err := checkValue(key, value); err != nil {
-				return nil, fmt.Errorf("parameter %s: %w", name, err)
-			}
+		v, err := overrideValue(key, value)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s=%s: %w", name, clip(value), err)
 		}
+		value = v
 		found := false
 		for i := range out {
 			if out[i].Key == key {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"io"
 	"strconv"
 	"strings"
@@ -235,5 +237,35 @@ func (o *options) checkLoginFlags(needTPGT bool) error {
 	case o.address == "":
 		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
 	}
+	return nil
+}
+
+// checkParams checks every -P against the table of session values: a bad
+// value is exit 7 naming it; a name iscsiboot does not know is warned about
+// and dropped, so that nothing acts on it. discovery.sendtargets.auth.*
+// are checked as their node.session.auth.* twins and count only for
+// --discover.
+func (o *options) checkParams(stderr io.Writer) error {
+	kept := o.params[:0]
+	for _, p := range o.params {
+		name := p.name
+		if rest, ok := strings.CutPrefix(name, "discovery.sendtargets.auth."); ok {
+			name = "node.session.auth." + rest
+			if !o.discover {
+				fmt.Fprintf(stderr, "iscsistart: warning: %s is used by --discover only: ignored\n", esc.Clip(p.name, 64))
+				continue
+			}
+		}
+		known, err := boot.CheckParam(name, p.value)
+		if !known {
+			fmt.Fprintf(stderr, "iscsistart: warning: %s\n", boot.IgnoredParam(p.name))
+			continue
+		}
+		if err != nil {
+			return &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid -P: %w", err)}
+		}
+		kept = append(kept, p)
+	}
+	o.params = kept
 	return nil
 }

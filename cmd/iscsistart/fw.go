@@ -61,7 +61,7 @@ func (o *options) flagsPlan() (*boot.Plan, error) {
 
 // planAuth builds flagsPlan, taking the CHAP record names under authPrefix
 // (node.session.auth. for a login, discovery.sendtargets.auth. for
-// SendTargets discovery).
+// SendTargets discovery). The -P values were checked by checkParams.
 func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
 	p := &boot.Plan{Initiator: o.initiator, Params: map[string]string{}}
 	auth := boot.Auth{Username: o.username, Password: boot.Secret(o.password),
@@ -69,28 +69,24 @@ func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
 	method := ""
 	for _, prm := range o.params {
 		name, ok := strings.CutPrefix(prm.name, authPrefix)
-		if !ok || name == "chap_algs" {
-			if !strings.Contains(prm.name, ".auth.") || strings.HasSuffix(prm.name, ".chap_algs") {
-				p.Params[prm.name] = prm.value
-			}
-			continue
-		}
-		switch name {
-		case "username":
+		switch {
+		case prm.name == "iface.transport_name":
+			p.Transport = prm.value
+		case !ok && strings.Contains(prm.name, ".auth.") && !strings.HasSuffix(prm.name, ".chap_algs"):
+			// the other prefix's CHAP: discovery's in a login, or the
+			// session's in a discovery
+		case !ok, name == "chap_algs":
+			p.Params[prm.name] = prm.value
+		case name == "username":
 			auth.Username = prm.value
-		case "password":
+		case name == "password":
 			auth.Password = boot.Secret(prm.value)
-		case "username_in":
+		case name == "username_in":
 			auth.UsernameIn = prm.value
-		case "password_in":
+		case name == "password_in":
 			auth.PasswordIn = boot.Secret(prm.value)
-		case "authmethod":
-			if prm.value != "None" && prm.value != boot.AuthCHAP {
-				return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --param %s=%s: want None or CHAP", prm.name, prm.value)
-			}
+		case name == "authmethod":
 			method = prm.value
-		default:
-			// password_length and the like: iscsiadm's derived keys
 		}
 	}
 	if method == "" && (auth.Username != "" || auth.Password != "") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,7 +25,10 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
 		}
-		flags, _ := o.flagsPlan()
+		flags, err := o.flagsPlan()
+		if err != nil {
+			return err
+		}
 		flags.Targets = nil
 		p = boot.Merge(flags, nil, fw)
 	} else {
@@ -63,7 +67,7 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 }
 
 func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr io.Writer) error {
-	k, err := boot.OpenKernel("tcp")
+	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return &iscsierr.Error{Code: iscsierr.TransNotFound, Err: err}
 	}

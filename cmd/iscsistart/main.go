@@ -22,7 +22,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -52,10 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range o.params {
-		if !boot.KnownParam(p.name) {
-			fmt.Fprintf(stderr, "iscsistart: warning: unknown parameter %s ignored\n", p.name)
-		}
+	if err := o.checkParams(stderr); err != nil {
+		return err
 	}
 	switch {
 	case o.help, o.version:

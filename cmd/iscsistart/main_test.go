@@ -57,6 +57,51 @@ func TestUnknownParamWarns(t *testing.T) {
 	}
 }
 
+// TestParamsFromTable: every -P and rd.iscsi.param goes through the table
+// of session values. An unknown name is really ignored (it is not in the
+// plan), a bad value is exit 7 with one line naming the parameter, the
+// value and the range, and a secret's value is never shown.
+func TestParamsFromTable(t *testing.T) {
+	out, errs, code := runCLI(t, "--plan", "--cmdline", "ip=dhcp", "-P", "node.session.timeo.replacment_timeout=5")
+	if code != 0 || strings.Contains(out, "replacment") || !strings.Contains(errs, "ignored") {
+		t.Errorf("unknown -P: code %d, stdout %q, stderr %q: want it warned about and left out of the plan", code, out, errs)
+	}
+	out, errs, code = runCLI(t, "--plan", "--cmdline", "ip=dhcp rd.iscsi.param=node.session.timeo.replacment_timeout=5")
+	if code != 0 || strings.Contains(strings.ReplaceAll(out, `"rd.iscsi.param: unknown parameter node.session.timeo.replacment_timeout`, ""), "replacment") ||
+		!strings.Contains(out, "unknown parameter node.session.timeo.replacment_timeout ignored") {
+		t.Errorf("unknown rd.iscsi.param: code %d, stdout %q, stderr %q: want one warning and no param", code, out, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--plan", "--cmdline", "ip=dhcp rd.iscsi.param=node.session.timeo.replacement_timeout=abc"},
+			"node.session.timeo.replacement_timeout: want a whole number from 0 to 2147483647"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.session.timeo.replacement_timeout=abc"},
+			"node.session.timeo.replacement_timeout=abc: want a whole number from 0 to 2147483647"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.conn[0].timeo.noop_out_interval=-1"},
+			"node.conn[0].timeo.noop_out_interval=-1: want a whole number"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.session.iscsi.FastAbort=maybe"},
+			"node.session.iscsi.FastAbort=maybe: want Yes, No"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.conn[0].iscsi.MaxRecvDataSegmentLength=1"},
+			"MaxRecvDataSegmentLength=1: want a number from 512 to 16777215"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.session.cmds_max=100000"},
+			"node.session.cmds_max=100000: want a whole number from 16 to 4096"},
+		{[]string{"-b", "--ibft", "../../ibft/testdata/ipxe-ibft.bin", "-P", "node.session.auth.authmethod=Foo"},
+			"node.session.auth.authmethod=Foo: want None, CHAP"},
+		{[]string{"-b", "-P", "node.session.auth.authmethod=Foo"}, "authmethod=Foo"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.session.auth.password=se\ncret!"},
+			"node.session.auth.password=<redacted>: a control character"},
+		{[]string{"--plan", "--cmdline", "ip=dhcp", "-P", "node.name=iqn.2025-01.x:y"},
+			"node.name=iqn.2025-01.x:y: set by the session itself"},
+	} {
+		out, errs, code := runCLI(t, tc.args...)
+		if code != iscsierr.Invalid || !strings.Contains(errs, tc.says) || strings.Count(errs, "\n") != 1 || strings.Contains(errs+out, "se\ncret") {
+			t.Errorf("%q: code %d, stderr %q, stdout %q; want exit 7 and one line with %q", tc.args, code, errs, out, tc.says)
+		}
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	out, _, code := runCLI(t, "-h")
 	if code != 0 || !strings.Contains(out, "--initiatorname") || !strings.Contains(out, "--probe") {
