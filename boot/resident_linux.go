@@ -150,7 +150,8 @@ type ResidentOptions struct {
 	Iscsid func() (int, bool)
 	// Poll is how often Iscsid is asked (default 200 ms).
 	Poll time.Duration
-	// AttemptTimeout bounds one login attempt (default 15 s, iscsid.conf's
+	// AttemptTimeout bounds one login attempt (default: the plan's
+	// node.conn[0].timeo.login_timeout, else 15 s, iscsid.conf's
 	// login_timeout).
 	AttemptTimeout time.Duration
 	// Logf receives one line per state change.
@@ -170,6 +171,9 @@ type ResidentOptions struct {
 func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOptions) error {
 	if o.Poll <= 0 {
 		o.Poll = 200 * time.Millisecond
+	}
+	if n, err := strconv.Atoi(st.Plan.Params["node.conn[0].timeo.login_timeout"]); o.AttemptTimeout <= 0 && err == nil && n > 0 {
+		o.AttemptTimeout = time.Duration(n) * time.Second
 	}
 	if o.AttemptTimeout <= 0 {
 		o.AttemptTimeout = 15 * time.Second
