@@ -195,21 +195,6 @@ func IgnoredParam(name string) string {
 	return fmt.Sprintf("unknown parameter %s ignored: not a session setting iscsiboot knows", esc.Clip(name, 64))
 }
 
-// CheckParams checks every value of params against the table (unknown
-// names included, as errors): for plans built by hand, e.g. by a u-root
-// uinit, rather than by a source that already checked each value.
-func CheckParams(params map[string]string) error {
-	var errs []error
-	for k, v := range params {
-		known, err := CheckParam(k, v)
-		if !known {
-			err = &ParamError{Name: esc.Clip(k, 64), Value: "...", Reason: "unknown parameter"}
-		}
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
 // isSecretParam tells which record names hold a CHAP secret:
 // node.session.auth.password, ...password_in, and discovery's twins.
 func isSecretParam(key string) bool {
