@@ -31,6 +31,8 @@ var (
 	errTooLong        = errors.New("value too long for its field")
 	errTooMany        = errors.New("more structures than the table has slots")
 	errTableTooBig    = errors.New("table too big for 16-bit string offsets")
+	errTableSize      = errors.New("larger than any iBFT")
+	errFileSize       = errors.New("file larger than its bound")
 	errMAC            = errors.New("MAC address not 6 bytes")
 	errNumber         = errors.New("not a number in range")
 	errAddress        = errors.New("not an IP address")

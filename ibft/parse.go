@@ -161,6 +161,9 @@ func checkHeader(b []byte) ([]byte, error) {
 	if n < HeaderLen+ControlLen {
 		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf(">= %d", HeaderLen+ControlLen), Err: errLengthSmall}
 	}
+	if n > MaxTableLen {
+		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf("<= %d", MaxTableLen), Err: errTableSize}
+	}
 	if uint64(n) > uint64(len(b)) {
 		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf("<= %d bytes of data", len(b)), Err: errLengthPastData}
 	}

@@ -33,6 +33,12 @@ func TestParseErrors(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[offLength:], uint32(len(b)+1))
 			return b
 		}, "acpi_header", "length", "", errLengthPastData},
+		{"length above 64 KiB", func(b []byte) []byte {
+			b = append(b, make([]byte, MaxTableLen+1-len(b))...)
+			binary.LittleEndian.PutUint32(b[offLength:], uint32(len(b)))
+			fixSum(b)
+			return b
+		}, "acpi_header", "length", "65537", errTableSize},
 		{"length too small", func(b []byte) []byte { binary.LittleEndian.PutUint32(b[offLength:], 50); return b }, "acpi_header", "length", "50", errLengthSmall},
 		{"revision", func(b []byte) []byte { b[offRevision] = 2; fixSum(b); return b }, "acpi_header", "revision", "2", errRevision},
 		{"checksum", func(b []byte) []byte { b[len(b)-2] ^= 0x40; return b }, "acpi_header", "checksum", "", errChecksum},

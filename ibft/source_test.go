@@ -289,3 +289,52 @@ func TestLoadCorruptRawSkipsSysfs(t *testing.T) {
 		t.Fatalf("err %v, want the corrupt NIC length", err)
 	}
 }
+
+// TestReadFileTooBig: a file larger than any table is refused after
+// MaxTableLen+1 bytes, so that --ibft /dev/zero or a huge file cannot
+// exhaust memory; the one-line error names the file and the bound.
+func TestReadFileTooBig(t *testing.T) {
+	dir := t.TempDir()
+	fits := filepath.Join(dir, "fits.bin")
+	writeFile(t, fits, append(readFixture(t), make([]byte, MaxTableLen-len(readFixture(t)))...))
+	if _, err := ReadFile(fits); err != nil {
+		t.Fatalf("ReadFile(%d bytes) = %v, want the table", MaxTableLen, err)
+	}
+	big := filepath.Join(dir, "big.bin")
+	writeFile(t, big, append(readFixture(t), make([]byte, MaxTableLen+1-len(readFixture(t)))...))
+	for _, p := range []string{big, "/dev/zero"} {
+		tab, err := ReadFile(p)
+		var fe *FormatError
+		if tab != nil || !errors.As(err, &fe) || !errors.Is(err, errTableSize) {
+			t.Fatalf("ReadFile(%s) = %v, want a *FormatError wrapping errTableSize", p, err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, p+": ") || !strings.Contains(msg, "65536") {
+			t.Errorf("message %q: want one line naming %s and the bound", msg, p)
+		}
+	}
+}
+
+// TestLoadACPITooBig: an ACPI table file larger than any iBFT is a corrupt
+// table, not one parsed from its first bytes.
+func TestLoadACPITooBig(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "sys/firmware/acpi/tables/iBFT"), append(readFixture(t), make([]byte, MaxTableLen)...))
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	if !errors.Is(err, errTableSize) || !strings.HasPrefix(err.Error(), "ibft: corrupt table in acpi /sys/firmware/acpi/tables/iBFT: file.size = ") {
+		t.Fatalf("Load() = %v, want the oversized ACPI table as the corrupt one", err)
+	}
+}
+
+// TestLoadSysfsHugeAttribute: a sysfs attribute is read up to a bound, and
+// a longer one fails the directory naming the attribute.
+func TestLoadSysfsHugeAttribute(t *testing.T) {
+	root := t.TempDir()
+	ipxeSysfs(t, root)
+	writeFile(t, filepath.Join(root, "sys/firmware/ibft/target0/target-name"), bytes.Repeat([]byte("a"), maxAttrLen+1))
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, errFileSize) || fe.Field != "target-name" || !strings.Contains(err.Error(), "4096") {
+		t.Fatalf("Load() = %v, want the oversized target-name named", err)
+	}
+}

@@ -65,7 +65,7 @@ func (l *loader) offload(context.Context) (*Table, []Attempt) {
 // does for offload boot: the host's driver (proc_name), e.g. "qla4xxx",
 // "be2iscsi", "bnx2i". An unreadable host leaves it empty ("tcp").
 func (l *loader) hostTransport(n string) string {
-	b, err := os.ReadFile(l.path(filepath.Join(sysfsScsiHost, "host"+n, "proc_name")))
+	b, err := readLimited(l.path(filepath.Join(sysfsScsiHost, "host"+n, "proc_name")), maxAttrLen)
 	if err != nil {
 		return ""
 	}
@@ -152,7 +152,11 @@ func (a *attrs) str(name string) string {
 	if a.err != nil {
 		return ""
 	}
-	b, err := os.ReadFile(filepath.Join(a.dir, name))
+	b, err := readLimited(filepath.Join(a.dir, name), maxAttrLen)
+	if errors.Is(err, errFileSize) {
+		a.err = &FormatError{Structure: a.label, Field: name, Value: fmt.Sprintf("more than %d bytes", maxAttrLen), Want: fmt.Sprintf("<= %d bytes", maxAttrLen), Err: err}
+		return ""
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			a.err = fmt.Errorf("ibft: read %s/%s: %w", a.label, name, err)
@@ -292,7 +296,7 @@ func SysResolver(root string) Resolver {
 		for _, e := range ents {
 			name := e.Name()
 			all = append(all, name)
-			b, err := os.ReadFile(filepath.Join(dir, name, "address"))
+			b, err := readLimited(filepath.Join(dir, name, "address"), maxAttrLen)
 			if err != nil {
 				continue
 			}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,6 +84,26 @@ func TestFirmwarePrint(t *testing.T) {
 		"node.boot_lun = 1", "# END RECORD"} {
 		if !strings.Contains(out, line+"\n") {
 			t.Errorf("missing %q in\n%s", line, out)
+		}
+	}
+}
+
+// TestFirmwarePrintTooBig: -f --ibft of a file larger than any table (a
+// valid table with trailing bytes past 64 KiB, or /dev/zero, which has no
+// end) stops reading at the bound and exits 7 with one line naming the file.
+func TestFirmwarePrintTooBig(t *testing.T) {
+	fx, err := os.ReadFile("../../ibft/testdata/ipxe-ibft.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, append(fx, make([]byte, 64<<10)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{big, "/dev/zero"} {
+		out, errs, code := runCLI(t, "-f", "--ibft", p)
+		if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, p+": ") || !strings.Contains(errs, "65536") {
+			t.Errorf("-f --ibft %s: code %d stdout %q stderr %q; want code %d and one line naming the file and the bound", p, code, out, errs, iscsierr.Invalid)
 		}
 	}
 }
