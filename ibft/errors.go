@@ -33,6 +33,8 @@ var (
 	errTableTooBig    = errors.New("table too big for 16-bit string offsets")
 	errTableSize      = errors.New("larger than any iBFT")
 	errFileSize       = errors.New("file larger than its bound")
+	errSecretOverlap  = errors.New("CHAP secret shares bytes with data that is printed")
+	errUnprintable    = errors.New("not printable text (a control byte, line break or invalid UTF-8)")
 	errMAC            = errors.New("MAC address not 6 bytes")
 	errNumber         = errors.New("not a number in range")
 	errAddress        = errors.New("not an IP address")

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -336,5 +338,39 @@ func TestLoadSysfsHugeAttribute(t *testing.T) {
 	var fe *FormatError
 	if !errors.As(err, &fe) || !errors.Is(err, errFileSize) || fe.Field != "target-name" || !strings.Contains(err.Error(), "4096") {
 		t.Fatalf("Load() = %v, want the oversized target-name named", err)
+	}
+}
+
+// TestLoadSysfsHostileStrings: the kernel prints a table string as it is,
+// line breaks and escapes included; the sysfs view checks its strings as
+// Parse does, and never shows a secret.
+func TestLoadSysfsHostileStrings(t *testing.T) {
+	tests := []struct {
+		file, value string
+		err         error
+		want        string
+	}{
+		{"target0/target-name", "iqn.2025-01.test:disk1\nnode.session.auth.password = x\n", core.ErrBadName, `target0.target-name = "iqn.2025-01.test:disk1\nnode`},
+		{"initiator/initiator-name", "iqn.2025-01.test:init\x1b[2J\n", core.ErrBadName, `initiator.initiator-name = "iqn.2025-01.test:init\x1b[2J"`},
+		{"target0/chap-name", "alice\rbob\n", errUnprintable, `target0.chap-name = "alice\rbob"`},
+		{"target0/chap-secret", "hba-secret-1\x00\n", errUnprintable, "target0.chap-secret = <redacted>"},
+		{"ethernet0/hostname", "box\x07\n", errUnprintable, `ethernet0.hostname = "box\a"`},
+		{"acpi_header/oem_id", "FEN\x1bSYS\n", errUnprintable, `acpi_header.oem_id = "FEN\x1bSYS"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			root := t.TempDir()
+			ipxeSysfs(t, root)
+			writeFile(t, filepath.Join(root, "sys/firmware/ibft", tt.file), []byte(tt.value))
+			tab, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+			var fe *FormatError
+			if tab != nil || !errors.As(err, &fe) || !errors.Is(err, tt.err) {
+				t.Fatalf("Load() = %v, want a *FormatError wrapping %v", err, tt.err)
+			}
+			msg := err.Error()
+			if !esc.Printable(msg) || !strings.Contains(msg, tt.want) || strings.Contains(msg, "hba-secret") {
+				t.Errorf("message %q: want one printable line with %q", msg, tt.want)
+			}
+		})
 	}
 }

@@ -96,7 +96,10 @@ func readSysfs(dir, label string) (*Table, error) {
 			}
 		case n == sysfsACPI:
 			a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
-			t.Header = Header{Signature: a.str("signature"), OEMID: a.str("oem_id"), OEMTableID: a.str("oem_table_id")}
+			t.Header = Header{Signature: a.text("signature", textString), OEMID: a.text("oem_id", textString), OEMTableID: a.text("oem_table_id", textString)}
+			if a.err != nil {
+				return nil, a.err
+			}
 		case strings.HasPrefix(n, sysfsEthernet):
 			nics = append(nics, n)
 		case strings.HasPrefix(n, sysfsTarget):
@@ -167,6 +170,17 @@ func (a *attrs) str(name string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// text reads a string attribute and checks it as checkString does; the
+// kernel prints the table's bytes as they are (sprintf_string), so a line
+// break or escape inside a table string arrives here too.
+func (a *attrs) text(name string, k stringKind) string {
+	s := a.str(name)
+	if shown, want, err := checkString(s, k); err != nil && a.err == nil {
+		a.err = &FormatError{Structure: a.label, Field: name, Value: shown, Want: want, Err: err}
+	}
+	return s
+}
+
 func (a *attrs) uint(name string, bits int, def uint64) uint64 {
 	s := a.str(name)
 	if s == "" || a.err != nil {
@@ -205,8 +219,8 @@ func (a *attrs) initiator() *Initiator {
 		SLPServer:       a.addr("slp-server"),
 		PrimaryRADIUS:   a.addr("pri-radius-server"),
 		SecondaryRADIUS: a.addr("sec-radius-server"),
-		Name:            a.str("initiator-name"),
-		ISID:            a.str("isid"),
+		Name:            a.text("initiator-name", nameString),
+		ISID:            a.text("isid", textString),
 	}
 }
 
@@ -222,7 +236,7 @@ func (a *attrs) nic(dirName string) NIC {
 		SecondaryDNS: a.addr("secondary-dns"),
 		DHCPServer:   a.addr("dhcp"),
 		VLAN:         uint16(a.uint("vlan", 16, 0)),
-		Hostname:     a.str("hostname"),
+		Hostname:     a.text("hostname", textString),
 	}
 	if s := a.str("mac"); s != "" {
 		mac, err := net.ParseMAC(s)
@@ -249,11 +263,11 @@ func (a *attrs) target(dirName string) Target {
 		Port:              uint16(a.uint("port", 16, 3260)),
 		CHAPType:          CHAPType(a.uint("chap-type", 8, 0)),
 		NICAssoc:          uint8(a.uint("nic-assoc", 8, 0)),
-		Name:              a.str("target-name"),
-		CHAPName:          a.str("chap-name"),
-		CHAPSecret:        Secret(a.str("chap-secret")),
-		ReverseCHAPName:   a.str("rev-chap-name"),
-		ReverseCHAPSecret: Secret(a.str("rev-chap-name-secret")),
+		Name:              a.text("target-name", nameString),
+		CHAPName:          a.text("chap-name", textString),
+		CHAPSecret:        Secret(a.text("chap-secret", secretString)),
+		ReverseCHAPName:   a.text("rev-chap-name", textString),
+		ReverseCHAPSecret: Secret(a.text("rev-chap-name-secret", secretString)),
 	}
 	if s := a.str("lun"); s != "" {
 		l, ok := parseSysfsLUN(s)

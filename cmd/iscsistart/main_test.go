@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/iscsiboot/iscsiboot/core/coretest"
+	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -104,6 +108,62 @@ func TestFirmwarePrintTooBig(t *testing.T) {
 		out, errs, code := runCLI(t, "-f", "--ibft", p)
 		if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, p+": ") || !strings.Contains(errs, "65536") {
 			t.Errorf("-f --ibft %s: code %d stdout %q stderr %q; want code %d and one line naming the file and the bound", p, code, out, errs, iscsierr.Invalid)
+		}
+	}
+}
+
+// hostileTable is a table with one CHAP target, marshaled and then
+// changed by edit (the raw bytes; the checksum is fixed after it).
+func hostileTable(t *testing.T, name string, edit func(b []byte)) string {
+	t.Helper()
+	tab := &ibft.Table{
+		Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, Name: "iqn.2025-01.test:init"},
+		NICs: []ibft.NIC{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.15"),
+			PrefixLen: 24, MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}}},
+		Targets: []ibft.Target{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.2"),
+			Port: 3260, Name: name, CHAPType: ibft.CHAPOneWay, CHAPName: "alice", CHAPSecret: "hostile-pw-4711"}},
+	}
+	b, err := tab.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(b)
+	var sum byte
+	for _, c := range b {
+		sum += c
+	}
+	b[9] -= sum
+	p := filepath.Join(t.TempDir(), "table.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFirmwareHostileTable: a table whose target name is its CHAP secret
+// (the name's offset points at the secret), or whose target name forges a
+// password line, is refused by -f and --plan with exit 7 and one line, and
+// the secret appears nowhere.
+func TestFirmwareHostileTable(t *testing.T) {
+	// iBFT 1.03, Sections 3.4 and 3.7: target0's offset is at 48+12; in
+	// the target, the name's length and offset at 34, the secret's at 42.
+	nameIsSecret := func(b []byte) {
+		tgt := int(binary.LittleEndian.Uint16(b[48+12:]))
+		copy(b[tgt+34:tgt+38], b[tgt+42:tgt+46])
+	}
+	tables := map[string]string{
+		"name is the secret":   hostileTable(t, "iqn.2025-01.test:disk1", nameIsSecret),
+		"forged password line": hostileTable(t, "iqn.2025-01.test:disk1\nnode.session.auth.password = forged", func([]byte) {}),
+	}
+	for name, p := range tables {
+		for _, args := range [][]string{{"-f", "--ibft", p}, {"-f", "--show-secrets", "--ibft", p}, {"--plan", "--cmdline", "quiet", "--ibft", p}} {
+			out, errs, code := runCLI(t, args...)
+			if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "target0.target_name") {
+				t.Errorf("%s: %v: code %d stdout %q stderr %q; want code %d and one line naming target0.target_name", name, args, code, out, errs, iscsierr.Invalid)
+			}
+			if strings.Contains(out+errs, "hostile-pw") || strings.Contains(out, "forged") {
+				t.Errorf("%s: %v: secret or forged line in the output:\n%s%s", name, args, out, errs)
+			}
 		}
 	}
 }
