@@ -35,6 +35,8 @@ var (
 	errFileSize       = errors.New("file larger than its bound")
 	errSecretOverlap  = errors.New("CHAP secret shares bytes with data that is printed")
 	errUnprintable    = errors.New("not printable text (a control byte, line break or invalid UTF-8)")
+	errVLAN           = errors.New("VLAN id out of range")
+	errTargetAddr     = errors.New("no address for a target in use")
 	errMAC            = errors.New("MAC address not 6 bytes")
 	errNumber         = errors.New("not a number in range")
 	errAddress        = errors.New("not an IP address")

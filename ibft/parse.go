@@ -370,6 +370,9 @@ func (d *decoder) nic(name string, off uint16) (NIC, bool) {
 	if max := maxPrefix(n.IP); n.PrefixLen > max {
 		d.fail(&FormatError{Structure: name, Field: "subnet_mask_prefix", Value: fmt.Sprint(n.PrefixLen), Want: fmt.Sprintf("<= %d for %v", max, n.IP), Err: errPrefix})
 	}
+	if want, err := checkVLAN(n.VLAN); err != nil {
+		d.fail(&FormatError{Structure: name, Field: "vlan", Value: fmt.Sprint(n.VLAN), Want: want, Err: err})
+	}
 	return n, d.err == nil
 }
 
@@ -394,6 +397,13 @@ func (d *decoder) target(name string, off uint16) (Target, bool) {
 	}
 	if tg.CHAPType > CHAPMutual {
 		d.fail(&FormatError{Structure: name, Field: "chap_type", Value: fmt.Sprint(uint8(tg.CHAPType)), Want: "0 (none), 1 (one-way) or 2 (mutual)", Err: errCHAPType})
+	}
+	if want, err := checkTargetAddr(tg.Flags, tg.IP); err != nil {
+		v := "16 zero bytes"
+		if tg.IP.IsValid() {
+			v = tg.IP.String()
+		}
+		d.fail(&FormatError{Structure: name, Field: "ip_addr", Value: v, Want: want, Err: err})
 	}
 	return tg, d.err == nil
 }

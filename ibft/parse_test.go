@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -65,6 +66,18 @@ func TestParseErrors(t *testing.T) {
 		{"string offset 0", func(b []byte) []byte { put16(b, slot(b, 0)+offInitName+2, 0); fixSum(b); return b }, "initiator", "initiator_name_off", "0", errStringOffset},
 		{"chap type", func(b []byte) []byte { b[slot(b, 2)+offCHAPType] = 7; fixSum(b); return b }, "target0", "chap_type", "7", errCHAPType},
 		{"prefix", func(b []byte) []byte { b[slot(b, 1)+offPrefix] = 33; fixSum(b); return b }, "nic0", "subnet_mask_prefix", "33", errPrefix},
+		{"vlan 65535", func(b []byte) []byte { put16(b, slot(b, 1)+offVLAN, 0xffff); fixSum(b); return b }, "nic0", "vlan", "65535", errVLAN},
+		{"vlan 4095, reserved", func(b []byte) []byte { put16(b, slot(b, 3)+offVLAN, 4095); fixSum(b); return b }, "nic1", "vlan", "4095", errVLAN},
+		{"target0 at 0.0.0.0", func(b []byte) []byte {
+			copy(b[slot(b, 2)+offTgtIP:], []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0})
+			fixSum(b)
+			return b
+		}, "target0", "ip_addr", "0.0.0.0", errTargetAddr},
+		{"target1 without an address", func(b []byte) []byte {
+			clear(b[slot(b, 4)+offTgtIP : slot(b, 4)+offTgtIP+16])
+			fixSum(b)
+			return b
+		}, "target1", "ip_addr", "16 zero bytes", errTargetAddr},
 		{"target1 runs past the end", func(b []byte) []byte {
 			put16(b, HeaderLen+offTarget1Off, uint16(len(b)-16))
 			fixSum(b)
@@ -262,5 +275,39 @@ func TestParseHostileStrings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseTargetFlagsDecide: the target's flags decide whether its
+// address is checked. A target whose flags are clear is skipped by every
+// reader and may have none; either flag bit alone puts it in use (some
+// firmware sets only boot-selected), and then it needs one. VLAN 4094,
+// the last id there is, passes.
+func TestParseTargetFlagsDecide(t *testing.T) {
+	for _, tc := range []struct {
+		flags Flags
+		ok    bool
+	}{{0, true}, {FlagBootSelected, false}, {FlagBlockValid, false}} {
+		tab := fullTable()
+		tab.Targets[1].Flags = tc.flags
+		tab.Targets[1].IP = netip.Addr{}
+		tab.NICs[0].VLAN = 4094
+		b, err := tab.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse(b)
+		if !tc.ok {
+			if !errors.Is(err, errTargetAddr) || !strings.Contains(err.Error(), "target1.ip_addr") {
+				t.Errorf("flags 0x%x: Parse() = %v, want target1.ip_addr refused", uint8(tc.flags), err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("flags 0x%x: %v", uint8(tc.flags), err)
+		}
+		if bt := got.BootTargets(); len(bt) != 1 || bt[0].Name != "iqn.2025-01.test:disk-a" || bt[0].NIC.VLAN != 4094 {
+			t.Errorf("boot targets %+v, want disk-a alone on VLAN 4094", bt)
+		}
 	}
 }

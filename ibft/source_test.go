@@ -374,3 +374,27 @@ func TestLoadSysfsHostileStrings(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadSysfsBadValues: the sysfs view refuses a VLAN id above 4094 and
+// a target in use without an address, as Parse does.
+func TestLoadSysfsBadValues(t *testing.T) {
+	tests := []struct {
+		file, value, want string
+		err               error
+	}{
+		{"ethernet0/vlan", "65535\n", `ethernet0.vlan = "65535"`, errVLAN},
+		{"target0/ip-addr", "0.0.0.0\n", `target0.ip-addr = "0.0.0.0"`, errTargetAddr},
+		{"target0/ip-addr", "::\n", `target0.ip-addr = "::"`, errTargetAddr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"="+strings.TrimSpace(tt.value), func(t *testing.T) {
+			root := t.TempDir()
+			ipxeSysfs(t, root)
+			writeFile(t, filepath.Join(root, "sys/firmware/ibft", tt.file), []byte(tt.value))
+			_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+			if !errors.Is(err, tt.err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load() = %v, want %q wrapping %v", err, tt.want, tt.err)
+			}
+		})
+	}
+}

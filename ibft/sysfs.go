@@ -238,6 +238,9 @@ func (a *attrs) nic(dirName string) NIC {
 		VLAN:         uint16(a.uint("vlan", 16, 0)),
 		Hostname:     a.text("hostname", textString),
 	}
+	if want, err := checkVLAN(n.VLAN); err != nil {
+		a.fail("vlan", fmt.Sprint(n.VLAN), want, err)
+	}
 	if s := a.str("mac"); s != "" {
 		mac, err := net.ParseMAC(s)
 		if err != nil || len(mac) != 6 {
@@ -268,6 +271,9 @@ func (a *attrs) target(dirName string) Target {
 		CHAPSecret:        Secret(a.text("chap-secret", secretString)),
 		ReverseCHAPName:   a.text("rev-chap-name", textString),
 		ReverseCHAPSecret: Secret(a.text("rev-chap-name-secret", secretString)),
+	}
+	if want, err := checkTargetAddr(tg.Flags, tg.IP); err != nil {
+		a.fail("ip-addr", a.str("ip-addr"), want, err)
 	}
 	if s := a.str("lun"); s != "" {
 		l, ok := parseSysfsLUN(s)

@@ -141,28 +141,35 @@ func hostileTable(t *testing.T, name string, edit func(b []byte)) string {
 }
 
 // TestFirmwareHostileTable: a table whose target name is its CHAP secret
-// (the name's offset points at the secret), or whose target name forges a
-// password line, is refused by -f and --plan with exit 7 and one line, and
-// the secret appears nowhere.
+// (the name's offset points at the secret), whose target name forges a
+// password line, whose target in use is at 0.0.0.0 or whose NIC is on VLAN
+// 65535 is refused by -f and --plan with exit 7 and one line naming the
+// field, and the secret appears nowhere.
 func TestFirmwareHostileTable(t *testing.T) {
-	// iBFT 1.03, Sections 3.4 and 3.7: target0's offset is at 48+12; in
-	// the target, the name's length and offset at 34, the secret's at 42.
-	nameIsSecret := func(b []byte) {
-		tgt := int(binary.LittleEndian.Uint16(b[48+12:]))
-		copy(b[tgt+34:tgt+38], b[tgt+42:tgt+46])
-	}
-	tables := map[string]string{
-		"name is the secret":   hostileTable(t, "iqn.2025-01.test:disk1", nameIsSecret),
-		"forged password line": hostileTable(t, "iqn.2025-01.test:disk1\nnode.session.auth.password = forged", func([]byte) {}),
-	}
-	for name, p := range tables {
-		for _, args := range [][]string{{"-f", "--ibft", p}, {"-f", "--show-secrets", "--ibft", p}, {"--plan", "--cmdline", "quiet", "--ibft", p}} {
+	// iBFT 1.03, Sections 3.4, 3.6 and 3.7: nic0's offset is at 48+10 and
+	// target0's at 48+12; in the NIC, the VLAN at 88; in the target, the
+	// address at 6, the name's length and offset at 34, the secret's at 42.
+	nic := func(b []byte) int { return int(binary.LittleEndian.Uint16(b[48+10:])) }
+	tgt := func(b []byte) int { return int(binary.LittleEndian.Uint16(b[48+12:])) }
+	const name = "iqn.2025-01.test:disk1"
+	for _, tc := range []struct {
+		name, field string
+		table       string
+	}{
+		{"name is the secret", "target0.target_name", hostileTable(t, name, func(b []byte) {
+			copy(b[tgt(b)+34:tgt(b)+38], b[tgt(b)+42:tgt(b)+46])
+		})},
+		{"forged password line", "target0.target_name", hostileTable(t, name+"\nnode.session.auth.password = forged", func([]byte) {})},
+		{"target at 0.0.0.0", "target0.ip_addr", hostileTable(t, name, func(b []byte) { clear(b[tgt(b)+6+12 : tgt(b)+6+16]) })},
+		{"vlan 65535", "nic0.vlan", hostileTable(t, name, func(b []byte) { binary.LittleEndian.PutUint16(b[nic(b)+88:], 0xffff) })},
+	} {
+		for _, args := range [][]string{{"-f", "--ibft", tc.table}, {"-f", "--show-secrets", "--ibft", tc.table}, {"--plan", "--cmdline", "quiet", "--ibft", tc.table}} {
 			out, errs, code := runCLI(t, args...)
-			if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "target0.target_name") {
-				t.Errorf("%s: %v: code %d stdout %q stderr %q; want code %d and one line naming target0.target_name", name, args, code, out, errs, iscsierr.Invalid)
+			if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.field+" = ") {
+				t.Errorf("%s: %v: code %d stdout %q stderr %q; want code %d and one line naming %s", tc.name, args, code, out, errs, iscsierr.Invalid, tc.field)
 			}
 			if strings.Contains(out+errs, "hostile-pw") || strings.Contains(out, "forged") {
-				t.Errorf("%s: %v: secret or forged line in the output:\n%s%s", name, args, out, errs)
+				t.Errorf("%s: %v: secret or forged line in the output:\n%s%s", tc.name, args, out, errs)
 			}
 		}
 	}
