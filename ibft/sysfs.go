@@ -263,7 +263,7 @@ func (a *attrs) target(dirName string) Target {
 		Index:             uint8(a.uint("index", 8, uint64(max(suffix(dirName), 0)))),
 		Flags:             Flags(a.uint("flags", 8, 0)),
 		IP:                a.addr("ip-addr"),
-		Port:              uint16(a.uint("port", 16, 3260)),
+		Port:              uint16(a.uint("port", 16, DefaultPort)),
 		CHAPType:          CHAPType(a.uint("chap-type", 8, 0)),
 		NICAssoc:          uint8(a.uint("nic-assoc", 8, 0)),
 		Name:              a.text("target-name", nameString),

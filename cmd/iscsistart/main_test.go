@@ -175,6 +175,23 @@ func TestFirmwareHostileTable(t *testing.T) {
 	}
 }
 
+// TestFirmwarePortZero: for a target whose port field is 0, -f prints the
+// port --plan logs in to (3260), not 0.
+func TestFirmwarePortZero(t *testing.T) {
+	p := hostileTable(t, "iqn.2025-01.test:disk1", func(b []byte) {
+		tgt := int(binary.LittleEndian.Uint16(b[48+12:]))
+		binary.LittleEndian.PutUint16(b[tgt+22:], 0) // iBFT 1.03, Section 3.7: the port at 22
+	})
+	out, errs, code := runCLI(t, "-f", "--ibft", p)
+	if code != 0 || !strings.Contains(out, "node.conn[0].port = 3260\n") {
+		t.Errorf("-f: code %d stderr %q, want port 3260 in\n%s", code, errs, out)
+	}
+	out, errs, code = runCLI(t, "--plan", "--cmdline", "quiet", "--ibft", p)
+	if code != 0 || !strings.Contains(out, `"port": 3260`) {
+		t.Errorf("--plan: code %d stderr %q, want port 3260 in\n%s", code, errs, out)
+	}
+}
+
 func TestPlanNoSecrets(t *testing.T) {
 	out, errs, code := runCLI(t, "--plan", "--cmdline",
 		"netroot=iscsi:alice:s3cret-pw-1234:bob:t4rget-pw-5678@10.0.2.2::3260::1:iqn.2025-01.test:disk1 ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:none",
