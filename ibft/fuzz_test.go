@@ -37,11 +37,15 @@ func FuzzParse(f *testing.F) {
 }
 
 // printable checks that a table Parse accepts holds only printable strings
-// and prints records without a control byte, secrets shown or not.
+// and prints records without a control byte, secrets shown or not, and
+// that the error about one it refuses is a printable line.
 func printable(t *testing.T, b []byte) {
 	t.Helper()
 	tab, err := Parse(b)
 	if err != nil {
+		if !esc.Printable(err.Error()) {
+			t.Fatalf("error %q is not one printable line", err)
+		}
 		return
 	}
 	h := tab.Header
