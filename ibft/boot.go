@@ -11,7 +11,7 @@ type BootTarget struct {
 	Initiator    string
 	Name         string
 	Addr         netip.Addr
-	Port         uint16
+	Port         uint16 // never 0: Target.PortOrDefault
 	LUN          uint64 // as Linux numbers it
 	BootSelected bool   // the firmware booted from this target
 	CHAP         CHAPType
@@ -52,7 +52,7 @@ func (t *Table) BootTargets() []BootTarget {
 		bt := BootTarget{
 			Name:              tg.Name,
 			Addr:              tg.IP,
-			Port:              tg.Port,
+			Port:              tg.PortOrDefault(),
 			LUN:               tg.LUN.Int(),
 			BootSelected:      tg.Flags&FlagBootSelected != 0,
 			CHAP:              tg.CHAPType,

@@ -4,19 +4,26 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // FuzzParse feeds arbitrary bytes to Parse, as they are and with the
 // checksum made right (else the fuzzer rarely gets past it). Whatever parses
 // must marshal, parse back to the same table and marshal to the same bytes;
-// and the views built on a table must not panic. Seeds are in
-// testdata/fuzz/FuzzParse.
+// the views built on a table must not panic; every string of the table
+// must be printable and so every line of its records; and no CHAP secret
+// may show through anything else (see secretsApart). Seeds are in
+// testdata/fuzz/FuzzParse, hostile tables among them.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		roundTrip(t, b)
+		printable(t, b)
+		secretsApart(t, b)
 		if len(b) < HeaderLen {
 			return
 		}
@@ -24,7 +31,107 @@ func FuzzParse(f *testing.F) {
 		n := min(len(c), int(binary.LittleEndian.Uint32(c[offLength:])))
 		c[offChecksum] -= checksum(c[:n])
 		roundTrip(t, c)
+		printable(t, c)
+		secretsApart(t, c)
 	})
+}
+
+// printable checks that a table Parse accepts holds only printable strings
+// and prints records without a control byte, secrets shown or not, and
+// that the error about one it refuses is a printable line.
+func printable(t *testing.T, b []byte) {
+	t.Helper()
+	tab, err := Parse(b)
+	if err != nil {
+		if !esc.Printable(err.Error()) {
+			t.Fatalf("error %q is not one printable line", err)
+		}
+		return
+	}
+	h := tab.Header
+	strs := []string{h.Signature, h.OEMID, h.OEMTableID, h.CreatorID}
+	if in := tab.Initiator; in != nil {
+		strs = append(strs, in.Name, in.ISID)
+	}
+	for _, n := range tab.NICs {
+		strs = append(strs, n.Hostname)
+	}
+	for _, tg := range tab.Targets {
+		strs = append(strs, tg.Name, tg.CHAPName, tg.ReverseCHAPName)
+		if !esc.Printable(string(tg.CHAPSecret)) || !esc.Printable(string(tg.ReverseCHAPSecret)) {
+			t.Fatal("a CHAP secret is not printable")
+		}
+	}
+	for _, s := range strs {
+		if !esc.Printable(s) {
+			t.Fatalf("table string %q is not printable", s)
+		}
+	}
+	for _, show := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := WriteRecords(&buf, tab.Records(nil), show); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+			if !esc.Printable(line) {
+				t.Fatalf("record line %q is not printable", line)
+			}
+		}
+	}
+}
+
+// secretsApart checks that no CHAP secret of a table Parse accepts shows
+// through anything but itself: with every secret's bytes in the raw table
+// replaced by other printable bytes, the table must still parse, to the
+// same table but for its secrets, and print the same records without
+// secrets. A secret laid over a name, a MAC address or the header would
+// change those.
+func secretsApart(t *testing.T, b []byte) {
+	t.Helper()
+	tab, err := Parse(b)
+	if err != nil {
+		return
+	}
+	c := bytes.Clone(b[:binary.LittleEndian.Uint32(b[offLength:])])
+	for _, at := range []int{offTarget0Off, offTarget1Off} {
+		tgt := int(le16(c, HeaderLen+at))
+		if tgt == 0 {
+			continue
+		}
+		for _, field := range []int{offCHAPSecret, offRevCHAPSecret} {
+			n, off := int(le16(c, tgt+field)), int(le16(c, tgt+field+2))
+			for i := off; i < off+n; i++ {
+				c[i] = 'a' + (c[i]-'a'+1)%26
+			}
+		}
+	}
+	c[offChecksum] -= checksum(c)
+	again, err := Parse(c)
+	if err != nil {
+		t.Fatalf("with its secrets changed the table no longer parses: %v", err)
+	}
+	if d := cmp.Diff(withoutSecrets(tab), withoutSecrets(again), cmpOpts...); d != "" {
+		t.Fatalf("changing the secrets changed the table (-before +after):\n%s", d)
+	}
+	var before, after bytes.Buffer
+	if err := WriteRecords(&before, tab.Records(nil), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRecords(&after, again.Records(nil), false); err != nil {
+		t.Fatal(err)
+	}
+	if before.String() != after.String() {
+		t.Fatalf("changing the secrets changed the records:\n%s\n%s", before.String(), after.String())
+	}
+}
+
+func withoutSecrets(tab *Table) *Table {
+	c := *tab
+	c.Targets = slices.Clone(tab.Targets)
+	for i := range c.Targets {
+		c.Targets[i].CHAPSecret, c.Targets[i].ReverseCHAPSecret = "", ""
+	}
+	return &c
 }
 
 func roundTrip(t *testing.T, b []byte) {

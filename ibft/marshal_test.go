@@ -86,7 +86,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 		"full":      fullTable(),
 		"ipxe":      ipxeTable(),
 		"empty":     {},
-		"no-string": {NICs: []NIC{{Flags: FlagBlockValid, MAC: make(net.HardwareAddr, 6)}}, Targets: []Target{{Flags: FlagBootSelected}}},
+		"no-string": {NICs: []NIC{{Flags: FlagBlockValid, MAC: make(net.HardwareAddr, 6)}}, Targets: []Target{{Flags: FlagBootSelected, IP: mustAddr("192.0.2.1")}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			b, err := tab.MarshalBinary()

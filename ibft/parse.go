@@ -81,7 +81,10 @@ const (
 
 // Parse decodes a raw iBFT. b may be longer than the table (a memory image);
 // the header's length field says where it ends. Every check a kernel or the
-// spec makes is made, and the first failure comes back as a *FormatError.
+// spec makes is made, and some neither makes, because the table's strings
+// are printed and sent on: no CHAP secret shares bytes with anything
+// printed, every name is an iSCSI name and every other string printable
+// text. The first failure comes back as a *FormatError.
 func Parse(b []byte) (*Table, error) {
 	var t Table
 	if err := t.UnmarshalBinary(b); err != nil {
@@ -96,14 +99,14 @@ func (t *Table) UnmarshalBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	d := &decoder{b: b}
+	d := &decoder{b: b, areas: []area{{"acpi_header", 0, HeaderLen}}}
 	var nt Table
 	nt.Header = Header{
 		Signature:       string(b[offSignature : offSignature+4]),
-		OEMID:           trimNUL(b[offOEMID : offOEMID+6]),
-		OEMTableID:      trimNUL(b[offOEMTableID : offOEMTableID+8]),
+		OEMID:           d.fixed("oem_id", b[offOEMID:offOEMID+6]),
+		OEMTableID:      d.fixed("oem_table_id", b[offOEMTableID:offOEMTableID+8]),
 		OEMRevision:     binary.LittleEndian.Uint32(b[offOEMRevision:]),
-		CreatorID:       trimNUL(b[offCreatorID : offCreatorID+4]),
+		CreatorID:       d.fixed("creator_id", b[offCreatorID:offCreatorID+4]),
 		CreatorRevision: binary.LittleEndian.Uint32(b[offCreatorRevision:]),
 	}
 	c := d.structure("control", HeaderLen, idControl, ControlLen)
@@ -141,6 +144,7 @@ func (t *Table) UnmarshalBinary(b []byte) error {
 			nt.Targets = append(nt.Targets, tg)
 		}
 	}
+	d.checkStrings()
 	if d.err != nil {
 		return d.err
 	}
@@ -160,6 +164,9 @@ func checkHeader(b []byte) ([]byte, error) {
 	n := binary.LittleEndian.Uint32(b[offLength:])
 	if n < HeaderLen+ControlLen {
 		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf(">= %d", HeaderLen+ControlLen), Err: errLengthSmall}
+	}
+	if n > MaxTableLen {
+		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf("<= %d", MaxTableLen), Err: errTableSize}
 	}
 	if uint64(n) > uint64(len(b)) {
 		return nil, &FormatError{Structure: "acpi_header", Field: "length", Value: fmt.Sprint(n), Want: fmt.Sprintf("<= %d bytes of data", len(b)), Err: errLengthPastData}
@@ -184,11 +191,30 @@ func checksum(b []byte) byte {
 }
 
 // decoder reads structures and strings out of one table; the first error
-// sticks and every later call returns zero values.
+// sticks and every later call returns zero values. It keeps where each
+// structure and string lies, for checkStrings.
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	areas []area
+	strs  []heapString
 }
+
+// area is the bytes of the ACPI header or of one structure.
+type area struct {
+	name   string
+	off, n int
+}
+
+// heapString is one string of the table, where it lies and how to check it.
+type heapString struct {
+	structure, field string
+	off, n           int
+	kind             stringKind
+	value            string
+}
+
+func overlap(aOff, aN, bOff, bN int) bool { return aOff < bOff+bN && bOff < aOff+aN }
 
 func (d *decoder) fail(e *FormatError) {
 	if d.err == nil {
@@ -216,6 +242,7 @@ func (d *decoder) structure(name string, off uint16, id byte, length int) []byte
 		return nil
 	}
 	s := d.b[o : o+length]
+	d.areas = append(d.areas, area{name, o, length})
 	switch {
 	case s[offID] != id:
 		d.fail(&FormatError{Structure: name, Field: "id", Value: fmt.Sprint(s[offID]), Want: fmt.Sprint(id), Err: errStructID})
@@ -230,8 +257,19 @@ func (d *decoder) structure(name string, off uint16, id byte, length int) []byte
 	return s
 }
 
-// str reads a string whose 16-bit length and offset sit at s[at:] and s[at+2:].
-func (d *decoder) str(name, field string, s []byte, at int) string {
+// fixed reads a fixed-size, NUL-padded text field of the ACPI header.
+func (d *decoder) fixed(field string, b []byte) string {
+	v := trimNUL(b)
+	if shown, want, err := checkString(v, textString); err != nil {
+		d.fail(&FormatError{Structure: "acpi_header", Field: field, Value: shown, Want: want, Err: err})
+	}
+	return v
+}
+
+// str reads a string whose 16-bit length and offset sit at s[at:] and
+// s[at+2:]. Its content is checked later, by checkStrings, once every
+// string's place is known.
+func (d *decoder) str(name, field string, s []byte, at int, kind stringKind) string {
 	if d.err != nil {
 		return ""
 	}
@@ -247,7 +285,46 @@ func (d *decoder) str(name, field string, s []byte, at int) string {
 		d.fail(&FormatError{Structure: name, Field: field, Value: fmt.Sprintf("offset 0x%x length %d", off, n), Want: fmt.Sprintf("end <= 0x%x", len(d.b)), Err: errStringRange})
 		return ""
 	}
-	return string(d.b[off : off+n])
+	v := string(d.b[off : off+n])
+	d.strs = append(d.strs, heapString{name, field, off, n, kind, v})
+	return v
+}
+
+// checkStrings refuses a CHAP secret that shares a byte with the ACPI
+// header, a structure, or a string that is not a secret, since those are
+// printed and the secret would print through them ("node.name = <the
+// secret>", or its bytes as a MAC address): the kernel and open-iscsi take
+// any offset, and redaction would be for nothing. Secrets may share bytes
+// with each other: neither is shown. Then it checks each string's content
+// (checkString); the places come first, so that no error about a string
+// shows a secret's bytes.
+func (d *decoder) checkStrings() {
+	if d.err != nil {
+		return
+	}
+	for _, s := range d.strs {
+		if s.kind == secretString {
+			for _, a := range d.areas {
+				if overlap(s.off, s.n, a.off, a.n) {
+					d.fail(&FormatError{Structure: s.structure, Field: s.field, Value: fmt.Sprintf("offset 0x%x length %d", s.off, s.n), Want: "no byte in common with " + a.name, Err: errSecretOverlap})
+					return
+				}
+			}
+			continue
+		}
+		for _, sec := range d.strs {
+			if sec.kind == secretString && overlap(s.off, s.n, sec.off, sec.n) {
+				d.fail(&FormatError{Structure: s.structure, Field: s.field, Value: fmt.Sprintf("offset 0x%x length %d", s.off, s.n), Want: "no byte in common with " + sec.structure + "." + sec.field, Err: errSecretOverlap})
+				return
+			}
+		}
+	}
+	for _, s := range d.strs {
+		if shown, want, err := checkString(s.value, s.kind); err != nil {
+			d.fail(&FormatError{Structure: s.structure, Field: s.field, Value: shown, Want: want, Err: err})
+			return
+		}
+	}
 }
 
 func (d *decoder) initiator(off uint16) *Initiator {
@@ -262,7 +339,7 @@ func (d *decoder) initiator(off uint16) *Initiator {
 		SLPServer:       addr16(s[offSLP:]),
 		PrimaryRADIUS:   addr16(s[offPriRADIUS:]),
 		SecondaryRADIUS: addr16(s[offSecRADIUS:]),
-		Name:            d.str("initiator", "initiator_name", s, offInitName),
+		Name:            d.str("initiator", "initiator_name", s, offInitName, nameString),
 	}
 	if d.err != nil {
 		return nil
@@ -288,10 +365,13 @@ func (d *decoder) nic(name string, off uint16) (NIC, bool) {
 		VLAN:         le16(s, offVLAN),
 		MAC:          net.HardwareAddr(slices.Clone(s[offMAC : offMAC+6])),
 		PCIBDF:       BDF(le16(s, offBDF)),
-		Hostname:     d.str(name, "hostname", s, offHostname),
+		Hostname:     d.str(name, "hostname", s, offHostname, textString),
 	}
 	if max := maxPrefix(n.IP); n.PrefixLen > max {
 		d.fail(&FormatError{Structure: name, Field: "subnet_mask_prefix", Value: fmt.Sprint(n.PrefixLen), Want: fmt.Sprintf("<= %d for %v", max, n.IP), Err: errPrefix})
+	}
+	if want, err := checkVLAN(n.VLAN); err != nil {
+		d.fail(&FormatError{Structure: name, Field: "vlan", Value: fmt.Sprint(n.VLAN), Want: want, Err: err})
 	}
 	return n, d.err == nil
 }
@@ -309,14 +389,21 @@ func (d *decoder) target(name string, off uint16) (Target, bool) {
 		LUN:               LUN(s[offLUN : offLUN+8]),
 		CHAPType:          CHAPType(s[offCHAPType]),
 		NICAssoc:          s[offNICAssoc],
-		Name:              d.str(name, "target_name", s, offTgtName),
-		CHAPName:          d.str(name, "chap_name", s, offCHAPName),
-		CHAPSecret:        Secret(d.str(name, "chap_secret", s, offCHAPSecret)),
-		ReverseCHAPName:   d.str(name, "reverse_chap_name", s, offRevCHAPName),
-		ReverseCHAPSecret: Secret(d.str(name, "reverse_chap_secret", s, offRevCHAPSecret)),
+		Name:              d.str(name, "target_name", s, offTgtName, nameString),
+		CHAPName:          d.str(name, "chap_name", s, offCHAPName, textString),
+		CHAPSecret:        Secret(d.str(name, "chap_secret", s, offCHAPSecret, secretString)),
+		ReverseCHAPName:   d.str(name, "reverse_chap_name", s, offRevCHAPName, textString),
+		ReverseCHAPSecret: Secret(d.str(name, "reverse_chap_secret", s, offRevCHAPSecret, secretString)),
 	}
 	if tg.CHAPType > CHAPMutual {
 		d.fail(&FormatError{Structure: name, Field: "chap_type", Value: fmt.Sprint(uint8(tg.CHAPType)), Want: "0 (none), 1 (one-way) or 2 (mutual)", Err: errCHAPType})
+	}
+	if want, err := checkTargetAddr(tg.Flags, tg.IP); err != nil {
+		v := "16 zero bytes"
+		if tg.IP.IsValid() {
+			v = tg.IP.String()
+		}
+		d.fail(&FormatError{Structure: name, Field: "ip_addr", Value: v, Want: want, Err: err})
 	}
 	return tg, d.err == nil
 }

@@ -41,8 +41,9 @@ type Record struct {
 	UsernameIn    string
 	PasswordIn    Secret
 	// BootLUN is the LUN as Linux numbers it. open-iscsi prints the kernel's
-	// lossy sysfs string here ("01000000" for LUN 1); this is the one
-	// deliberate difference in the output.
+	// lossy sysfs string here ("01000000" for LUN 1); this and a port of 0,
+	// printed as the 3260 a login uses (Target.PortOrDefault), are the
+	// deliberate differences in the output.
 	BootLUN uint64
 }
 
@@ -78,7 +79,7 @@ func (t *Table) Records(res Resolver) []Record {
 			ISID:          t.Initiator.ISID,
 			NodeName:      tg.Name,
 			Address:       kernelAddr(tg.IP),
-			Port:          int(tg.Port),
+			Port:          int(tg.PortOrDefault()),
 			BootLUN:       tg.LUN.Int(),
 		}
 		if r.TransportName == "" {

@@ -235,3 +235,33 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestPortZero: a target whose port field is 0 is reached on 3260, and
+// the records "iscsistart -f" prints say so, as the boot targets do; the
+// table keeps the 0 so that it marshals back the same.
+func TestPortZero(t *testing.T) {
+	tab := fullTable()
+	tab.Targets[0].Port = 0
+	b, err := tab.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Targets[0].Port != 0 {
+		t.Errorf("table port %d, want the raw 0", got.Targets[0].Port)
+	}
+	recs, bts := got.Records(nil), got.BootTargets()
+	if recs[0].Port != DefaultPort || bts[0].Port != DefaultPort || recs[1].Port != 3261 || bts[1].Port != 3261 {
+		t.Errorf("record ports %d, %d and boot target ports %d, %d; want 3260, 3261 in both", recs[0].Port, recs[1].Port, bts[0].Port, bts[1].Port)
+	}
+	var buf bytes.Buffer
+	if err := WriteRecords(&buf, recs, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "node.conn[0].port = 3260\n") || strings.Contains(buf.String(), "node.conn[0].port = 0\n") {
+		t.Errorf("records:\n%s", buf.String())
+	}
+}

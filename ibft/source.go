@@ -93,9 +93,53 @@ func Load(ctx context.Context, opts ...Option) (*Table, error) {
 	return nil, &SourceError{Tried: tried}
 }
 
-// ReadFile parses a raw table from a file, as "iscsistart -f --ibft FILE" does.
+// MaxTableLen is the largest table Parse, ReadFile and Load accept. Every
+// string offset in an iBFT is 16 bits wide, so no table needs more; real
+// ones are a few KiB (edk2's IBFT_MAX_SIZE is 4096).
+const MaxTableLen = 64 << 10
+
+// maxAttrLen bounds one sysfs attribute: the kernel prints each into one
+// page, and the longest an iBFT string may be is far below it.
+const maxAttrLen = 4 << 10
+
+// readLimited reads at most limit bytes of the file at path, so that a
+// path naming /dev/zero, a pipe or a huge file cannot fill the memory of
+// an initramfs. A longer file is an error wrapping errFileSize.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errFileSize
+	}
+	return b, nil
+}
+
+// readTable reads a raw table file for ReadFile and the ACPI source; one
+// larger than MaxTableLen is a corrupt table (a *FormatError).
+func readTable(path string) ([]byte, error) {
+	b, err := readLimited(path, MaxTableLen)
+	if errors.Is(err, errFileSize) {
+		return nil, &FormatError{Structure: "file", Field: "size", Value: fmt.Sprintf("more than %d bytes", MaxTableLen), Want: fmt.Sprintf("<= %d bytes", MaxTableLen), Err: errTableSize}
+	}
+	return b, err
+}
+
+// ReadFile parses a raw table from a file, as "iscsistart -f --ibft FILE"
+// does. A file larger than MaxTableLen is refused after reading
+// MaxTableLen+1 bytes.
 func ReadFile(path string) (*Table, error) {
-	b, err := os.ReadFile(path)
+	b, err := readTable(path)
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ibft: read table: %w", err)
 	}
@@ -114,7 +158,7 @@ func (l *loader) acpi(context.Context) (*Table, []Attempt) {
 	for _, sig := range Signatures {
 		p := "/sys/firmware/acpi/tables/" + sig
 		src := Source{Kind: SourceACPI, Path: p}
-		b, err := os.ReadFile(l.path(p))
+		b, err := readTable(l.path(p))
 		if err != nil {
 			tried = append(tried, Attempt{Source: src, Err: notFound(err)})
 			continue

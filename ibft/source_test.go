@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -287,5 +289,112 @@ func TestLoadCorruptRawSkipsSysfs(t *testing.T) {
 	var fe *FormatError
 	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "nic0.length = 100") {
 		t.Fatalf("err %v, want the corrupt NIC length", err)
+	}
+}
+
+// TestReadFileTooBig: a file larger than any table is refused after
+// MaxTableLen+1 bytes, so that --ibft /dev/zero or a huge file cannot
+// exhaust memory; the one-line error names the file and the bound.
+func TestReadFileTooBig(t *testing.T) {
+	dir := t.TempDir()
+	fits := filepath.Join(dir, "fits.bin")
+	writeFile(t, fits, append(readFixture(t), make([]byte, MaxTableLen-len(readFixture(t)))...))
+	if _, err := ReadFile(fits); err != nil {
+		t.Fatalf("ReadFile(%d bytes) = %v, want the table", MaxTableLen, err)
+	}
+	big := filepath.Join(dir, "big.bin")
+	writeFile(t, big, append(readFixture(t), make([]byte, MaxTableLen+1-len(readFixture(t)))...))
+	for _, p := range []string{big, "/dev/zero"} {
+		tab, err := ReadFile(p)
+		var fe *FormatError
+		if tab != nil || !errors.As(err, &fe) || !errors.Is(err, errTableSize) {
+			t.Fatalf("ReadFile(%s) = %v, want a *FormatError wrapping errTableSize", p, err)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") || !strings.Contains(msg, p+": ") || !strings.Contains(msg, "65536") {
+			t.Errorf("message %q: want one line naming %s and the bound", msg, p)
+		}
+	}
+}
+
+// TestLoadACPITooBig: an ACPI table file larger than any iBFT is a corrupt
+// table, not one parsed from its first bytes.
+func TestLoadACPITooBig(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "sys/firmware/acpi/tables/iBFT"), append(readFixture(t), make([]byte, MaxTableLen)...))
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	if !errors.Is(err, errTableSize) || !strings.HasPrefix(err.Error(), "ibft: corrupt table in acpi /sys/firmware/acpi/tables/iBFT: file.size = ") {
+		t.Fatalf("Load() = %v, want the oversized ACPI table as the corrupt one", err)
+	}
+}
+
+// TestLoadSysfsHugeAttribute: a sysfs attribute is read up to a bound, and
+// a longer one fails the directory naming the attribute.
+func TestLoadSysfsHugeAttribute(t *testing.T) {
+	root := t.TempDir()
+	ipxeSysfs(t, root)
+	writeFile(t, filepath.Join(root, "sys/firmware/ibft/target0/target-name"), bytes.Repeat([]byte("a"), maxAttrLen+1))
+	_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, errFileSize) || fe.Field != "target-name" || !strings.Contains(err.Error(), "4096") {
+		t.Fatalf("Load() = %v, want the oversized target-name named", err)
+	}
+}
+
+// TestLoadSysfsHostileStrings: the kernel prints a table string as it is,
+// line breaks and escapes included; the sysfs view checks its strings as
+// Parse does, and never shows a secret.
+func TestLoadSysfsHostileStrings(t *testing.T) {
+	tests := []struct {
+		file, value string
+		err         error
+		want        string
+	}{
+		{"target0/target-name", "iqn.2025-01.test:disk1\nnode.session.auth.password = x\n", core.ErrBadName, `target0.target-name = "iqn.2025-01.test:disk1\nnode`},
+		{"initiator/initiator-name", "iqn.2025-01.test:init\x1b[2J\n", core.ErrBadName, `initiator.initiator-name = "iqn.2025-01.test:init\x1b[2J"`},
+		{"target0/chap-name", "alice\rbob\n", errUnprintable, `target0.chap-name = "alice\rbob"`},
+		{"target0/chap-secret", "hba-secret-1\x00\n", errUnprintable, "target0.chap-secret = <redacted>"},
+		{"ethernet0/hostname", "box\x07\n", errUnprintable, `ethernet0.hostname = "box\a"`},
+		{"acpi_header/oem_id", "FEN\x1bSYS\n", errUnprintable, `acpi_header.oem_id = "FEN\x1bSYS"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			root := t.TempDir()
+			ipxeSysfs(t, root)
+			writeFile(t, filepath.Join(root, "sys/firmware/ibft", tt.file), []byte(tt.value))
+			tab, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+			var fe *FormatError
+			if tab != nil || !errors.As(err, &fe) || !errors.Is(err, tt.err) {
+				t.Fatalf("Load() = %v, want a *FormatError wrapping %v", err, tt.err)
+			}
+			msg := err.Error()
+			if !esc.Printable(msg) || !strings.Contains(msg, tt.want) || strings.Contains(msg, "hba-secret") {
+				t.Errorf("message %q: want one printable line with %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadSysfsBadValues: the sysfs view refuses a VLAN id above 4094 and
+// a target in use without an address, as Parse does.
+func TestLoadSysfsBadValues(t *testing.T) {
+	tests := []struct {
+		file, value, want string
+		err               error
+	}{
+		{"ethernet0/vlan", "65535\n", `ethernet0.vlan = "65535"`, errVLAN},
+		{"target0/ip-addr", "0.0.0.0\n", `target0.ip-addr = "0.0.0.0"`, errTargetAddr},
+		{"target0/ip-addr", "::\n", `target0.ip-addr = "::"`, errTargetAddr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"="+strings.TrimSpace(tt.value), func(t *testing.T) {
+			root := t.TempDir()
+			ipxeSysfs(t, root)
+			writeFile(t, filepath.Join(root, "sys/firmware/ibft", tt.file), []byte(tt.value))
+			_, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+			if !errors.Is(err, tt.err) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load() = %v, want %q wrapping %v", err, tt.want, tt.err)
+			}
+		})
 	}
 }

@@ -65,7 +65,7 @@ func (l *loader) offload(context.Context) (*Table, []Attempt) {
 // does for offload boot: the host's driver (proc_name), e.g. "qla4xxx",
 // "be2iscsi", "bnx2i". An unreadable host leaves it empty ("tcp").
 func (l *loader) hostTransport(n string) string {
-	b, err := os.ReadFile(l.path(filepath.Join(sysfsScsiHost, "host"+n, "proc_name")))
+	b, err := readLimited(l.path(filepath.Join(sysfsScsiHost, "host"+n, "proc_name")), maxAttrLen)
 	if err != nil {
 		return ""
 	}
@@ -96,7 +96,10 @@ func readSysfs(dir, label string) (*Table, error) {
 			}
 		case n == sysfsACPI:
 			a := &attrs{dir: filepath.Join(dir, n), label: label + "/" + n}
-			t.Header = Header{Signature: a.str("signature"), OEMID: a.str("oem_id"), OEMTableID: a.str("oem_table_id")}
+			t.Header = Header{Signature: a.text("signature", textString), OEMID: a.text("oem_id", textString), OEMTableID: a.text("oem_table_id", textString)}
+			if a.err != nil {
+				return nil, a.err
+			}
 		case strings.HasPrefix(n, sysfsEthernet):
 			nics = append(nics, n)
 		case strings.HasPrefix(n, sysfsTarget):
@@ -152,7 +155,11 @@ func (a *attrs) str(name string) string {
 	if a.err != nil {
 		return ""
 	}
-	b, err := os.ReadFile(filepath.Join(a.dir, name))
+	b, err := readLimited(filepath.Join(a.dir, name), maxAttrLen)
+	if errors.Is(err, errFileSize) {
+		a.err = &FormatError{Structure: a.label, Field: name, Value: fmt.Sprintf("more than %d bytes", maxAttrLen), Want: fmt.Sprintf("<= %d bytes", maxAttrLen), Err: err}
+		return ""
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
 			a.err = fmt.Errorf("ibft: read %s/%s: %w", a.label, name, err)
@@ -161,6 +168,17 @@ func (a *attrs) str(name string) string {
 	}
 	// The kernel ends most values with a newline but not all (subnet-mask).
 	return strings.TrimSpace(string(b))
+}
+
+// text reads a string attribute and checks it as checkString does; the
+// kernel prints the table's bytes as they are (sprintf_string), so a line
+// break or escape inside a table string arrives here too.
+func (a *attrs) text(name string, k stringKind) string {
+	s := a.str(name)
+	if shown, want, err := checkString(s, k); err != nil && a.err == nil {
+		a.err = &FormatError{Structure: a.label, Field: name, Value: shown, Want: want, Err: err}
+	}
+	return s
 }
 
 func (a *attrs) uint(name string, bits int, def uint64) uint64 {
@@ -201,8 +219,8 @@ func (a *attrs) initiator() *Initiator {
 		SLPServer:       a.addr("slp-server"),
 		PrimaryRADIUS:   a.addr("pri-radius-server"),
 		SecondaryRADIUS: a.addr("sec-radius-server"),
-		Name:            a.str("initiator-name"),
-		ISID:            a.str("isid"),
+		Name:            a.text("initiator-name", nameString),
+		ISID:            a.text("isid", textString),
 	}
 }
 
@@ -218,7 +236,10 @@ func (a *attrs) nic(dirName string) NIC {
 		SecondaryDNS: a.addr("secondary-dns"),
 		DHCPServer:   a.addr("dhcp"),
 		VLAN:         uint16(a.uint("vlan", 16, 0)),
-		Hostname:     a.str("hostname"),
+		Hostname:     a.text("hostname", textString),
+	}
+	if want, err := checkVLAN(n.VLAN); err != nil {
+		a.fail("vlan", fmt.Sprint(n.VLAN), want, err)
 	}
 	if s := a.str("mac"); s != "" {
 		mac, err := net.ParseMAC(s)
@@ -242,14 +263,17 @@ func (a *attrs) target(dirName string) Target {
 		Index:             uint8(a.uint("index", 8, uint64(max(suffix(dirName), 0)))),
 		Flags:             Flags(a.uint("flags", 8, 0)),
 		IP:                a.addr("ip-addr"),
-		Port:              uint16(a.uint("port", 16, 3260)),
+		Port:              uint16(a.uint("port", 16, DefaultPort)),
 		CHAPType:          CHAPType(a.uint("chap-type", 8, 0)),
 		NICAssoc:          uint8(a.uint("nic-assoc", 8, 0)),
-		Name:              a.str("target-name"),
-		CHAPName:          a.str("chap-name"),
-		CHAPSecret:        Secret(a.str("chap-secret")),
-		ReverseCHAPName:   a.str("rev-chap-name"),
-		ReverseCHAPSecret: Secret(a.str("rev-chap-name-secret")),
+		Name:              a.text("target-name", nameString),
+		CHAPName:          a.text("chap-name", textString),
+		CHAPSecret:        Secret(a.text("chap-secret", secretString)),
+		ReverseCHAPName:   a.text("rev-chap-name", textString),
+		ReverseCHAPSecret: Secret(a.text("rev-chap-name-secret", secretString)),
+	}
+	if want, err := checkTargetAddr(tg.Flags, tg.IP); err != nil {
+		a.fail("ip-addr", a.str("ip-addr"), want, err)
 	}
 	if s := a.str("lun"); s != "" {
 		l, ok := parseSysfsLUN(s)
@@ -292,7 +316,7 @@ func SysResolver(root string) Resolver {
 		for _, e := range ents {
 			name := e.Name()
 			all = append(all, name)
-			b, err := os.ReadFile(filepath.Join(dir, name, "address"))
+			b, err := readLimited(filepath.Join(dir, name, "address"), maxAttrLen)
 			if err != nil {
 				continue
 			}

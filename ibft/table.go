@@ -202,7 +202,12 @@ type NIC struct {
 	Hostname     string
 }
 
-// Target is the target structure, iBFT 1.03, Section 3.7.
+// DefaultPort is the iSCSI port IANA assigned (RFC 7143).
+const DefaultPort = 3260
+
+// Target is the target structure, iBFT 1.03, Section 3.7. Port keeps the
+// table's value, 0 included; the views built on a table (Records,
+// BootTargets) give the port a login uses, PortOrDefault.
 type Target struct {
 	Index             uint8
 	Flags             Flags
@@ -247,4 +252,19 @@ func (t *Table) NIC(idx uint8) (NIC, bool) {
 		}
 	}
 	return NIC{}, false
+}
+
+// PortOrDefault is the port a login to the target uses: Port, or
+// DefaultPort when the table says 0. The kernel passes 0 through
+// (drivers/firmware/iscsi_ibft.c, ibft_attr_show_target), and open-iscsi
+// prints it in "iscsistart -f" (usr/fwparam_ibft/fw_entry.c, dump_target)
+// and then logs in to TCP port 0, where no target listens; its own
+// fallback, for a port sysfs does not show, is ISCSI_LISTEN_PORT, 3260
+// (usr/fwparam_ibft/fwparam_sysfs.c, fill_tgt_context). Here 0 means that
+// default everywhere, so that -f prints the port --plan and the boot use.
+func (tg Target) PortOrDefault() uint16 {
+	if tg.Port == 0 {
+		return DefaultPort
+	}
+	return tg.Port
 }

@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/iscsiboot/iscsiboot/core/coretest"
+	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -128,6 +134,106 @@ func TestFirmwarePrint(t *testing.T) {
 		if !strings.Contains(out, line+"\n") {
 			t.Errorf("missing %q in\n%s", line, out)
 		}
+	}
+}
+
+// TestFirmwarePrintTooBig: -f --ibft of a file larger than any table (a
+// valid table with trailing bytes past 64 KiB, or /dev/zero, which has no
+// end) stops reading at the bound and exits 7 with one line naming the file.
+func TestFirmwarePrintTooBig(t *testing.T) {
+	fx, err := os.ReadFile("../../ibft/testdata/ipxe-ibft.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(big, append(fx, make([]byte, 64<<10)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{big, "/dev/zero"} {
+		out, errs, code := runCLI(t, "-f", "--ibft", p)
+		if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, p+": ") || !strings.Contains(errs, "65536") {
+			t.Errorf("-f --ibft %s: code %d stdout %q stderr %q; want code %d and one line naming the file and the bound", p, code, out, errs, iscsierr.Invalid)
+		}
+	}
+}
+
+// hostileTable is a table with one CHAP target, marshaled and then
+// changed by edit (the raw bytes; the checksum is fixed after it).
+func hostileTable(t *testing.T, name string, edit func(b []byte)) string {
+	t.Helper()
+	tab := &ibft.Table{
+		Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, Name: "iqn.2025-01.test:init"},
+		NICs: []ibft.NIC{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.15"),
+			PrefixLen: 24, MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}}},
+		Targets: []ibft.Target{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.2"),
+			Port: 3260, Name: name, CHAPType: ibft.CHAPOneWay, CHAPName: "alice", CHAPSecret: "hostile-pw-4711"}},
+	}
+	b, err := tab.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(b)
+	var sum byte
+	for _, c := range b {
+		sum += c
+	}
+	b[9] -= sum
+	p := filepath.Join(t.TempDir(), "table.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestFirmwareHostileTable: a table whose target name is its CHAP secret
+// (the name's offset points at the secret), whose target name forges a
+// password line, whose target in use is at 0.0.0.0 or whose NIC is on VLAN
+// 65535 is refused by -f and --plan with exit 7 and one line naming the
+// field, and the secret appears nowhere.
+func TestFirmwareHostileTable(t *testing.T) {
+	// iBFT 1.03, Sections 3.4, 3.6 and 3.7: nic0's offset is at 48+10 and
+	// target0's at 48+12; in the NIC, the VLAN at 88; in the target, the
+	// address at 6, the name's length and offset at 34, the secret's at 42.
+	nic := func(b []byte) int { return int(binary.LittleEndian.Uint16(b[48+10:])) }
+	tgt := func(b []byte) int { return int(binary.LittleEndian.Uint16(b[48+12:])) }
+	const name = "iqn.2025-01.test:disk1"
+	for _, tc := range []struct {
+		name, field string
+		table       string
+	}{
+		{"name is the secret", "target0.target_name", hostileTable(t, name, func(b []byte) {
+			copy(b[tgt(b)+34:tgt(b)+38], b[tgt(b)+42:tgt(b)+46])
+		})},
+		{"forged password line", "target0.target_name", hostileTable(t, name+"\nnode.session.auth.password = forged", func([]byte) {})},
+		{"target at 0.0.0.0", "target0.ip_addr", hostileTable(t, name, func(b []byte) { clear(b[tgt(b)+6+12 : tgt(b)+6+16]) })},
+		{"vlan 65535", "nic0.vlan", hostileTable(t, name, func(b []byte) { binary.LittleEndian.PutUint16(b[nic(b)+88:], 0xffff) })},
+	} {
+		for _, args := range [][]string{{"-f", "--ibft", tc.table}, {"-f", "--show-secrets", "--ibft", tc.table}, {"--plan", "--cmdline", "quiet", "--ibft", tc.table}} {
+			out, errs, code := runCLI(t, args...)
+			if code != iscsierr.Invalid || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.field+" = ") {
+				t.Errorf("%s: %v: code %d stdout %q stderr %q; want code %d and one line naming %s", tc.name, args, code, out, errs, iscsierr.Invalid, tc.field)
+			}
+			if strings.Contains(out+errs, "hostile-pw") || strings.Contains(out, "forged") {
+				t.Errorf("%s: %v: secret or forged line in the output:\n%s%s", tc.name, args, out, errs)
+			}
+		}
+	}
+}
+
+// TestFirmwarePortZero: for a target whose port field is 0, -f prints the
+// port --plan logs in to (3260), not 0.
+func TestFirmwarePortZero(t *testing.T) {
+	p := hostileTable(t, "iqn.2025-01.test:disk1", func(b []byte) {
+		tgt := int(binary.LittleEndian.Uint16(b[48+12:]))
+		binary.LittleEndian.PutUint16(b[tgt+22:], 0) // iBFT 1.03, Section 3.7: the port at 22
+	})
+	out, errs, code := runCLI(t, "-f", "--ibft", p)
+	if code != 0 || !strings.Contains(out, "node.conn[0].port = 3260\n") {
+		t.Errorf("-f: code %d stderr %q, want port 3260 in\n%s", code, errs, out)
+	}
+	out, errs, code = runCLI(t, "--plan", "--cmdline", "quiet", "--ibft", p)
+	if code != 0 || !strings.Contains(out, `"port": 3260`) {
+		t.Errorf("--plan: code %d stderr %q, want port 3260 in\n%s", code, errs, out)
 	}
 }
 
