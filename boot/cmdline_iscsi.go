@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"github.com/iscsiboot/iscsiboot/core"
 	"net/netip"
 	"strings"
 )
@@ -169,7 +170,7 @@ func parseISCSIRoot(v string) (Target, []string, *rootError) {
 		}
 		warnings = append(warnings, "protocol "+proto+" is not TCP (6); using TCP")
 	}
-	port := uint64(DefaultPort)
+	port := uint64(core.DefaultPort)
 	if s := head[1]; s != "" {
 		var ok bool
 		if port, ok = parseUint(s, 1, 65535); !ok {
@@ -190,7 +191,7 @@ func parseISCSIRoot(v string) (Target, []string, *rootError) {
 	}
 	if server != "" {
 		t.Portals = []Portal{{Address: server, Port: int(port)}}
-	} else if port != DefaultPort {
+	} else if port != core.DefaultPort {
 		// Keep the port for the caller that supplies the server.
 		t.Portals = []Portal{{Port: int(port)}}
 	}
@@ -368,7 +369,7 @@ func (p *cmdlineParser) manualTarget() {
 	if !hasNamePrefix(t.Name) {
 		p.warn("%s=%s: not an iqn., eui. or naa. name", name.w.key, t.Name)
 	}
-	port := uint64(DefaultPort)
+	port := uint64(core.DefaultPort)
 	if s := m[manualPort]; s.set() && s.w.value != "" {
 		var ok bool
 		if port, ok = parseUint(s.w.value, 1, 65535); !ok {
@@ -456,7 +457,7 @@ func TargetFromRootPath(rootPath string, dhcpServer netip.Addr) (Target, error) 
 		return Target{}, fail(rerr.part, rerr.err, rerr.reason)
 	}
 	if len(t.Portals) == 0 {
-		t.Portals = []Portal{{Port: DefaultPort}}
+		t.Portals = []Portal{{Port: core.DefaultPort}}
 	}
 	if t.Portals[0].Address == "" {
 		if !dhcpServer.IsValid() {

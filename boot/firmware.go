@@ -3,6 +3,7 @@ package boot
 import (
 	"context"
 	"fmt"
+	"github.com/iscsiboot/iscsiboot/core"
 	"net/netip"
 	"strings"
 
@@ -31,7 +32,7 @@ func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 			Source:  SourceIBFT,
 		}
 		if tg.Portals[0].Port == 0 {
-			tg.Portals[0].Port = DefaultPort
+			tg.Portals[0].Port = core.DefaultPort
 		}
 		switch bt.CHAP {
 		case ibft.CHAPNone:

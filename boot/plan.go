@@ -38,10 +38,6 @@ const (
 	MethodIBFT = "ibft"
 )
 
-// DefaultPort is the IANA iSCSI port (RFC 7143, Section 13.5), used when a
-// source leaves the port empty.
-const DefaultPort = 3260
-
 // DefaultTPGT is the portal group tag that dracut and initramfs-tools pass
 // to iscsistart when the user gives none.
 const DefaultTPGT = 1

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"strings"
 	"testing"
@@ -254,7 +255,7 @@ func TestPortZero(t *testing.T) {
 		t.Errorf("table port %d, want the raw 0", got.Targets[0].Port)
 	}
 	recs, bts := got.Records(nil), got.BootTargets()
-	if recs[0].Port != DefaultPort || bts[0].Port != DefaultPort || recs[1].Port != 3261 || bts[1].Port != 3261 {
+	if recs[0].Port != core.DefaultPort || bts[0].Port != core.DefaultPort || recs[1].Port != 3261 || bts[1].Port != 3261 {
 		t.Errorf("record ports %d, %d and boot target ports %d, %d; want 3260, 3261 in both", recs[0].Port, recs[1].Port, bts[0].Port, bts[1].Port)
 	}
 	var buf bytes.Buffer

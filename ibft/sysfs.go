@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"net/netip"
 	"os"
@@ -263,7 +264,7 @@ func (a *attrs) target(dirName string) Target {
 		Index:             uint8(a.uint("index", 8, uint64(max(suffix(dirName), 0)))),
 		Flags:             Flags(a.uint("flags", 8, 0)),
 		IP:                a.addr("ip-addr"),
-		Port:              uint16(a.uint("port", 16, DefaultPort)),
+		Port:              uint16(a.uint("port", 16, core.DefaultPort)),
 		CHAPType:          CHAPType(a.uint("chap-type", 8, 0)),
 		NICAssoc:          uint8(a.uint("nic-assoc", 8, 0)),
 		Name:              a.text("target-name", nameString),

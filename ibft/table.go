@@ -2,6 +2,7 @@ package ibft
 
 import (
 	"fmt"
+	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"net/netip"
 )
@@ -202,9 +203,6 @@ type NIC struct {
 	Hostname     string
 }
 
-// DefaultPort is the iSCSI port IANA assigned (RFC 7143).
-const DefaultPort = 3260
-
 // Target is the target structure, iBFT 1.03, Section 3.7. Port keeps the
 // table's value, 0 included; the views built on a table (Records,
 // BootTargets) give the port a login uses, PortOrDefault.
@@ -255,7 +253,7 @@ func (t *Table) NIC(idx uint8) (NIC, bool) {
 }
 
 // PortOrDefault is the port a login to the target uses: Port, or
-// DefaultPort when the table says 0. The kernel passes 0 through
+// core.DefaultPort when the table says 0. The kernel passes 0 through
 // (drivers/firmware/iscsi_ibft.c, ibft_attr_show_target), and open-iscsi
 // prints it in "iscsistart -f" (usr/fwparam_ibft/fw_entry.c, dump_target)
 // and then logs in to TCP port 0, where no target listens; its own
@@ -264,7 +262,7 @@ func (t *Table) NIC(idx uint8) (NIC, bool) {
 // default everywhere, so that -f prints the port --plan and the boot use.
 func (tg Target) PortOrDefault() uint16 {
 	if tg.Port == 0 {
-		return DefaultPort
+		return core.DefaultPort
 	}
 	return tg.Port
 }
