@@ -50,9 +50,17 @@ type Session struct {
 // Transport returns the transport the session runs over.
 func (s *Session) Transport() Transport { return s.t }
 
-// maxExchanges bounds the login requests of one stage: a target that keeps
-// answering without transit would otherwise hold us forever.
-const maxExchanges = 16
+// maxStagePDUs bounds the login PDUs we send in one stage, so that a
+// target that never finishes a stage (never sets T, or sets C forever)
+// fails the login at once instead of keeping a boot busy until its
+// deadline. A real login needs few: the security stage of mutual CHAP
+// takes three requests (AuthMethod, CHAP_A, CHAP_N and CHAP_R), and
+// operational negotiation one or two; an answer continued with the C bit
+// takes one more per 8192 bytes (the segment size in force during login,
+// RFC 7143, Section 13.12), so even the 64 KiB we accept of one text
+// (maxTextLen) takes 8 more. 32 leaves room for targets that ask for a few
+// extra rounds.
+const maxStagePDUs = 32
 
 // loginChunk is the data we put in one login PDU: the target's receive
 // limit during login is the RFC default of 8192 (Section 13.12).
@@ -86,6 +94,7 @@ type login struct {
 	t     Transport
 	s     *Session
 	stage Stage
+	pdus  int // login PDUs sent in this stage, bounded by maxStagePDUs
 }
 
 func (l *login) run(ctx context.Context) error {
@@ -163,21 +172,16 @@ func (l *login) run(ctx context.Context) error {
 	default:
 		return fmt.Errorf("target chose AuthMethod=%s, which we did not offer: %w", clip(method), ErrProtocol)
 	}
-	for i := 0; !resp.Transit; i++ {
-		if i == maxExchanges {
-			return fmt.Errorf("target did not leave security negotiation after %d requests: %w", i, ErrProtocol)
-		}
+	// roundTrip's count of PDUs per stage ends these loops.
+	for !resp.Transit {
 		if resp, _, err = l.exchange(ctx, StageOperational, true, nil); err != nil {
 			return err
 		}
 	}
 
-	l.stage = StageOperational
+	l.stage, l.pdus = StageOperational, 0
 	out := offers
-	for i := 0; ; i++ {
-		if i == maxExchanges {
-			return fmt.Errorf("operational negotiation did not finish after %d requests: %w", i, ErrProtocol)
-		}
+	for {
 		resp, kvs, err = l.exchange(ctx, StageFullFeature, true, out)
 		if err != nil {
 			return err
@@ -255,6 +259,11 @@ func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV)
 		}
 		all := resp.Data
 		for resp.Continue {
+			// A continued answer that brings no text is no progress
+			// (RFC 7143, Section 11.13.1: C=1 says the text goes on).
+			if len(resp.Data) == 0 {
+				return nil, nil, fmt.Errorf("login response with the C bit and no text: %w", ErrProtocol)
+			}
 			if len(all) > maxTextLen {
 				return nil, nil, fmt.Errorf("login response text over %d bytes: %w", maxTextLen, ErrProtocol)
 			}
@@ -273,6 +282,10 @@ func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV)
 
 // roundTrip sends one login PDU and reads and checks the answer.
 func (l *login) roundTrip(ctx context.Context, nsg Stage, transit, cont bool, data []byte) (*LoginResponse, error) {
+	if l.pdus == maxStagePDUs {
+		return nil, fmt.Errorf("%s did not finish after %d login PDUs: %w", l.stage, l.pdus, ErrProtocol)
+	}
+	l.pdus++
 	req := &LoginRequest{
 		Transit: transit, Continue: cont, CSG: l.stage, NSG: nsg, ISID: l.cfg.ISID, TSIH: l.cfg.TSIH,
 		ITT: l.s.itt, CID: l.cfg.CID, CmdSN: l.s.CmdSN, ExpStatSN: l.s.ExpStatSN, Data: data,

@@ -276,3 +276,54 @@ func TestSendTargets(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestEndlessContinue has a target answer every login or text PDU with
+// the C bit, with no text at all or one byte more each time: the login or
+// the SendTargets must end with a protocol error naming the stage after a
+// bounded number of PDUs, at once, not spin until the deadline.
+func TestEndlessContinue(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		tgt     *coretest.Target
+		text    bool   // the login succeeds, SendTargets is the victim
+		msg     string // in the one-line error
+		maxPDUs int    // what the target may have read in all
+	}{
+		{"login without text", &coretest.Target{Name: iqnDisk, EndlessContinue: true}, false,
+			"security negotiation: login response with the C bit and no text", 1},
+		{"login a byte at a time", &coretest.Target{Name: iqnDisk, EndlessContinue: true, ContinueBytes: 1}, false,
+			"security negotiation did not finish after 32 login PDUs", 32},
+		{"text without text", &coretest.Target{EndlessText: true}, true,
+			"unfinished text response (F=0) with no text", 3},
+		{"text a byte at a time", &coretest.Target{EndlessText: true, ContinueBytes: 1}, true,
+			"text response still continuing after 128 PDUs", 130},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := start(t, tc.tgt)
+			cfg := core.Config{TargetName: iqnDisk}
+			if tc.text {
+				cfg.TargetName = ""
+			}
+			begin := time.Now()
+			s, err := login(t, addr, cfg)
+			if tc.text {
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_, err = s.SendTargets(ctx)
+			}
+			took := time.Since(begin)
+			if !errors.Is(err, core.ErrProtocol) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("error %v, want a protocol violation with %q", err, tc.msg)
+			}
+			if took > 500*time.Millisecond {
+				t.Errorf("took %v", took)
+			}
+			if n := tc.tgt.PDUs(); n > tc.maxPDUs {
+				t.Errorf("target read %d PDUs, want at most %d", n, tc.maxPDUs)
+			}
+		})
+	}
+}

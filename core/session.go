@@ -87,6 +87,11 @@ func (s *Session) await(ctx context.Context, itt uint32) (*PDU, error) {
 	}
 }
 
+// maxTextPDUs bounds the PDUs of one text exchange: the 64 KiB we accept
+// (maxTextLen) in PDUs of at least 512 bytes, the smallest
+// MaxRecvDataSegmentLength anyone may declare (RFC 7143, Section 13.12).
+const maxTextPDUs = maxTextLen / 512
+
 // Text runs one text negotiation in full feature phase, joining a
 // response the target splits over several PDUs (RFC 7143, Section 11.10).
 func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
@@ -94,7 +99,7 @@ func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
 	req := &TextRequest{Final: true, ITT: itt, TTT: reservedTag, Data: EncodeText(kvs)}
 	var all []byte
 	for i := 0; ; i++ {
-		if i == maxExchanges*64 {
+		if i == maxTextPDUs {
 			return nil, fmt.Errorf("text response still continuing after %d PDUs: %w", i, ErrProtocol)
 		}
 		if err := s.sendCommand(ctx, req.Encode()); err != nil {
@@ -114,8 +119,16 @@ func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
 		if len(all) > maxTextLen {
 			return nil, fmt.Errorf("text response over %d bytes: %w", maxTextLen, ErrProtocol)
 		}
-		if r.Final && !r.Continue {
+		if r.Final && r.Continue {
+			return nil, fmt.Errorf("text response with both the F and C bits: %w", ErrProtocol)
+		}
+		if r.Final {
 			break
+		}
+		// An answer that asks us to go on must bring text, or the
+		// exchange makes no progress.
+		if len(r.Data) == 0 {
+			return nil, fmt.Errorf("unfinished text response (F=0) with no text: %w", ErrProtocol)
 		}
 		// Ask for the rest with an empty request carrying the target's
 		// transfer tag (RFC 7143, Section 11.10.4).

@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 
@@ -39,6 +40,14 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 		switch r := m.(type) {
 		case *core.TextRequest:
 			cn.cmdSN = r.CmdSN
+			if t.EndlessText {
+				st, exp, max := sn()
+				if err := cn.write(ctx, &core.TextResponse{Continue: true, ITT: r.ITT, TTT: 0x77, StatSN: st,
+					ExpCmdSN: exp, MaxCmdSN: max, Data: bytes.Repeat([]byte("a"), t.ContinueBytes)}); err != nil {
+					return err
+				}
+				continue
+			}
 			data := cn.sendTargets()
 			if r.TTT != 0xffffffff {
 				data = nil

@@ -55,10 +55,18 @@ type Target struct {
 	DiscoveryTargets  []string      // SendTargets answer: "name" or "name addr,tpgt"
 	SplitTextResponse int           // split SendTargets answers into PDUs of this many bytes
 	DropFirst         int           // close the first this many connections after their first PDU
+	// EndlessContinue answers every login PDU with the C bit set, so the
+	// text never ends; ContinueBytes new bytes of it in each answer.
+	EndlessContinue bool
+	// EndlessText does the same to every text request in full feature
+	// phase (F=0, C=1), with ContinueBytes new bytes in each answer.
+	EndlessText   bool
+	ContinueBytes int
 
 	mu            sync.Mutex
 	lastChallenge []byte
 	conns         int
+	pdus          int
 	Logins        int // successful logins, read after the test
 	ln            net.Listener
 	wg            sync.WaitGroup
@@ -88,6 +96,13 @@ func (t *Target) Start() (string, error) {
 		}
 	}()
 	return ln.Addr().String(), nil
+}
+
+// PDUs returns how many PDUs the target has read on all connections.
+func (t *Target) PDUs() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pdus
 }
 
 // Close stops listening and waits, bounded, for the connections to end.
@@ -131,6 +146,9 @@ func (t *Target) Serve(c net.Conn) error {
 		cn.tr.ReadPDU(ctx)
 		return errDrop
 	}
+	if t.EndlessContinue {
+		return cn.endlessContinue(ctx)
+	}
 	if err := cn.login(ctx); err != nil {
 		return err
 	}
@@ -143,6 +161,9 @@ func (cn *conn) read(ctx context.Context) (*core.PDU, error) {
 		return nil, err
 	}
 	cn.reads++
+	cn.t.mu.Lock()
+	cn.t.pdus++
+	cn.t.mu.Unlock()
 	if cn.t.DropAfterPDUs > 0 && cn.reads >= cn.t.DropAfterPDUs {
 		cn.c.Close()
 		return nil, errDrop
@@ -190,7 +211,7 @@ func (cn *conn) login(ctx context.Context) error {
 	t := cn.t
 	first := true
 	authed := t.CHAPUser == ""
-	for round := 0; round < 32; round++ {
+	for round := 0; round < 128; round++ {
 		p, err := cn.read(ctx)
 		if err != nil {
 			return err
@@ -328,6 +349,29 @@ func (cn *conn) login(ctx context.Context) error {
 		cn.statSN++
 	}
 	return fmt.Errorf("coretest: login did not finish")
+}
+
+// endlessContinue answers every login PDU with C=1 and ContinueBytes more
+// bytes of text that never ends, until the initiator gives up; bounded by
+// the connection's context and a count no initiator should reach.
+func (cn *conn) endlessContinue(ctx context.Context) error {
+	for i := 0; i < 1<<20; i++ {
+		p, err := cn.read(ctx)
+		if err != nil {
+			return err
+		}
+		var req core.LoginRequest
+		if err := req.UnmarshalBinary(mustMarshal(p)); err != nil {
+			return err
+		}
+		resp := &core.LoginResponse{Continue: true, CSG: req.CSG, ISID: req.ISID, ITT: req.ITT, StatSN: cn.statSN,
+			ExpCmdSN: req.CmdSN, MaxCmdSN: req.CmdSN + 32, Data: bytes.Repeat([]byte("a"), cn.t.ContinueBytes)}
+		if err := cn.write(ctx, resp); err != nil {
+			return err
+		}
+		cn.statSN++
+	}
+	return fmt.Errorf("coretest: endless login went on for %d PDUs", 1<<20)
 }
 
 func mustMarshal(p *core.PDU) []byte {
