@@ -102,6 +102,16 @@ func (l *login) run(ctx context.Context) error {
 	if cfg.InitiatorName == "" {
 		return fmt.Errorf("no initiator name")
 	}
+	// The names go into our first request: one that breaks the name
+	// syntax could carry a key of its own (a NUL and AuthMethod=None).
+	if err := CheckName(cfg.InitiatorName); err != nil {
+		return fmt.Errorf("InitiatorName: %w", err)
+	}
+	if cfg.TargetName != "" {
+		if err := CheckName(cfg.TargetName); err != nil {
+			return fmt.Errorf("TargetName: %w", err)
+		}
+	}
 	warnings, err := cfg.Auth.Check()
 	if err != nil {
 		return err
@@ -242,7 +252,10 @@ func kvMap(kvs []KV) map[string]string {
 // the C bit when long) and returns the target's whole answer, fetching the
 // rest of a continued answer (RFC 7143, Section 5.3 and 11.12.2).
 func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV) (*LoginResponse, []KV, error) {
-	data := EncodeText(kvs)
+	data, err := EncodeText(kvs)
+	if err != nil {
+		return nil, nil, err
+	}
 	for {
 		chunk := data
 		more := len(chunk) > loginChunk
@@ -377,7 +390,7 @@ func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
 	if i := strings.LastIndexByte(v, ','); i >= 0 {
 		n, err := strconv.ParseUint(v[i+1:], 10, 16)
 		if err != nil {
-			return "", 0, fmt.Errorf("TargetAddress %q: portal group tag %q not a number 0-65535", clip(v), clip(v[i+1:]))
+			return "", 0, fmt.Errorf("TargetAddress %s: portal group tag %s not a number 0-65535", clip(v), clip(v[i+1:]))
 		}
 		tpgt, hostport = int(n), v[:i]
 	}
@@ -386,28 +399,28 @@ func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
 	case strings.HasPrefix(hostport, "["):
 		end := strings.IndexByte(hostport, ']')
 		if end < 0 {
-			return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address without closing bracket", clip(v))
+			return "", 0, fmt.Errorf("TargetAddress %s: IPv6 address without closing bracket", clip(v))
 		}
 		host = hostport[1:end]
 		if rest := hostport[end+1:]; rest != "" {
 			if !strings.HasPrefix(rest, ":") {
-				return "", 0, fmt.Errorf("TargetAddress %q: junk after IPv6 address", clip(v))
+				return "", 0, fmt.Errorf("TargetAddress %s: junk after IPv6 address", clip(v))
 			}
 			port = rest[1:]
 		}
 		if net.ParseIP(host) == nil {
-			return "", 0, fmt.Errorf("TargetAddress %q: %q is not an IPv6 address", clip(v), clip(host))
+			return "", 0, fmt.Errorf("TargetAddress %s: %s is not an IPv6 address", clip(v), clip(host))
 		}
 	case strings.Count(hostport, ":") == 1:
 		host, port, _ = strings.Cut(hostport, ":")
 	case strings.Count(hostport, ":") > 1:
-		return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address must be in brackets", clip(v))
+		return "", 0, fmt.Errorf("TargetAddress %s: IPv6 address must be in brackets", clip(v))
 	}
 	if host == "" || strings.ContainsAny(host, ",[] \t") {
-		return "", 0, fmt.Errorf("TargetAddress %q: bad host %q", clip(v), clip(host))
+		return "", 0, fmt.Errorf("TargetAddress %s: bad host %s", clip(v), clip(host))
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		return "", 0, fmt.Errorf("TargetAddress %q: port %q not a number 1-65535", clip(v), clip(port))
+		return "", 0, fmt.Errorf("TargetAddress %s: port %s not a number 1-65535", clip(v), clip(port))
 	}
 	return net.JoinHostPort(host, port), tpgt, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/core/coretest"
@@ -323,6 +324,51 @@ func TestEndlessContinue(t *testing.T) {
 			}
 			if n := tc.tgt.PDUs(); n > tc.maxPDUs {
 				t.Errorf("target read %d PDUs, want at most %d", n, tc.maxPDUs)
+			}
+		})
+	}
+}
+
+// TestLoginRefusesBadNames: a name that breaks the name syntax, or a value
+// that would end its pair early and forge a key of its own, is refused
+// before anything is sent, in one line naming the field and the escaped
+// value.
+func TestLoginRefusesBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  core.Config
+		is   error
+		msg  string
+	}{
+		{"NUL in initiator name", core.Config{InitiatorName: iqnInit + "\x00AuthMethod=None", TargetName: iqnDisk},
+			core.ErrBadName, `InitiatorName: iSCSI name "iqn.2025-01.test:init\x00AuthMethod=None"`},
+		{"not an iqn.yyyy-mm name", core.Config{InitiatorName: "iqn.i", TargetName: iqnDisk},
+			core.ErrBadName, "InitiatorName: iSCSI name iqn.i: want iqn.yyyy-mm"},
+		{"newline in target name", core.Config{TargetName: iqnDisk + "\n10.0.0.9:3260,1 iqn.2025-01.evil:x"},
+			core.ErrBadName, `TargetName: iSCSI name "iqn.2025-01.test:disk1\n10.0.0.9:3260,1 iqn.2025-01.evil:x"`},
+		{"NUL in alias", core.Config{InitiatorAlias: "a\x00AuthMethod=None", TargetName: iqnDisk},
+			core.ErrBadValue, `InitiatorAlias="a\x00AuthMethod=None"`},
+		{"escape in CHAP name", core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u\x1b[2J", Secret: "right-secret-1"}},
+			core.ErrBadValue, `CHAP_N="u\x1b[2J"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tgt := &coretest.Target{Name: iqnDisk, CHAPUser: tc.cfg.Auth.Username, CHAPSecret: tc.cfg.Auth.Secret}
+			addr := start(t, tgt)
+			_, err := login(t, addr, tc.cfg)
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("error %v, want one wrapping %v", err, tc.is)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.msg) || strings.IndexFunc(msg, unicode.IsControl) >= 0 {
+				t.Errorf("message %q: want one escaped line with %q", msg, tc.msg)
+			}
+			if strings.Contains(msg, "right-secret-1") {
+				t.Errorf("secret in message %q", msg)
+			}
+			if tc.cfg.Auth.Username == "" {
+				if n := tgt.PDUs(); n != 0 {
+					t.Errorf("target read %d PDUs, want none", n)
+				}
 			}
 		})
 	}

@@ -95,8 +95,12 @@ const maxTextPDUs = maxTextLen / 512
 // Text runs one text negotiation in full feature phase, joining a
 // response the target splits over several PDUs (RFC 7143, Section 11.10).
 func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
+	data, err := EncodeText(kvs)
+	if err != nil {
+		return nil, err
+	}
 	itt := s.nextITT()
-	req := &TextRequest{Final: true, ITT: itt, TTT: reservedTag, Data: EncodeText(kvs)}
+	req := &TextRequest{Final: true, ITT: itt, TTT: reservedTag, Data: data}
 	var all []byte
 	for i := 0; ; i++ {
 		if i == maxTextPDUs {
@@ -210,7 +214,7 @@ func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 			out = append(out, DiscoveredTarget{Name: kv.Value})
 		case "TargetAddress":
 			if len(out) == 0 {
-				return nil, fmt.Errorf("SendTargets: TargetAddress %q before any TargetName: %w", clip(kv.Value), ErrProtocol)
+				return nil, fmt.Errorf("SendTargets: TargetAddress %s before any TargetName: %w", clip(kv.Value), ErrProtocol)
 			}
 			addr, tpgt, err := ParseTargetAddress(kv.Value)
 			if err != nil {

@@ -133,7 +133,7 @@ func (cn *conn) sendTargets() []byte {
 			kvs = append(kvs, core.KV{Key: "TargetAddress", Value: addr})
 		}
 	}
-	return core.EncodeText(kvs)
+	return encode(kvs)
 }
 
 func cut(s string) (string, string, bool) {

@@ -241,7 +241,7 @@ func (cn *conn) login(ctx context.Context) error {
 			if t.Status != 0 {
 				resp.StatusClass, resp.StatusDetail = uint8(t.Status>>8), uint8(t.Status)
 				if t.RedirectTo != "" {
-					resp.Data = core.EncodeText([]core.KV{{Key: "TargetAddress", Value: t.RedirectTo}})
+					resp.Data = encode([]core.KV{{Key: "TargetAddress", Value: t.RedirectTo}})
 				}
 				return cn.write(ctx, resp)
 			}
@@ -328,7 +328,7 @@ func (cn *conn) login(ctx context.Context) error {
 				out = append(out, core.KV{Key: "TargetAlias", Value: t.Alias})
 			}
 		}
-		resp.Data = core.EncodeText(out)
+		resp.Data = encode(out)
 		if req.Transit && authed && !(t.NeverTransit && req.CSG == core.StageOperational) {
 			resp.Transit, resp.NSG = true, req.NSG
 			if req.NSG == core.StageFullFeature {
@@ -372,6 +372,16 @@ func (cn *conn) endlessContinue(ctx context.Context) error {
 		cn.statSN++
 	}
 	return fmt.Errorf("coretest: endless login went on for %d PDUs", 1<<20)
+}
+
+// encode is core.EncodeText without its checks, so that a script can send
+// what a real initiator refuses to: NULs, control bytes, bad UTF-8.
+func encode(kvs []core.KV) []byte {
+	var b []byte
+	for _, kv := range kvs {
+		b = append(b, kv.Key+"="+kv.Value+"\x00"...)
+	}
+	return b
 }
 
 func mustMarshal(p *core.PDU) []byte {
