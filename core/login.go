@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -206,6 +207,7 @@ func (l *login) run(ctx context.Context) error {
 	l.stage = StageFullFeature
 	l.s.TSIH = resp.TSIH
 	l.s.Params = neg.params()
+	l.s.Warnings = append(l.s.Warnings, neg.warn...)
 	if len(neg.pending) > 0 {
 		keys := make([]string, 0, len(neg.pending))
 		for k := range neg.pending {
@@ -382,15 +384,20 @@ func (l *login) statusErr(resp *LoginResponse) error {
 const DefaultPort = 3260
 
 // ParseTargetAddress reads a TargetAddress value, domainname[:port][,tpgt]
-// with IPv6 addresses in brackets (RFC 7143, Section 13.8), into host:port
-// and the portal group tag (-1 when absent).
+// (RFC 7143, Section 13.8), into host:port and the portal group tag (-1
+// when absent). The domainname must be an IPv4 address in dotted decimal,
+// an IPv6 address in brackets, or a DNS host name (RFC 1123, Section 2.1):
+// a target's address is dialled and printed, so nothing else gets through.
 func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
+	bad := func(format string, args ...any) (string, int, error) {
+		return "", 0, fmt.Errorf("TargetAddress %s: %s", clip(v), fmt.Sprintf(format, args...))
+	}
 	tpgt = -1
 	hostport := v
 	if i := strings.LastIndexByte(v, ','); i >= 0 {
 		n, err := strconv.ParseUint(v[i+1:], 10, 16)
 		if err != nil {
-			return "", 0, fmt.Errorf("TargetAddress %s: portal group tag %s not a number 0-65535", clip(v), clip(v[i+1:]))
+			return bad("portal group tag %s not a number 0-65535", clip(v[i+1:]))
 		}
 		tpgt, hostport = int(n), v[:i]
 	}
@@ -399,28 +406,57 @@ func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
 	case strings.HasPrefix(hostport, "["):
 		end := strings.IndexByte(hostport, ']')
 		if end < 0 {
-			return "", 0, fmt.Errorf("TargetAddress %s: IPv6 address without closing bracket", clip(v))
+			return bad("IPv6 address without closing bracket")
 		}
 		host = hostport[1:end]
 		if rest := hostport[end+1:]; rest != "" {
 			if !strings.HasPrefix(rest, ":") {
-				return "", 0, fmt.Errorf("TargetAddress %s: junk after IPv6 address", clip(v))
+				return bad("junk after IPv6 address")
 			}
 			port = rest[1:]
 		}
-		if net.ParseIP(host) == nil {
-			return "", 0, fmt.Errorf("TargetAddress %s: %s is not an IPv6 address", clip(v), clip(host))
+		// A zone names one of our interfaces, which a target cannot know.
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() || ip.Zone() != "" {
+			return bad("%s is not an IPv6 address", clip(host))
 		}
-	case strings.Count(hostport, ":") == 1:
-		host, port, _ = strings.Cut(hostport, ":")
 	case strings.Count(hostport, ":") > 1:
-		return "", 0, fmt.Errorf("TargetAddress %s: IPv6 address must be in brackets", clip(v))
+		return bad("IPv6 address must be in brackets")
+	default:
+		if h, p, ok := strings.Cut(hostport, ":"); ok {
+			host, port = h, p
+		}
+		if ip, err := netip.ParseAddr(host); !(err == nil && ip.Is4()) && !hostName(host) {
+			return bad("host %s is not an IPv4 address or a host name", clip(host))
+		}
 	}
-	if host == "" || strings.ContainsAny(host, ",[] \t") {
-		return "", 0, fmt.Errorf("TargetAddress %s: bad host %s", clip(v), clip(host))
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return bad("port %s not a number 1-65535", clip(port))
 	}
-	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		return "", 0, fmt.Errorf("TargetAddress %s: port %s not a number 1-65535", clip(v), clip(port))
+	return net.JoinHostPort(host, strconv.FormatUint(p, 10)), tpgt, nil
+}
+
+// hostName tells whether s is a DNS host name (RFC 1123, Section 2.1):
+// dot-separated labels of ASCII letters, digits and '-', neither starting
+// nor ending with '-', 1 to 63 bytes each, at most 253 in all, with an
+// optional final dot; the last label not all digits, so that a mistyped
+// IPv4 address (10.0.0.256) is not taken for a name (RFC 3696, Section 2).
+func hostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
 	}
-	return net.JoinHostPort(host, port), tpgt, nil
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return !digits(labels[len(labels)-1])
 }

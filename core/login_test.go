@@ -373,3 +373,54 @@ func TestLoginRefusesBadNames(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileTargetStrings: what a target sends for us to print or dial is
+// checked where it is parsed, and errors quote it escaped.
+func TestHostileTargetStrings(t *testing.T) {
+	t.Run("alias with escape sequences is dropped with a warning", func(t *testing.T) {
+		addr := start(t, &coretest.Target{Name: iqnDisk, Alias: "\x1b[2Jdisk\nLUN 1"})
+		s, err := login(t, addr, core.Config{TargetName: iqnDisk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `TargetAlias "\x1b[2Jdisk\nLUN 1" is not printable UTF-8: ignored`
+		if s.Params.TargetAlias != "" || len(s.Warnings) != 1 || s.Warnings[0] != want {
+			t.Errorf("alias %q, warnings %q; want none and %q", s.Params.TargetAlias, s.Warnings, want)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		kvs  []core.KV
+		msg  string
+		is   error
+	}{
+		{"newline in TargetName", []core.KV{{Key: "TargetName", Value: "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"}},
+			`SendTargets: TargetName: iSCSI name "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"`, core.ErrBadName},
+		{"empty TargetName", []core.KV{{Key: "TargetName", Value: ""}}, "SendTargets: TargetName: empty iSCSI name", core.ErrBadName},
+		{"newline in TargetAddress", []core.KV{{Key: "TargetName", Value: iqnDisk}, {Key: "TargetAddress", Value: "10.0.0.1\nX:3260,1"}},
+			`TargetAddress "10.0.0.1\nX:3260,1": host "10.0.0.1\nX" is not`, core.ErrProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := start(t, &coretest.Target{DiscoveryKVs: tc.kvs})
+			s, err := login(t, addr, core.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := s.SendTargets(context.Background())
+			if !errors.Is(err, core.ErrProtocol) || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.msg) ||
+				strings.IndexFunc(err.Error(), unicode.IsControl) >= 0 {
+				t.Errorf("SendTargets = %v, %v; want a protocol violation with %q", ts, err, tc.msg)
+			}
+		})
+	}
+	t.Run("newline in a redirect address", func(t *testing.T) {
+		addr := start(t, &coretest.Target{Name: iqnDisk, Status: 0x0101, RedirectTo: "10.6.6.6\nLUN0:3260"})
+		_, err := login(t, addr, core.Config{TargetName: iqnDisk})
+		var re *core.RedirectError
+		if errors.As(err, &re) || !errors.Is(err, core.ErrProtocol) ||
+			!strings.Contains(err.Error(), `redirect: TargetAddress "10.6.6.6\nLUN0:3260"`) ||
+			strings.IndexFunc(err.Error(), unicode.IsControl) >= 0 {
+			t.Errorf("error %v (%T), want a protocol violation quoting the escaped address", err, err)
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // nextITT returns a fresh Initiator Task Tag, skipping the reserved
@@ -198,7 +200,12 @@ type Portal struct {
 }
 
 // SendTargets asks a discovery session for every target (SendTargets=All)
-// and groups the TargetAddress keys under the TargetName they follow.
+// and groups the TargetAddress keys under the TargetName they follow. A
+// TargetName that is not an iSCSI name (CheckName) or a TargetAddress that
+// ParseTargetAddress refuses fails the whole answer with ErrProtocol,
+// rather than being skipped: the answer is one text from one target, a
+// line we cannot trust makes the lines around it no more trustworthy, and
+// skipping a name would leave its addresses to be pinned on another.
 func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 	kvs, err := s.Text(ctx, []KV{{"SendTargets", "All"}})
 	if err != nil {
@@ -208,8 +215,8 @@ func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 	for _, kv := range kvs {
 		switch kv.Key {
 		case "TargetName":
-			if kv.Value == "" {
-				return nil, fmt.Errorf("SendTargets: empty TargetName: %w", ErrProtocol)
+			if err := CheckName(kv.Value); err != nil {
+				return nil, fmt.Errorf("SendTargets: TargetName: %w: %w", err, ErrProtocol)
 			}
 			out = append(out, DiscoveredTarget{Name: kv.Value})
 		case "TargetAddress":
@@ -236,11 +243,12 @@ func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 
 // FormatDiscovery lists results one per line like `iscsiadm -m
 // discovery`: "ADDR:PORT,TPGT IQN", TPGT -1 where the target gave none.
+// Names and addresses are escaped, though SendTargets has checked them.
 func FormatDiscovery(ts []DiscoveredTarget) string {
 	var b strings.Builder
 	for _, t := range ts {
 		for _, p := range t.Portals {
-			fmt.Fprintf(&b, "%s,%d %s\n", p.Address, p.TPGT, t.Name)
+			fmt.Fprintf(&b, "%s,%d %s\n", esc.String(p.Address), p.TPGT, esc.String(t.Name))
 		}
 	}
 	return b.String()

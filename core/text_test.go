@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 func TestParseText(t *testing.T) {
@@ -194,6 +196,22 @@ func TestNegotiateResponses(t *testing.T) {
 	}
 }
 
+// TestNegotiateErrorsEscaped: an error that quotes a target's bad value
+// stays one line without control bytes.
+func TestNegotiateErrorsEscaped(t *testing.T) {
+	for _, reply := range [][]KV{
+		{{"MaxBurstLength", "1\n\x1b[2J"}},
+		{{"MaxRecvDataSegmentLength", "1\n\x1b[2J"}},
+		{{"ImmediateData", "Yes\r\nLUN 0"}},
+		{{"HeaderDigest", "\x1b[2J"}},
+	} {
+		_, err := newNegotiator(DefaultOffers()).respond(reply)
+		if err == nil || !esc.Printable(err.Error()) || !errors.Is(err, ErrProtocol) {
+			t.Errorf("%q: error %q, want an escaped protocol violation", reply, err)
+		}
+	}
+}
+
 // TestNegotiateTargetOffers covers keys the target offers first, which we
 // must answer by the same rules.
 func TestNegotiateTargetOffers(t *testing.T) {
@@ -329,10 +347,28 @@ func TestParseTargetAddress(t *testing.T) {
 		{"10.0.0.1:99999", "", 0, false},
 		{"10.0.0.1:3260,x", "", 0, false},
 		{":3260", "", 0, false},
+		{"storage-1:03260", "storage-1:3260", -1, true},
+		{"target.example.com.,2", "target.example.com.:3260", 2, true},
+		{"[::ffff:10.0.0.1]:3260", "[::ffff:10.0.0.1]:3260", -1, true},
+		{"10.0.0.1\n10.6.6.6:3260,1", "", 0, false},
+		{"10.0.0.1:3260\nLUN 0", "", 0, false},
+		{"\x1b[2J:3260", "", 0, false},
+		{"host name:3260", "", 0, false},
+		{"-host.example.com", "", 0, false},
+		{"host..example.com", "", 0, false},
+		{strings.Repeat("a", 64) + ".example.com", "", 0, false},
+		{"t\u00e4st.example.com", "", 0, false},
+		{"10.0.0.256", "", 0, false},
+		{"[10.0.0.1]:3260", "", 0, false},
+		{"[fe80::1%eth0]:3260", "", 0, false},
+		{"10.0.0.1:0", "", 0, false},
 	} {
 		addr, tpgt, err := ParseTargetAddress(tc.in)
 		if (err == nil) != tc.ok || addr != tc.addr || (tc.ok && tpgt != tc.tpgt) {
 			t.Errorf("ParseTargetAddress(%q) = %q, %d, %v", tc.in, addr, tpgt, err)
+		}
+		if err != nil && !esc.Printable(err.Error()) {
+			t.Errorf("ParseTargetAddress(%q): error %q not escaped", tc.in, err)
 		}
 	}
 }
@@ -340,12 +376,21 @@ func TestParseTargetAddress(t *testing.T) {
 func FuzzTargetAddress(f *testing.F) {
 	f.Add("10.0.0.1:3260,1")
 	f.Add("[::1]:3260,1")
+	f.Add("10.0.0.1\nX:3260,1")
+	f.Add("target.example.com.:860")
 	f.Fuzz(func(t *testing.T, s string) {
 		addr, _, err := ParseTargetAddress(s)
-		if err == nil {
-			if _, _, err := ParseTargetAddress(addr); err != nil {
-				t.Fatalf("result %q does not parse again: %v", addr, err)
+		if err != nil {
+			if !esc.Printable(err.Error()) {
+				t.Fatalf("error %q not escaped", err)
 			}
+			return
+		}
+		if !esc.Printable(addr) || strings.ContainsAny(addr, " ,") {
+			t.Fatalf("address %q from %q", addr, s)
+		}
+		if again, _, err := ParseTargetAddress(addr); err != nil || again != addr {
+			t.Fatalf("result %q parses again as %q, %v", addr, again, err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/core/coretest"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
@@ -89,5 +90,52 @@ func noControl(t *testing.T, s string) {
 	t.Helper()
 	if i := strings.IndexFunc(s, func(r rune) bool { return r != '\n' && (unicode.IsControl(r) || r == utf8.RuneError) }); i >= 0 {
 		t.Errorf("control character at byte %d of output %q", i, s)
+	}
+}
+
+// TestHostileStringsCLI has targets put newlines and escape sequences in
+// what the probe and the discovery print: a TargetName or TargetAddress
+// in SendTargets, a TargetAlias, an INQUIRY vendor and product, a
+// redirect address. Nothing of it may reach the output raw: no control
+// byte, and no line the target forged.
+func TestHostileStringsCLI(t *testing.T) {
+	for _, tc := range []struct {
+		name, mode string
+		tgt        *coretest.Target
+		code       int
+		msg        string // in stdout or stderr
+		forged     string // no line may start with it
+	}{
+		{"newline in a SendTargets TargetName", "--discover", &coretest.Target{DiscoveryKVs: []core.KV{
+			{Key: "TargetName", Value: "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"},
+			{Key: "TargetAddress", Value: "10.0.0.1:3260,1"}}},
+			iscsierr.Login, `TargetName: iSCSI name "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"`, "10.6.6.6"},
+		{"newline in a SendTargets TargetAddress", "--discover", &coretest.Target{DiscoveryKVs: []core.KV{
+			{Key: "TargetName", Value: "iqn.2025-01.test:a"},
+			{Key: "TargetAddress", Value: "10.0.0.1\n10.6.6.6:3260,1"}}},
+			iscsierr.Login, `TargetAddress "10.0.0.1\n10.6.6.6:3260,1": host "10.0.0.1\n10.6.6.6" is not`, "10.6.6.6"},
+		{"escape sequences in the TargetAlias", "--probe", &coretest.Target{Name: fakeDisk, LUNs: []uint64{0},
+			Alias: "\x1b[2J\x1b[HLUN 0: disk EVIL\r\nLUN 1: disk FORGED"},
+			0, `warning: TargetAlias "\x1b[2J\x1b[HLUN 0: disk EVIL\r\nLUN 1: disk FORGED" is not printable UTF-8: ignored`, "LUN 1"},
+		{"escape sequences in INQUIRY", "--probe", &coretest.Target{Name: fakeDisk, LUNs: []uint64{0},
+			Inquiry: "\x1b[2J\x1b[HX" + "Y\nLUN 9: disk FA" + "E\r\x1b["},
+			0, `LUN 0: disk "\x1b[2J\x1b[HX" "Y\nLUN 9: disk FA" "E\r\x1b["`, "LUN 9"},
+		{"newline in a redirect address", "--probe", &coretest.Target{Name: fakeDisk, Status: 0x0101,
+			RedirectTo: "10.6.6.6\nLUN0:3260"},
+			iscsierr.Login, `redirect: TargetAddress "10.6.6.6\nLUN0:3260": host "10.6.6.6\nLUN0" is not an IPv4 address or a host name: protocol violation`,
+			"LUN0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errs, code := runAgainst(t, tc.tgt, tc.mode)
+			if code != tc.code || !strings.Contains(out+errs, tc.msg) {
+				t.Errorf("code %d stdout %q stderr %q, want %d and %q", code, out, errs, tc.code, tc.msg)
+			}
+			noControl(t, out+errs)
+			for _, line := range strings.Split(out+errs, "\n") {
+				if strings.HasPrefix(line, tc.forged) {
+					t.Errorf("forged line %q in output:\n%s%s", line, out, errs)
+				}
+			}
+		})
 	}
 }

@@ -106,7 +106,11 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 				}
 			case 0x12:
 				data = make([]byte, 36)
-				copy(data[8:], "IET     VIRTUAL-DISK    0001")
+				inq := t.Inquiry
+				if inq == "" {
+					inq = "IET     VIRTUAL-DISK    0001"
+				}
+				copy(data[8:], inq)
 			}
 			if int(r.ExpectedLength) < len(data) {
 				data = data[:r.ExpectedLength]
@@ -125,6 +129,9 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 }
 
 func (cn *conn) sendTargets() []byte {
+	if cn.t.DiscoveryKVs != nil {
+		return encode(cn.t.DiscoveryKVs)
+	}
 	var kvs []core.KV
 	for _, d := range cn.t.DiscoveryTargets {
 		name, addr, ok := cut(d)

@@ -53,6 +53,8 @@ type Target struct {
 	CorruptDigest     bool          // corrupt the header digest of full-feature replies
 	NeverTransit      bool          // never set T in operational negotiation
 	DiscoveryTargets  []string      // SendTargets answer: "name" or "name addr,tpgt"
+	DiscoveryKVs      []core.KV     // SendTargets answer as it is, instead of DiscoveryTargets
+	Inquiry           string        // INQUIRY bytes 8-35: vendor, product, revision (IET VIRTUAL-DISK when empty)
 	SplitTextResponse int           // split SendTargets answers into PDUs of this many bytes
 	DropFirst         int           // close the first this many connections after their first PDU
 	// EndlessContinue answers every login PDU with the C bit set, so the
