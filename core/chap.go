@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // CHAPAlg is a CHAP_A value: an algorithm number from the IANA PPP
@@ -186,10 +188,10 @@ func decodeBinary(s string) ([]byte, error) {
 	case len(s) > 2 && (s[:2] == "0b" || s[:2] == "0B"):
 		b, err = base64.StdEncoding.DecodeString(s[2:])
 	default:
-		return nil, fmt.Errorf("binary value %q: want 0x hex or 0b base64", clip(s))
+		return nil, fmt.Errorf("binary value %s: want 0x hex or 0b base64", clip(s))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("binary value %q: %w", clip(s), err)
+		return nil, fmt.Errorf("binary value %s: %w", clip(s), err)
 	}
 	if len(b) == 0 || len(b) > maxCHAPBinary {
 		return nil, fmt.Errorf("binary value of %d bytes: want 1 to %d", len(b), maxCHAPBinary)
@@ -258,7 +260,7 @@ func (x *chapExchange) offer() []KV {
 func (x *chapExchange) respond(kv map[string]string) ([]KV, error) {
 	a, err := strconv.Atoi(kv["CHAP_A"])
 	if err != nil {
-		return nil, fmt.Errorf("target's CHAP_A=%q is not a number: %w", clip(kv["CHAP_A"]), ErrProtocol)
+		return nil, fmt.Errorf("target's CHAP_A=%s is not a number: %w", clip(kv["CHAP_A"]), ErrProtocol)
 	}
 	offered := x.auth.Algorithms
 	if len(offered) == 0 {
@@ -276,7 +278,7 @@ func (x *chapExchange) respond(kv map[string]string) ([]KV, error) {
 	x.alg = CHAPAlg(a)
 	idv, err := parseNumber(kv["CHAP_I"])
 	if err != nil || idv > 255 {
-		return nil, fmt.Errorf("target's CHAP_I=%q: want 0 to 255: %w", clip(kv["CHAP_I"]), ErrProtocol)
+		return nil, fmt.Errorf("target's CHAP_I=%s: want 0 to 255: %w", clip(kv["CHAP_I"]), ErrProtocol)
 	}
 	c, err := decodeBinary(kv["CHAP_C"])
 	if err != nil {
@@ -316,7 +318,7 @@ func (x *chapExchange) verify(kv map[string]string) error {
 		return fmt.Errorf("mutual CHAP: target did not authenticate itself (no CHAP_N/CHAP_R): %w", ErrAuth)
 	}
 	if n != x.auth.UsernameIn {
-		return fmt.Errorf("mutual CHAP: target presented name %q, want %q: %w", clip(n), x.auth.UsernameIn, ErrAuth)
+		return fmt.Errorf("mutual CHAP: target presented name %s, want %s: %w", clip(n), esc.String(x.auth.UsernameIn), ErrAuth)
 	}
 	got, err := decodeBinary(r)
 	if err != nil {
@@ -324,7 +326,7 @@ func (x *chapExchange) verify(kv map[string]string) error {
 	}
 	want := chapResponse(x.alg, x.id, x.auth.SecretIn, x.challenge)
 	if !bytes.Equal(got, want) {
-		return fmt.Errorf("mutual CHAP: target %q gave a wrong response (password_in mismatch): %w", x.auth.UsernameIn, ErrAuth)
+		return fmt.Errorf("mutual CHAP: target %s gave a wrong response (password_in mismatch): %w", esc.String(x.auth.UsernameIn), ErrAuth)
 	}
 	return nil
 }

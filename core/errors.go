@@ -18,6 +18,11 @@ var (
 	// ErrBadName is wrapped when an iSCSI name breaks RFC 3722 or RFC
 	// 7143, Section 4.2.7.
 	ErrBadName = errors.New("invalid iSCSI name")
+	// ErrBadValue is wrapped when a key or value we were asked to send
+	// would break the text format of RFC 7143, Section 6.1 (a NUL, a
+	// control character, invalid UTF-8): the fault is in what we were
+	// given, not in the target.
+	ErrBadValue = errors.New("invalid iSCSI text value")
 )
 
 var (

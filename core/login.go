@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -50,9 +51,17 @@ type Session struct {
 // Transport returns the transport the session runs over.
 func (s *Session) Transport() Transport { return s.t }
 
-// maxExchanges bounds the login requests of one stage: a target that keeps
-// answering without transit would otherwise hold us forever.
-const maxExchanges = 16
+// maxStagePDUs bounds the login PDUs we send in one stage, so that a
+// target that never finishes a stage (never sets T, or sets C forever)
+// fails the login at once instead of keeping a boot busy until its
+// deadline. A real login needs few: the security stage of mutual CHAP
+// takes three requests (AuthMethod, CHAP_A, CHAP_N and CHAP_R), and
+// operational negotiation one or two; an answer continued with the C bit
+// takes one more per 8192 bytes (the segment size in force during login,
+// RFC 7143, Section 13.12), so even the 64 KiB we accept of one text
+// (maxTextLen) takes 8 more. 32 leaves room for targets that ask for a few
+// extra rounds.
+const maxStagePDUs = 32
 
 // loginChunk is the data we put in one login PDU: the target's receive
 // limit during login is the RFC default of 8192 (Section 13.12).
@@ -86,12 +95,23 @@ type login struct {
 	t     Transport
 	s     *Session
 	stage Stage
+	pdus  int // login PDUs sent in this stage, bounded by maxStagePDUs
 }
 
 func (l *login) run(ctx context.Context) error {
 	cfg := l.cfg
 	if cfg.InitiatorName == "" {
 		return fmt.Errorf("no initiator name")
+	}
+	// The names go into our first request: one that breaks the name
+	// syntax could carry a key of its own (a NUL and AuthMethod=None).
+	if err := CheckName(cfg.InitiatorName); err != nil {
+		return fmt.Errorf("InitiatorName: %w", err)
+	}
+	if cfg.TargetName != "" {
+		if err := CheckName(cfg.TargetName); err != nil {
+			return fmt.Errorf("TargetName: %w", err)
+		}
 	}
 	warnings, err := cfg.Auth.Check()
 	if err != nil {
@@ -163,21 +183,16 @@ func (l *login) run(ctx context.Context) error {
 	default:
 		return fmt.Errorf("target chose AuthMethod=%s, which we did not offer: %w", clip(method), ErrProtocol)
 	}
-	for i := 0; !resp.Transit; i++ {
-		if i == maxExchanges {
-			return fmt.Errorf("target did not leave security negotiation after %d requests: %w", i, ErrProtocol)
-		}
+	// roundTrip's count of PDUs per stage ends these loops.
+	for !resp.Transit {
 		if resp, _, err = l.exchange(ctx, StageOperational, true, nil); err != nil {
 			return err
 		}
 	}
 
-	l.stage = StageOperational
+	l.stage, l.pdus = StageOperational, 0
 	out := offers
-	for i := 0; ; i++ {
-		if i == maxExchanges {
-			return fmt.Errorf("operational negotiation did not finish after %d requests: %w", i, ErrProtocol)
-		}
+	for {
 		resp, kvs, err = l.exchange(ctx, StageFullFeature, true, out)
 		if err != nil {
 			return err
@@ -192,6 +207,7 @@ func (l *login) run(ctx context.Context) error {
 	l.stage = StageFullFeature
 	l.s.TSIH = resp.TSIH
 	l.s.Params = neg.params()
+	l.s.Warnings = append(l.s.Warnings, neg.warn...)
 	if len(neg.pending) > 0 {
 		keys := make([]string, 0, len(neg.pending))
 		for k := range neg.pending {
@@ -238,7 +254,10 @@ func kvMap(kvs []KV) map[string]string {
 // the C bit when long) and returns the target's whole answer, fetching the
 // rest of a continued answer (RFC 7143, Section 5.3 and 11.12.2).
 func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV) (*LoginResponse, []KV, error) {
-	data := EncodeText(kvs)
+	data, err := EncodeText(kvs)
+	if err != nil {
+		return nil, nil, err
+	}
 	for {
 		chunk := data
 		more := len(chunk) > loginChunk
@@ -255,6 +274,11 @@ func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV)
 		}
 		all := resp.Data
 		for resp.Continue {
+			// A continued answer that brings no text is no progress
+			// (RFC 7143, Section 11.13.1: C=1 says the text goes on).
+			if len(resp.Data) == 0 {
+				return nil, nil, fmt.Errorf("login response with the C bit and no text: %w", ErrProtocol)
+			}
 			if len(all) > maxTextLen {
 				return nil, nil, fmt.Errorf("login response text over %d bytes: %w", maxTextLen, ErrProtocol)
 			}
@@ -273,6 +297,10 @@ func (l *login) exchange(ctx context.Context, nsg Stage, transit bool, kvs []KV)
 
 // roundTrip sends one login PDU and reads and checks the answer.
 func (l *login) roundTrip(ctx context.Context, nsg Stage, transit, cont bool, data []byte) (*LoginResponse, error) {
+	if l.pdus == maxStagePDUs {
+		return nil, fmt.Errorf("%s did not finish after %d login PDUs: %w", l.stage, l.pdus, ErrProtocol)
+	}
+	l.pdus++
 	req := &LoginRequest{
 		Transit: transit, Continue: cont, CSG: l.stage, NSG: nsg, ISID: l.cfg.ISID, TSIH: l.cfg.TSIH,
 		ITT: l.s.itt, CID: l.cfg.CID, CmdSN: l.s.CmdSN, ExpStatSN: l.s.ExpStatSN, Data: data,
@@ -356,15 +384,20 @@ func (l *login) statusErr(resp *LoginResponse) error {
 const DefaultPort = 3260
 
 // ParseTargetAddress reads a TargetAddress value, domainname[:port][,tpgt]
-// with IPv6 addresses in brackets (RFC 7143, Section 13.8), into host:port
-// and the portal group tag (-1 when absent).
+// (RFC 7143, Section 13.8), into host:port and the portal group tag (-1
+// when absent). The domainname must be an IPv4 address in dotted decimal,
+// an IPv6 address in brackets, or a DNS host name (RFC 1123, Section 2.1):
+// a target's address is dialled and printed, so nothing else gets through.
 func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
+	bad := func(format string, args ...any) (string, int, error) {
+		return "", 0, fmt.Errorf("TargetAddress %s: %s", clip(v), fmt.Sprintf(format, args...))
+	}
 	tpgt = -1
 	hostport := v
 	if i := strings.LastIndexByte(v, ','); i >= 0 {
 		n, err := strconv.ParseUint(v[i+1:], 10, 16)
 		if err != nil {
-			return "", 0, fmt.Errorf("TargetAddress %q: portal group tag %q not a number 0-65535", clip(v), clip(v[i+1:]))
+			return bad("portal group tag %s not a number 0-65535", clip(v[i+1:]))
 		}
 		tpgt, hostport = int(n), v[:i]
 	}
@@ -373,28 +406,57 @@ func ParseTargetAddress(v string) (addr string, tpgt int, err error) {
 	case strings.HasPrefix(hostport, "["):
 		end := strings.IndexByte(hostport, ']')
 		if end < 0 {
-			return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address without closing bracket", clip(v))
+			return bad("IPv6 address without closing bracket")
 		}
 		host = hostport[1:end]
 		if rest := hostport[end+1:]; rest != "" {
 			if !strings.HasPrefix(rest, ":") {
-				return "", 0, fmt.Errorf("TargetAddress %q: junk after IPv6 address", clip(v))
+				return bad("junk after IPv6 address")
 			}
 			port = rest[1:]
 		}
-		if net.ParseIP(host) == nil {
-			return "", 0, fmt.Errorf("TargetAddress %q: %q is not an IPv6 address", clip(v), clip(host))
+		// A zone names one of our interfaces, which a target cannot know.
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is6() || ip.Zone() != "" {
+			return bad("%s is not an IPv6 address", clip(host))
 		}
-	case strings.Count(hostport, ":") == 1:
-		host, port, _ = strings.Cut(hostport, ":")
 	case strings.Count(hostport, ":") > 1:
-		return "", 0, fmt.Errorf("TargetAddress %q: IPv6 address must be in brackets", clip(v))
+		return bad("IPv6 address must be in brackets")
+	default:
+		if h, p, ok := strings.Cut(hostport, ":"); ok {
+			host, port = h, p
+		}
+		if ip, err := netip.ParseAddr(host); !(err == nil && ip.Is4()) && !hostName(host) {
+			return bad("host %s is not an IPv4 address or a host name", clip(host))
+		}
 	}
-	if host == "" || strings.ContainsAny(host, ",[] \t") {
-		return "", 0, fmt.Errorf("TargetAddress %q: bad host %q", clip(v), clip(host))
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return bad("port %s not a number 1-65535", clip(port))
 	}
-	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		return "", 0, fmt.Errorf("TargetAddress %q: port %q not a number 1-65535", clip(v), clip(port))
+	return net.JoinHostPort(host, strconv.FormatUint(p, 10)), tpgt, nil
+}
+
+// hostName tells whether s is a DNS host name (RFC 1123, Section 2.1):
+// dot-separated labels of ASCII letters, digits and '-', neither starting
+// nor ending with '-', 1 to 63 bytes each, at most 253 in all, with an
+// optional final dot; the last label not all digits, so that a mistyped
+// IPv4 address (10.0.0.256) is not taken for a name (RFC 3696, Section 2).
+func hostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
 	}
-	return net.JoinHostPort(host, port), tpgt, nil
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return !digits(labels[len(labels)-1])
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/core/coretest"
@@ -275,4 +276,151 @@ func TestSendTargets(t *testing.T) {
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestEndlessContinue has a target answer every login or text PDU with
+// the C bit, with no text at all or one byte more each time: the login or
+// the SendTargets must end with a protocol error naming the stage after a
+// bounded number of PDUs, at once, not spin until the deadline.
+func TestEndlessContinue(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		tgt     *coretest.Target
+		text    bool   // the login succeeds, SendTargets is the victim
+		msg     string // in the one-line error
+		maxPDUs int    // what the target may have read in all
+	}{
+		{"login without text", &coretest.Target{Name: iqnDisk, EndlessContinue: true}, false,
+			"security negotiation: login response with the C bit and no text", 1},
+		{"login a byte at a time", &coretest.Target{Name: iqnDisk, EndlessContinue: true, ContinueBytes: 1}, false,
+			"security negotiation did not finish after 32 login PDUs", 32},
+		{"text without text", &coretest.Target{EndlessText: true}, true,
+			"unfinished text response (F=0) with no text", 3},
+		{"text a byte at a time", &coretest.Target{EndlessText: true, ContinueBytes: 1}, true,
+			"text response still continuing after 128 PDUs", 130},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := start(t, tc.tgt)
+			cfg := core.Config{TargetName: iqnDisk}
+			if tc.text {
+				cfg.TargetName = ""
+			}
+			begin := time.Now()
+			s, err := login(t, addr, cfg)
+			if tc.text {
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_, err = s.SendTargets(ctx)
+			}
+			took := time.Since(begin)
+			if !errors.Is(err, core.ErrProtocol) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("error %v, want a protocol violation with %q", err, tc.msg)
+			}
+			if took > 500*time.Millisecond {
+				t.Errorf("took %v", took)
+			}
+			if n := tc.tgt.PDUs(); n > tc.maxPDUs {
+				t.Errorf("target read %d PDUs, want at most %d", n, tc.maxPDUs)
+			}
+		})
+	}
+}
+
+// TestLoginRefusesBadNames: a name that breaks the name syntax, or a value
+// that would end its pair early and forge a key of its own, is refused
+// before anything is sent, in one line naming the field and the escaped
+// value.
+func TestLoginRefusesBadNames(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  core.Config
+		is   error
+		msg  string
+	}{
+		{"NUL in initiator name", core.Config{InitiatorName: iqnInit + "\x00AuthMethod=None", TargetName: iqnDisk},
+			core.ErrBadName, `InitiatorName: iSCSI name "iqn.2025-01.test:init\x00AuthMethod=None"`},
+		{"not an iqn.yyyy-mm name", core.Config{InitiatorName: "iqn.i", TargetName: iqnDisk},
+			core.ErrBadName, "InitiatorName: iSCSI name iqn.i: want iqn.yyyy-mm"},
+		{"newline in target name", core.Config{TargetName: iqnDisk + "\n10.0.0.9:3260,1 iqn.2025-01.evil:x"},
+			core.ErrBadName, `TargetName: iSCSI name "iqn.2025-01.test:disk1\n10.0.0.9:3260,1 iqn.2025-01.evil:x"`},
+		{"NUL in alias", core.Config{InitiatorAlias: "a\x00AuthMethod=None", TargetName: iqnDisk},
+			core.ErrBadValue, `InitiatorAlias="a\x00AuthMethod=None"`},
+		{"escape in CHAP name", core.Config{TargetName: iqnDisk, Auth: core.Auth{Username: "u\x1b[2J", Secret: "right-secret-1"}},
+			core.ErrBadValue, `CHAP_N="u\x1b[2J"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tgt := &coretest.Target{Name: iqnDisk, CHAPUser: tc.cfg.Auth.Username, CHAPSecret: tc.cfg.Auth.Secret}
+			addr := start(t, tgt)
+			_, err := login(t, addr, tc.cfg)
+			if !errors.Is(err, tc.is) {
+				t.Fatalf("error %v, want one wrapping %v", err, tc.is)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.msg) || strings.IndexFunc(msg, unicode.IsControl) >= 0 {
+				t.Errorf("message %q: want one escaped line with %q", msg, tc.msg)
+			}
+			if strings.Contains(msg, "right-secret-1") {
+				t.Errorf("secret in message %q", msg)
+			}
+			if tc.cfg.Auth.Username == "" {
+				if n := tgt.PDUs(); n != 0 {
+					t.Errorf("target read %d PDUs, want none", n)
+				}
+			}
+		})
+	}
+}
+
+// TestHostileTargetStrings: what a target sends for us to print or dial is
+// checked where it is parsed, and errors quote it escaped.
+func TestHostileTargetStrings(t *testing.T) {
+	t.Run("alias with escape sequences is dropped with a warning", func(t *testing.T) {
+		addr := start(t, &coretest.Target{Name: iqnDisk, Alias: "\x1b[2Jdisk\nLUN 1"})
+		s, err := login(t, addr, core.Config{TargetName: iqnDisk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `TargetAlias "\x1b[2Jdisk\nLUN 1" is not printable UTF-8: ignored`
+		if s.Params.TargetAlias != "" || len(s.Warnings) != 1 || s.Warnings[0] != want {
+			t.Errorf("alias %q, warnings %q; want none and %q", s.Params.TargetAlias, s.Warnings, want)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		kvs  []core.KV
+		msg  string
+		is   error
+	}{
+		{"newline in TargetName", []core.KV{{Key: "TargetName", Value: "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"}},
+			`SendTargets: TargetName: iSCSI name "iqn.2025-01.test:a\n10.6.6.6:3260,1 iqn.2025-01.evil:x"`, core.ErrBadName},
+		{"empty TargetName", []core.KV{{Key: "TargetName", Value: ""}}, "SendTargets: TargetName: empty iSCSI name", core.ErrBadName},
+		{"newline in TargetAddress", []core.KV{{Key: "TargetName", Value: iqnDisk}, {Key: "TargetAddress", Value: "10.0.0.1\nX:3260,1"}},
+			`TargetAddress "10.0.0.1\nX:3260,1": host "10.0.0.1\nX" is not`, core.ErrProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := start(t, &coretest.Target{DiscoveryKVs: tc.kvs})
+			s, err := login(t, addr, core.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := s.SendTargets(context.Background())
+			if !errors.Is(err, core.ErrProtocol) || !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.msg) ||
+				strings.IndexFunc(err.Error(), unicode.IsControl) >= 0 {
+				t.Errorf("SendTargets = %v, %v; want a protocol violation with %q", ts, err, tc.msg)
+			}
+		})
+	}
+	t.Run("newline in a redirect address", func(t *testing.T) {
+		addr := start(t, &coretest.Target{Name: iqnDisk, Status: 0x0101, RedirectTo: "10.6.6.6\nLUN0:3260"})
+		_, err := login(t, addr, core.Config{TargetName: iqnDisk})
+		var re *core.RedirectError
+		if errors.As(err, &re) || !errors.Is(err, core.ErrProtocol) ||
+			!strings.Contains(err.Error(), `redirect: TargetAddress "10.6.6.6\nLUN0:3260"`) ||
+			strings.IndexFunc(err.Error(), unicode.IsControl) >= 0 {
+			t.Errorf("error %v (%T), want a protocol violation quoting the escaped address", err, err)
+		}
+	})
 }

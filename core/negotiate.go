@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // Params are the operational parameters in force after a login (RFC 7143,
@@ -146,6 +148,7 @@ type negotiator struct {
 	pending map[string]string // offered and not yet answered
 	result  map[string]string // negotiated or declared values
 	seen    map[string]bool   // keys the target has sent, to refuse repeats
+	warn    []string          // for Session.Warnings
 }
 
 func newNegotiator(offers []KV) *negotiator {
@@ -251,6 +254,12 @@ func (n *negotiator) answer(key, value string) (string, error) {
 	if !known {
 		// Private (X-, X#) and unknown keys alike (RFC 7143, Section 6.2).
 		return valNotUnderstood, nil
+	}
+	if key == "TargetAlias" && !esc.Printable(value) {
+		// The alias is for display (RFC 7143, Section 13.7); one that
+		// would drive the console is dropped, and the login goes on.
+		n.warn = append(n.warn, fmt.Sprintf("TargetAlias %s is not printable UTF-8: ignored", clip(value)))
+		return "", nil
 	}
 	if def.kind == kindDeclarative {
 		if err := checkValue(key, value); err != nil {

@@ -111,7 +111,9 @@ func (s *Session) ReportLUNs(ctx context.Context) ([]uint64, error) {
 }
 
 // Inquiry is what a standard INQUIRY says of a logical unit (SPC-4,
-// Section 6.4.2).
+// Section 6.4.2). SPC-4 allows only ASCII 20h-7Eh in the strings, but they
+// hold what the target sent, with invalid UTF-8 replaced: print them with
+// esc.String.
 type Inquiry struct {
 	DeviceType uint8 // peripheral device type: 0 disk, 5 CD/DVD, 0x0c controller
 	Vendor     string

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // nextITT returns a fresh Initiator Task Tag, skipping the reserved
@@ -87,14 +89,23 @@ func (s *Session) await(ctx context.Context, itt uint32) (*PDU, error) {
 	}
 }
 
+// maxTextPDUs bounds the PDUs of one text exchange: the 64 KiB we accept
+// (maxTextLen) in PDUs of at least 512 bytes, the smallest
+// MaxRecvDataSegmentLength anyone may declare (RFC 7143, Section 13.12).
+const maxTextPDUs = maxTextLen / 512
+
 // Text runs one text negotiation in full feature phase, joining a
 // response the target splits over several PDUs (RFC 7143, Section 11.10).
 func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
+	data, err := EncodeText(kvs)
+	if err != nil {
+		return nil, err
+	}
 	itt := s.nextITT()
-	req := &TextRequest{Final: true, ITT: itt, TTT: reservedTag, Data: EncodeText(kvs)}
+	req := &TextRequest{Final: true, ITT: itt, TTT: reservedTag, Data: data}
 	var all []byte
 	for i := 0; ; i++ {
-		if i == maxExchanges*64 {
+		if i == maxTextPDUs {
 			return nil, fmt.Errorf("text response still continuing after %d PDUs: %w", i, ErrProtocol)
 		}
 		if err := s.sendCommand(ctx, req.Encode()); err != nil {
@@ -114,8 +125,16 @@ func (s *Session) Text(ctx context.Context, kvs []KV) ([]KV, error) {
 		if len(all) > maxTextLen {
 			return nil, fmt.Errorf("text response over %d bytes: %w", maxTextLen, ErrProtocol)
 		}
-		if r.Final && !r.Continue {
+		if r.Final && r.Continue {
+			return nil, fmt.Errorf("text response with both the F and C bits: %w", ErrProtocol)
+		}
+		if r.Final {
 			break
+		}
+		// An answer that asks us to go on must bring text, or the
+		// exchange makes no progress.
+		if len(r.Data) == 0 {
+			return nil, fmt.Errorf("unfinished text response (F=0) with no text: %w", ErrProtocol)
 		}
 		// Ask for the rest with an empty request carrying the target's
 		// transfer tag (RFC 7143, Section 11.10.4).
@@ -181,7 +200,12 @@ type Portal struct {
 }
 
 // SendTargets asks a discovery session for every target (SendTargets=All)
-// and groups the TargetAddress keys under the TargetName they follow.
+// and groups the TargetAddress keys under the TargetName they follow. A
+// TargetName that is not an iSCSI name (CheckName) or a TargetAddress that
+// ParseTargetAddress refuses fails the whole answer with ErrProtocol,
+// rather than being skipped: the answer is one text from one target, a
+// line we cannot trust makes the lines around it no more trustworthy, and
+// skipping a name would leave its addresses to be pinned on another.
 func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 	kvs, err := s.Text(ctx, []KV{{"SendTargets", "All"}})
 	if err != nil {
@@ -191,13 +215,13 @@ func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 	for _, kv := range kvs {
 		switch kv.Key {
 		case "TargetName":
-			if kv.Value == "" {
-				return nil, fmt.Errorf("SendTargets: empty TargetName: %w", ErrProtocol)
+			if err := CheckName(kv.Value); err != nil {
+				return nil, fmt.Errorf("SendTargets: TargetName: %w: %w", err, ErrProtocol)
 			}
 			out = append(out, DiscoveredTarget{Name: kv.Value})
 		case "TargetAddress":
 			if len(out) == 0 {
-				return nil, fmt.Errorf("SendTargets: TargetAddress %q before any TargetName: %w", clip(kv.Value), ErrProtocol)
+				return nil, fmt.Errorf("SendTargets: TargetAddress %s before any TargetName: %w", clip(kv.Value), ErrProtocol)
 			}
 			addr, tpgt, err := ParseTargetAddress(kv.Value)
 			if err != nil {
@@ -219,11 +243,12 @@ func (s *Session) SendTargets(ctx context.Context) ([]DiscoveredTarget, error) {
 
 // FormatDiscovery lists results one per line like `iscsiadm -m
 // discovery`: "ADDR:PORT,TPGT IQN", TPGT -1 where the target gave none.
+// Names and addresses are escaped, though SendTargets has checked them.
 func FormatDiscovery(ts []DiscoveredTarget) string {
 	var b strings.Builder
 	for _, t := range ts {
 		for _, p := range t.Portals {
-			fmt.Fprintf(&b, "%s,%d %s\n", p.Address, p.TPGT, t.Name)
+			fmt.Fprintf(&b, "%s,%d %s\n", esc.String(p.Address), p.TPGT, esc.String(t.Name))
 		}
 	}
 	return b.String()

@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"fmt"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // Login status classes (RFC 7143, Section 11.13.5).
@@ -63,15 +65,17 @@ type LoginError struct {
 }
 
 func (e *LoginError) Error() string {
-	who := e.Target
-	if who == "" {
+	// The names are escaped: a caller may hand us a bad one, which the
+	// login refuses, and the refusal must not print it raw.
+	who := esc.String(e.Target)
+	if e.Target == "" {
 		who = "discovery"
 	}
 	if e.Class != 0 || e.Detail != 0 {
 		return fmt.Sprintf("login to %s at %s failed in %s: target said %02x%02x %s",
-			who, e.Portal, e.Stage, e.Class, e.Detail, StatusText(e.Class, e.Detail))
+			who, esc.String(e.Portal), e.Stage, e.Class, e.Detail, StatusText(e.Class, e.Detail))
 	}
-	return fmt.Sprintf("login to %s at %s failed in %s: %v", who, e.Portal, e.Stage, e.Err)
+	return fmt.Sprintf("login to %s at %s failed in %s: %v", who, esc.String(e.Portal), e.Stage, e.Err)
 }
 
 func (e *LoginError) Unwrap() error { return e.Err }
@@ -106,5 +110,6 @@ func (e *RedirectError) Error() string {
 	if e.Permanent {
 		kind = "permanently"
 	}
-	return fmt.Sprintf("login to %s at %s: target moved %s to %s", e.Target, e.Portal, kind, e.Address)
+	return fmt.Sprintf("login to %s at %s: target moved %s to %s", esc.String(e.Target), esc.String(e.Portal), kind,
+		esc.String(e.Address))
 }

@@ -3,6 +3,10 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // Limits of the text format (RFC 7143, Section 6.1).
@@ -58,14 +62,14 @@ func (d *TextDecoder) Next() bool {
 	}
 	end := bytes.IndexByte(d.b, 0)
 	if end < 0 {
-		d.err = fmt.Errorf("text: %q: %w", clip(string(d.b)), errUnterminated)
+		d.err = fmt.Errorf("text: %s: %w", clip(string(d.b)), errUnterminated)
 		return false
 	}
 	pair := d.b[:end]
 	d.b = d.b[end+1:]
 	eq := bytes.IndexByte(pair, '=')
 	if eq < 0 {
-		d.err = fmt.Errorf("text: %q: %w", clip(string(pair)), errNoEquals)
+		d.err = fmt.Errorf("text: %s: %w", clip(string(pair)), errNoEquals)
 		return false
 	}
 	key, value := string(pair[:eq]), string(pair[eq+1:])
@@ -92,13 +96,13 @@ func (d *TextDecoder) Err() error { return d.err }
 
 func checkKey(key string) error {
 	if len(key) == 0 || len(key) > maxKeyLen {
-		return fmt.Errorf("text: key %q: %w", clip(key), errKeyTooLong)
+		return fmt.Errorf("text: key %s: %w", clip(key), errKeyTooLong)
 	}
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			c == '.' || c == '-' || c == '+' || c == '@' || c == '_') {
-			return fmt.Errorf("text: key %q: %w", clip(key), errBadKeyName)
+			return fmt.Errorf("text: key %s: %w", clip(key), errBadKeyName)
 		}
 	}
 	return nil
@@ -115,23 +119,48 @@ func ParseText(b []byte) ([]KV, error) {
 }
 
 // EncodeText returns the pairs as a text data segment: each key=value
-// followed by a NUL (RFC 7143, Section 6.1).
-func EncodeText(kvs []KV) []byte {
+// followed by a NUL (RFC 7143, Section 6.1). It refuses, wrapping
+// ErrBadValue, a key outside the key syntax and a value that is not UTF-8
+// text without control characters: a NUL in a value would end its pair
+// early and let what follows stand as a key of its own (an initiator name
+// holding "\x00AuthMethod=None"), and none of the value types of Section
+// 6.1 has room for a control character.
+func EncodeText(kvs []KV) ([]byte, error) {
 	var b []byte
 	for _, kv := range kvs {
+		if err := checkKey(kv.Key); err != nil {
+			return nil, fmt.Errorf("%w: %w", err, ErrBadValue)
+		}
+		if err := checkSendValue(kv.Key, kv.Value); err != nil {
+			return nil, err
+		}
 		b = append(b, kv.Key...)
 		b = append(b, '=')
 		b = append(b, kv.Value...)
 		b = append(b, 0)
 	}
-	return b
+	return b, nil
 }
 
-// clip shortens untrusted text for an error line.
-func clip(s string) string {
-	const n = 64
-	if len(s) > n {
-		return s[:n] + "..."
+// checkSendValue checks a value we are about to send: at most maxValueLen
+// bytes, so that we send nothing we would refuse to read, and valid UTF-8
+// without NUL or any other control character.
+func checkSendValue(key, v string) error {
+	if len(v) > maxValueLen {
+		return fmt.Errorf("text: key %s: value of %d bytes, at most %d: %w", key, len(v), maxValueLen, ErrBadValue)
 	}
-	return s
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("text: %s=%s: not UTF-8: %w", key, clip(v), ErrBadValue)
+	}
+	for i, r := range v {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("text: %s=%s: control character %+q at byte %d, want text without NUL or control characters: %w",
+				key, clip(v), r, i, ErrBadValue)
+		}
+	}
+	return nil
 }
+
+// clip shortens untrusted text for an error line and escapes it, so that
+// what a target sent cannot end the line or drive the console.
+func clip(s string) string { return esc.Clip(s, 64) }

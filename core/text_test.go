@@ -4,8 +4,12 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 func TestParseText(t *testing.T) {
@@ -37,20 +41,105 @@ func TestParseText(t *testing.T) {
 	}
 }
 
+// sendable is what EncodeText takes in a value, stated apart from it.
+func sendable(v string) bool {
+	return utf8.ValidString(v) && strings.IndexFunc(v, unicode.IsControl) < 0 && len(v) <= maxValueLen
+}
+
 func FuzzText(f *testing.F) {
 	f.Add([]byte("a=b\x00c=d\x00"))
 	f.Add([]byte("CHAP_C=0x0102\x00"))
+	f.Add([]byte("TargetAlias=disk\x1b[2J\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		kvs, err := ParseText(b)
 		if err != nil {
 			return
 		}
-		again, err := ParseText(EncodeText(kvs))
+		enc, err := EncodeText(kvs)
+		if err != nil {
+			clean := true
+			for _, kv := range kvs {
+				clean = clean && sendable(kv.Value)
+			}
+			if clean || !errors.Is(err, ErrBadValue) {
+				t.Fatalf("EncodeText(%q): %v", kvs, err)
+			}
+			return
+		}
+		again, err := ParseText(enc)
 		if err != nil {
 			t.Fatalf("re-parse of encoded pairs: %v", err)
 		}
 		if !cmp.Equal(kvs, again) {
 			t.Fatalf("round trip changed pairs")
+		}
+	})
+}
+
+// TestEncodeText: what we send is one pair per KV, whatever the values
+// hold; a value that could split its pair or drive a console is refused.
+func TestEncodeText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kv   KV
+		ok   bool
+	}{
+		{"name", KV{"InitiatorName", "iqn.2025-01.test:init"}, true},
+		{"alias with space and UTF-8", KV{"InitiatorAlias", "Büro 3 \ufffd"}, true},
+		{"empty value", KV{"TargetAlias", ""}, true},
+		{"NUL forging a key", KV{"InitiatorName", "iqn.2025-01.test:init\x00AuthMethod=None"}, false},
+		{"newline", KV{"InitiatorAlias", "a\nb"}, false},
+		{"escape sequence", KV{"InitiatorAlias", "\x1b[2J"}, false},
+		{"DEL", KV{"CHAP_N", "u\x7f"}, false},
+		{"C1 control", KV{"CHAP_N", "u\u0085"}, false},
+		{"bad UTF-8", KV{"InitiatorAlias", "\xff"}, false},
+		{"too long", KV{"X-a", strings.Repeat("v", maxValueLen+1)}, false},
+		{"bad key", KV{"a b", "c"}, false},
+		{"key with NUL", KV{"a\x00b", "c"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := EncodeText([]KV{{"SessionType", "Normal"}, tc.kv})
+			if !tc.ok {
+				if !errors.Is(err, ErrBadValue) || b != nil || strings.ContainsAny(err.Error(), "\x00\n\x1b\x7f") {
+					t.Fatalf("EncodeText(%q) = %q, %v; want nothing and one escaped line wrapping ErrBadValue", tc.kv, b, err)
+				}
+				return
+			}
+			got, err := ParseText(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]KV{{"SessionType", "Normal"}, tc.kv}, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzEncodeText: a pair EncodeText takes reads back as that one pair and
+// nothing else, and no pair holding a NUL is taken.
+func FuzzEncodeText(f *testing.F) {
+	f.Add("InitiatorName", "iqn.2025-01.test:init")
+	f.Add("InitiatorName", "iqn.2025-01.test:init\x00AuthMethod=None")
+	f.Add("TargetAlias", "disk\x1b[2J")
+	f.Add("X-a", "b=c")
+	f.Fuzz(func(t *testing.T, k, v string) {
+		b, err := EncodeText([]KV{{k, v}})
+		if err != nil {
+			if !errors.Is(err, ErrBadValue) {
+				t.Fatalf("error %v does not wrap ErrBadValue", err)
+			}
+			return
+		}
+		if strings.ContainsRune(k+v, 0) || !sendable(v) {
+			t.Fatalf("EncodeText took %q=%q", k, v)
+		}
+		got, err := ParseText(b)
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", b, err)
+		}
+		if diff := cmp.Diff([]KV{{k, v}}, got); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
 		}
 	})
 }
@@ -104,6 +193,22 @@ func TestNegotiateResponses(t *testing.T) {
 				t.Errorf("params %+v", p)
 			}
 		})
+	}
+}
+
+// TestNegotiateErrorsEscaped: an error that quotes a target's bad value
+// stays one line without control bytes.
+func TestNegotiateErrorsEscaped(t *testing.T) {
+	for _, reply := range [][]KV{
+		{{"MaxBurstLength", "1\n\x1b[2J"}},
+		{{"MaxRecvDataSegmentLength", "1\n\x1b[2J"}},
+		{{"ImmediateData", "Yes\r\nLUN 0"}},
+		{{"HeaderDigest", "\x1b[2J"}},
+	} {
+		_, err := newNegotiator(DefaultOffers()).respond(reply)
+		if err == nil || !esc.Printable(err.Error()) || !errors.Is(err, ErrProtocol) {
+			t.Errorf("%q: error %q, want an escaped protocol violation", reply, err)
+		}
 	}
 }
 
@@ -242,10 +347,28 @@ func TestParseTargetAddress(t *testing.T) {
 		{"10.0.0.1:99999", "", 0, false},
 		{"10.0.0.1:3260,x", "", 0, false},
 		{":3260", "", 0, false},
+		{"storage-1:03260", "storage-1:3260", -1, true},
+		{"target.example.com.,2", "target.example.com.:3260", 2, true},
+		{"[::ffff:10.0.0.1]:3260", "[::ffff:10.0.0.1]:3260", -1, true},
+		{"10.0.0.1\n10.6.6.6:3260,1", "", 0, false},
+		{"10.0.0.1:3260\nLUN 0", "", 0, false},
+		{"\x1b[2J:3260", "", 0, false},
+		{"host name:3260", "", 0, false},
+		{"-host.example.com", "", 0, false},
+		{"host..example.com", "", 0, false},
+		{strings.Repeat("a", 64) + ".example.com", "", 0, false},
+		{"t\u00e4st.example.com", "", 0, false},
+		{"10.0.0.256", "", 0, false},
+		{"[10.0.0.1]:3260", "", 0, false},
+		{"[fe80::1%eth0]:3260", "", 0, false},
+		{"10.0.0.1:0", "", 0, false},
 	} {
 		addr, tpgt, err := ParseTargetAddress(tc.in)
 		if (err == nil) != tc.ok || addr != tc.addr || (tc.ok && tpgt != tc.tpgt) {
 			t.Errorf("ParseTargetAddress(%q) = %q, %d, %v", tc.in, addr, tpgt, err)
+		}
+		if err != nil && !esc.Printable(err.Error()) {
+			t.Errorf("ParseTargetAddress(%q): error %q not escaped", tc.in, err)
 		}
 	}
 }
@@ -253,12 +376,21 @@ func TestParseTargetAddress(t *testing.T) {
 func FuzzTargetAddress(f *testing.F) {
 	f.Add("10.0.0.1:3260,1")
 	f.Add("[::1]:3260,1")
+	f.Add("10.0.0.1\nX:3260,1")
+	f.Add("target.example.com.:860")
 	f.Fuzz(func(t *testing.T, s string) {
 		addr, _, err := ParseTargetAddress(s)
-		if err == nil {
-			if _, _, err := ParseTargetAddress(addr); err != nil {
-				t.Fatalf("result %q does not parse again: %v", addr, err)
+		if err != nil {
+			if !esc.Printable(err.Error()) {
+				t.Fatalf("error %q not escaped", err)
 			}
+			return
+		}
+		if !esc.Printable(addr) || strings.ContainsAny(addr, " ,") {
+			t.Fatalf("address %q from %q", addr, s)
+		}
+		if again, _, err := ParseTargetAddress(addr); err != nil || again != addr {
+			t.Fatalf("result %q parses again as %q, %v", addr, again, err)
 		}
 	})
 }

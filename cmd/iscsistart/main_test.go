@@ -16,6 +16,12 @@ import (
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
+// Names of the fake targets' tests.
+const (
+	fakeInit = "iqn.2025-01.test:init"
+	fakeDisk = "iqn.2025-01.test:disk"
+)
+
 // runCLI runs the command as main would and returns stdout, stderr and the
 // exit code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
@@ -291,12 +297,12 @@ func TestProbeFakeTarget(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"ok", &coretest.Target{Name: "iqn.t", LUNs: []uint64{0, 1}}, nil, 0, ""},
-		{"auth", &coretest.Target{Name: "iqn.t", CHAPUser: "u", CHAPSecret: "good-secret-1"},
+		{"ok", &coretest.Target{Name: fakeDisk, LUNs: []uint64{0, 1}}, nil, 0, ""},
+		{"auth", &coretest.Target{Name: fakeDisk, CHAPUser: "u", CHAPSecret: "good-secret-1"},
 			[]string{"-u", "u", "-w", "bad-secret-22"}, iscsierr.LoginAuthFailed, "0201 authentication failure"},
-		{"not found", &coretest.Target{Name: "iqn.other"}, nil, iscsierr.FatalLogin, "0203 target not found"},
-		{"target error", &coretest.Target{Name: "iqn.t", Status: 0x0302}, nil, iscsierr.Login, "0302 out of resources"},
-		{"dropped", &coretest.Target{Name: "iqn.t", DropAfterPDUs: 1}, nil, iscsierr.Trans, "EOF"},
+		{"not found", &coretest.Target{Name: "iqn.2025-01.test:other"}, nil, iscsierr.FatalLogin, "0203 target not found"},
+		{"target error", &coretest.Target{Name: fakeDisk, Status: 0x0302}, nil, iscsierr.Login, "0302 out of resources"},
+		{"dropped", &coretest.Target{Name: fakeDisk, DropAfterPDUs: 1}, nil, iscsierr.Trans, "EOF"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, err := tc.tgt.Start()
@@ -305,7 +311,7 @@ func TestProbeFakeTarget(t *testing.T) {
 			}
 			defer tc.tgt.Close()
 			host, port, _ := strings.Cut(addr, ":")
-			args := append([]string{"--probe", "-i", "iqn.i", "-t", "iqn.t", "-a", host, "-p", port, "--timeout", "5s"}, tc.args...)
+			args := append([]string{"--probe", "-i", fakeInit, "-t", fakeDisk, "-a", host, "-p", port, "--timeout", "5s"}, tc.args...)
 			out, errs, code := runCLI(t, args...)
 			if code != tc.code || !strings.Contains(errs, tc.msg) {
 				t.Errorf("code %d stderr %q stdout %q, want %d %q", code, errs, out, tc.code, tc.msg)

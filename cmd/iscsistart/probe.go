@@ -9,6 +9,7 @@ import (
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -58,7 +59,9 @@ func dialTCP(ctx context.Context, addr string) (core.Transport, error) {
 func closeTCP(t core.Transport) { t.(*core.StreamTransport).Close() }
 
 // probe logs in over TCP in user space, prints what was negotiated and
-// the LUNs the target offers, and logs out.
+// the LUNs the target offers, and logs out. Every string that came from
+// the target, or that names it, is printed through esc.String, so that a
+// target cannot put a control byte on the console or forge a line.
 func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := o.checkLoginFlags(false); err != nil {
 		return err
@@ -69,7 +72,8 @@ func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	fmt.Fprintf(stdout, "iscsistart: Logging into %s %s,%d\n", cfg.TargetName, cfg.Portal, o.tpgt)
+	target := esc.String(cfg.TargetName)
+	fmt.Fprintf(stdout, "iscsistart: Logging into %s %s,%d\n", target, esc.String(cfg.Portal), o.tpgt)
 	begin := time.Now()
 	s, portal, err := core.LoginRedirected(ctx, dialTCP, closeTCP, cfg)
 	if err != nil {
@@ -77,8 +81,9 @@ func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer closeTCP(s.Transport())
 	took := time.Since(begin)
+	portal = esc.String(portal)
 	for _, w := range s.Warnings {
-		fmt.Fprintf(stderr, "iscsistart: warning: %s\n", w)
+		fmt.Fprintf(stderr, "iscsistart: warning: %s\n", esc.String(w))
 	}
 	if o.tpgt >= 0 && s.Params.HaveTPGT && int(s.Params.TargetPortalGroupTag) != o.tpgt {
 		fmt.Fprintf(stderr, "iscsistart: warning: target portal group tag is %d, -g said %d\n", s.Params.TargetPortalGroupTag, o.tpgt)
@@ -91,30 +96,33 @@ func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "iscsistart: logged in to %s at %s (TSIH 0x%04x, auth %s) in %.1f ms\n",
-		cfg.TargetName, portal, s.TSIH, auth, float64(took.Microseconds())/1000)
+		target, portal, s.TSIH, auth, float64(took.Microseconds())/1000)
 	for _, kv := range s.Params.KVs() {
-		fmt.Fprintf(stdout, "%s = %s\n", kv.Key, kv.Value)
+		fmt.Fprintf(stdout, "%s = %s\n", kv.Key, esc.String(kv.Value))
 	}
 	luns, err := s.ReportLUNs(ctx)
 	if err != nil {
-		return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", cfg.TargetName, portal, err)
+		return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", target, portal, err)
 	}
 	for _, l := range luns {
 		q, err := s.Inquiry(ctx, l)
 		if err != nil {
-			return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", cfg.TargetName, portal, err)
+			return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", target, portal, err)
 		}
-		fmt.Fprintf(stdout, "LUN %d: %s %s %s %s\n", l, q.DeviceTypeName(), q.Vendor, q.Product, q.Revision)
+		fmt.Fprintf(stdout, "LUN %d: %s %s %s %s\n", l, q.DeviceTypeName(), esc.String(q.Vendor), esc.String(q.Product),
+			esc.String(q.Revision))
 	}
 	if err := s.Logout(ctx); err != nil {
-		return &iscsierr.Error{Code: iscsierr.Logout, Err: fmt.Errorf("logout from %s at %s: %w", cfg.TargetName, portal, err)}
+		return &iscsierr.Error{Code: iscsierr.Logout, Err: fmt.Errorf("logout from %s at %s: %w", target, portal, err)}
 	}
-	fmt.Fprintf(stdout, "iscsistart: logged out of %s\n", cfg.TargetName)
+	fmt.Fprintf(stdout, "iscsistart: logged out of %s\n", target)
 	return nil
 }
 
 // discover runs a SendTargets discovery session, printing one
-// "ADDR:PORT,TPGT IQN" line per portal like iscsiadm -m discovery.
+// "ADDR:PORT,TPGT IQN" line per portal like iscsiadm -m discovery. The
+// names and addresses are checked by SendTargets and escaped by
+// FormatDiscovery.
 func discover(ctx context.Context, o *options, stdout io.Writer) error {
 	if o.address == "" {
 		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
@@ -132,10 +140,10 @@ func discover(ctx context.Context, o *options, stdout io.Writer) error {
 	defer closeTCP(s.Transport())
 	ts, err := s.SendTargets(ctx)
 	if err != nil {
-		return fmt.Errorf("SendTargets at %s: %w", cfg.Portal, err)
+		return fmt.Errorf("SendTargets at %s: %w", esc.String(cfg.Portal), err)
 	}
 	if len(ts) == 0 {
-		return iscsierr.Errorf(iscsierr.NoObjsFound, "SendTargets at %s: no targets", cfg.Portal)
+		return iscsierr.Errorf(iscsierr.NoObjsFound, "SendTargets at %s: no targets", esc.String(cfg.Portal))
 	}
 	io.WriteString(stdout, core.FormatDiscovery(ts))
 	// A failed logout after a complete answer does not undo the answer.

@@ -1,6 +1,7 @@
 package coretest
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 
@@ -39,6 +40,14 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 		switch r := m.(type) {
 		case *core.TextRequest:
 			cn.cmdSN = r.CmdSN
+			if t.EndlessText {
+				st, exp, max := sn()
+				if err := cn.write(ctx, &core.TextResponse{Continue: true, ITT: r.ITT, TTT: 0x77, StatSN: st,
+					ExpCmdSN: exp, MaxCmdSN: max, Data: bytes.Repeat([]byte("a"), t.ContinueBytes)}); err != nil {
+					return err
+				}
+				continue
+			}
 			data := cn.sendTargets()
 			if r.TTT != 0xffffffff {
 				data = nil
@@ -97,7 +106,11 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 				}
 			case 0x12:
 				data = make([]byte, 36)
-				copy(data[8:], "IET     VIRTUAL-DISK    0001")
+				inq := t.Inquiry
+				if inq == "" {
+					inq = "IET     VIRTUAL-DISK    0001"
+				}
+				copy(data[8:], inq)
 			}
 			if int(r.ExpectedLength) < len(data) {
 				data = data[:r.ExpectedLength]
@@ -116,6 +129,9 @@ func (cn *conn) fullFeature(ctx context.Context) error {
 }
 
 func (cn *conn) sendTargets() []byte {
+	if cn.t.DiscoveryKVs != nil {
+		return encode(cn.t.DiscoveryKVs)
+	}
 	var kvs []core.KV
 	for _, d := range cn.t.DiscoveryTargets {
 		name, addr, ok := cut(d)
@@ -124,7 +140,7 @@ func (cn *conn) sendTargets() []byte {
 			kvs = append(kvs, core.KV{Key: "TargetAddress", Value: addr})
 		}
 	}
-	return core.EncodeText(kvs)
+	return encode(kvs)
 }
 
 func cut(s string) (string, string, bool) {

@@ -53,12 +53,22 @@ type Target struct {
 	CorruptDigest     bool          // corrupt the header digest of full-feature replies
 	NeverTransit      bool          // never set T in operational negotiation
 	DiscoveryTargets  []string      // SendTargets answer: "name" or "name addr,tpgt"
+	DiscoveryKVs      []core.KV     // SendTargets answer as it is, instead of DiscoveryTargets
+	Inquiry           string        // INQUIRY bytes 8-35: vendor, product, revision (IET VIRTUAL-DISK when empty)
 	SplitTextResponse int           // split SendTargets answers into PDUs of this many bytes
 	DropFirst         int           // close the first this many connections after their first PDU
+	// EndlessContinue answers every login PDU with the C bit set, so the
+	// text never ends; ContinueBytes new bytes of it in each answer.
+	EndlessContinue bool
+	// EndlessText does the same to every text request in full feature
+	// phase (F=0, C=1), with ContinueBytes new bytes in each answer.
+	EndlessText   bool
+	ContinueBytes int
 
 	mu            sync.Mutex
 	lastChallenge []byte
 	conns         int
+	pdus          int
 	Logins        int // successful logins, read after the test
 	ln            net.Listener
 	wg            sync.WaitGroup
@@ -88,6 +98,13 @@ func (t *Target) Start() (string, error) {
 		}
 	}()
 	return ln.Addr().String(), nil
+}
+
+// PDUs returns how many PDUs the target has read on all connections.
+func (t *Target) PDUs() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pdus
 }
 
 // Close stops listening and waits, bounded, for the connections to end.
@@ -131,6 +148,9 @@ func (t *Target) Serve(c net.Conn) error {
 		cn.tr.ReadPDU(ctx)
 		return errDrop
 	}
+	if t.EndlessContinue {
+		return cn.endlessContinue(ctx)
+	}
 	if err := cn.login(ctx); err != nil {
 		return err
 	}
@@ -143,6 +163,9 @@ func (cn *conn) read(ctx context.Context) (*core.PDU, error) {
 		return nil, err
 	}
 	cn.reads++
+	cn.t.mu.Lock()
+	cn.t.pdus++
+	cn.t.mu.Unlock()
 	if cn.t.DropAfterPDUs > 0 && cn.reads >= cn.t.DropAfterPDUs {
 		cn.c.Close()
 		return nil, errDrop
@@ -190,7 +213,7 @@ func (cn *conn) login(ctx context.Context) error {
 	t := cn.t
 	first := true
 	authed := t.CHAPUser == ""
-	for round := 0; round < 32; round++ {
+	for round := 0; round < 128; round++ {
 		p, err := cn.read(ctx)
 		if err != nil {
 			return err
@@ -220,7 +243,7 @@ func (cn *conn) login(ctx context.Context) error {
 			if t.Status != 0 {
 				resp.StatusClass, resp.StatusDetail = uint8(t.Status>>8), uint8(t.Status)
 				if t.RedirectTo != "" {
-					resp.Data = core.EncodeText([]core.KV{{Key: "TargetAddress", Value: t.RedirectTo}})
+					resp.Data = encode([]core.KV{{Key: "TargetAddress", Value: t.RedirectTo}})
 				}
 				return cn.write(ctx, resp)
 			}
@@ -307,7 +330,7 @@ func (cn *conn) login(ctx context.Context) error {
 				out = append(out, core.KV{Key: "TargetAlias", Value: t.Alias})
 			}
 		}
-		resp.Data = core.EncodeText(out)
+		resp.Data = encode(out)
 		if req.Transit && authed && !(t.NeverTransit && req.CSG == core.StageOperational) {
 			resp.Transit, resp.NSG = true, req.NSG
 			if req.NSG == core.StageFullFeature {
@@ -328,6 +351,39 @@ func (cn *conn) login(ctx context.Context) error {
 		cn.statSN++
 	}
 	return fmt.Errorf("coretest: login did not finish")
+}
+
+// endlessContinue answers every login PDU with C=1 and ContinueBytes more
+// bytes of text that never ends, until the initiator gives up; bounded by
+// the connection's context and a count no initiator should reach.
+func (cn *conn) endlessContinue(ctx context.Context) error {
+	for i := 0; i < 1<<20; i++ {
+		p, err := cn.read(ctx)
+		if err != nil {
+			return err
+		}
+		var req core.LoginRequest
+		if err := req.UnmarshalBinary(mustMarshal(p)); err != nil {
+			return err
+		}
+		resp := &core.LoginResponse{Continue: true, CSG: req.CSG, ISID: req.ISID, ITT: req.ITT, StatSN: cn.statSN,
+			ExpCmdSN: req.CmdSN, MaxCmdSN: req.CmdSN + 32, Data: bytes.Repeat([]byte("a"), cn.t.ContinueBytes)}
+		if err := cn.write(ctx, resp); err != nil {
+			return err
+		}
+		cn.statSN++
+	}
+	return fmt.Errorf("coretest: endless login went on for %d PDUs", 1<<20)
+}
+
+// encode is core.EncodeText without its checks, so that a script can send
+// what a real initiator refuses to: NULs, control bytes, bad UTF-8.
+func encode(kvs []core.KV) []byte {
+	var b []byte
+	for _, kv := range kvs {
+		b = append(b, kv.Key+"="+kv.Value+"\x00"...)
+	}
+	return b
 }
 
 func mustMarshal(p *core.PDU) []byte {

@@ -77,6 +77,10 @@ func Code(err error) int {
 		return Trans
 	case errors.Is(err, core.ErrRetryable), errors.Is(err, core.ErrProtocol):
 		return Login
+	case errors.Is(err, core.ErrBadName), errors.Is(err, core.ErrBadValue):
+		// A name or value of ours the login refused to send; a target's
+		// bad name wraps ErrProtocol too and is caught above.
+		return Invalid
 	}
 	var le *core.LoginError
 	if errors.As(err, &le) {
