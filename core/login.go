@@ -103,13 +103,15 @@ func (l *login) run(ctx context.Context) error {
 	if cfg.InitiatorName == "" {
 		return fmt.Errorf("no initiator name")
 	}
-	// The names go into our first request: one that breaks the name
-	// syntax could carry a key of its own (a NUL and AuthMethod=None).
-	if err := CheckName(cfg.InitiatorName); err != nil {
+	// The names go into our first request: one with a NUL could carry a
+	// key of its own (AuthMethod=None). Names from other machines were
+	// held to CheckName where they came in; the user's own may be as
+	// loose as open-iscsi lets them be, but never more than one word.
+	if err := checkWireName(cfg.InitiatorName); err != nil {
 		return fmt.Errorf("InitiatorName: %w", err)
 	}
 	if cfg.TargetName != "" {
-		if err := CheckName(cfg.TargetName); err != nil {
+		if err := checkWireName(cfg.TargetName); err != nil {
 			return fmt.Errorf("TargetName: %w", err)
 		}
 	}

@@ -342,8 +342,8 @@ func TestLoginRefusesBadNames(t *testing.T) {
 	}{
 		{"NUL in initiator name", core.Config{InitiatorName: iqnInit + "\x00AuthMethod=None", TargetName: iqnDisk},
 			core.ErrBadName, `InitiatorName: iSCSI name "iqn.2025-01.test:init\x00AuthMethod=None"`},
-		{"not an iqn.yyyy-mm name", core.Config{InitiatorName: "iqn.i", TargetName: iqnDisk},
-			core.ErrBadName, "InitiatorName: iSCSI name iqn.i: want iqn.yyyy-mm"},
+		{"a space in the name", core.Config{InitiatorName: "iqn.2025-01.test:i AuthMethod=None", TargetName: iqnDisk},
+			core.ErrBadName, "InitiatorName: iSCSI name iqn.2025-01.test:i AuthMethod=None: a space"},
 		{"newline in target name", core.Config{TargetName: iqnDisk + "\n10.0.0.9:3260,1 iqn.2025-01.evil:x"},
 			core.ErrBadName, `TargetName: iSCSI name "iqn.2025-01.test:disk1\n10.0.0.9:3260,1 iqn.2025-01.evil:x"`},
 		{"NUL in alias", core.Config{InitiatorAlias: "a\x00AuthMethod=None", TargetName: iqnDisk},

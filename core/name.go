@@ -75,3 +75,20 @@ func digits(s string) bool {
 func hexDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789abcdef") == ""
 }
+
+// checkWireName is the least an iSCSI name must be to go into a login
+// request as one key's value: at most 223 bytes of printable UTF-8 with no
+// space. The user's own names (flags, command line) are held to this, not
+// to CheckName, since open-iscsi sends whatever it is given and targets
+// configured with a loose name must keep working.
+func checkWireName(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("empty iSCSI name: %w", ErrBadName)
+	case len(s) > MaxNameLen:
+		return fmt.Errorf("iSCSI name %s: %d bytes, at most %d: %w", esc.Clip(s, 64), len(s), MaxNameLen, ErrBadName)
+	case !esc.Printable(s) || strings.ContainsAny(s, " "):
+		return fmt.Errorf("iSCSI name %s: a space, control character or invalid UTF-8 in it: %w", esc.String(s), ErrBadName)
+	}
+	return nil
+}
