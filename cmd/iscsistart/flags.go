@@ -117,8 +117,8 @@ login, ...). With several targets, the code is that of the first target
 left without a session; the sessions that came up stay.
 `
 
-func parseFlags(args []string, stdout io.Writer) (*options, error) {
-	o := &options{tpgt: -1, port: 3260, timeout: 30 * time.Second}
+// newFlagSet defines every option of the command line on o.
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("iscsistart", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	str := func(p *string, short, long string) {
@@ -166,6 +166,15 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")
 	fs.StringVar(&o.require, "require", "all", "")
+	return fs
+}
+
+// ownFlag tells whether name (without dashes) is one of our options.
+func ownFlag(name string) bool { return newFlagSet(&options{}).Lookup(name) != nil }
+
+func parseFlags(args []string, stdout io.Writer) (*options, error) {
+	o := &options{tpgt: -1, port: 3260, timeout: 30 * time.Second}
+	fs := newFlagSet(o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			o.help = true
