@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/netcfg"
 )
 
@@ -188,14 +190,24 @@ func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcf
 
 // targetsFromDHCP adds the targets of the leases' root-path (option 17),
 // for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
-// (option 203) when nothing else gave one.
+// (option 203) when nothing else gave one. Both come from any machine on
+// the segment: netcfg drops values of the wrong syntax, and so does this
+// step again, with a warning, since a Result is plain data anyone can fill.
 func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any)) error {
 	for _, r := range leases {
 		if p.Initiator == "" && r.InitiatorName != "" {
-			p.Initiator = r.InitiatorName
-			logf("%s: initiator name %s from DHCP", r.Name, r.InitiatorName)
+			if err := core.CheckName(r.InitiatorName); err != nil {
+				logf("warning: %s: DHCP option 203 (iSCSI initiator name) dropped: %v", r.Name, err)
+			} else {
+				p.Initiator = r.InitiatorName
+				logf("%s: initiator name %s from DHCP", r.Name, r.InitiatorName)
+			}
 		}
 		if r.RootPath == "" {
+			continue
+		}
+		if !esc.Printable(r.RootPath) {
+			logf("warning: %s: DHCP option 17 (root path) dropped: %s: %v", r.Name, esc.Clip(r.RootPath, 255), errControlByte)
 			continue
 		}
 		t, err := TargetFromRootPath(r.RootPath, r.ServerAddr)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // Where the hand-off files go, relative to the root they are written under
@@ -30,18 +32,24 @@ var initiatorNameFiles = []string{"etc/iscsi/initiatorname.iscsi", "run/initiato
 var (
 	errNoInitiator = errors.New("no initiator name to hand off")
 	errRecordValue = errors.New("cannot be written in a node record")
+	errControlByte = errors.New("holds a control byte or invalid UTF-8")
 )
 
 // WriteHandoff writes, under root, the files open-iscsi reads after
 // switch_root: the initiator name (etc/iscsi/initiatorname.iscsi and
 // run/initiatorname.iscsi, mode 0644) and a node record for each boot
 // session (NodeRecord.WriteFiles). It writes what it can and returns every
-// failure. Writing the same files again replaces them.
+// failure. Writing the same files again replaces them. An initiator name
+// with a control byte is not written, whatever checked it before: the file
+// is read line by line.
 func WriteHandoff(root string, p *Plan, records []NodeRecord) error {
 	var errs []error
-	if p.Initiator == "" {
+	switch {
+	case p.Initiator == "":
 		errs = append(errs, errNoInitiator)
-	} else {
+	case !esc.Printable(p.Initiator):
+		errs = append(errs, fmt.Errorf("initiator name %s: %w", esc.Clip(p.Initiator, 255), errControlByte))
+	default:
 		line := []byte("InitiatorName=" + p.Initiator + "\n")
 		for _, f := range initiatorNameFiles {
 			path := filepath.Join(root, f)

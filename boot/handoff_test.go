@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -380,4 +381,27 @@ func parseRecord(t *testing.T, r interface{ Read([]byte) (int, error) }) map[str
 		out[k] = v
 	}
 	return out
+}
+
+// TestWriteHandoffControlByte: an initiator name with a line break or a NUL
+// (from DHCP option 203, say) never reaches initiatorname.iscsi, whatever
+// let it through before; the node records are still written.
+func TestWriteHandoffControlByte(t *testing.T) {
+	for _, name := range []string{"iqn.2025-01.test:a\nInitiatorName=iqn.2025-01.evil:x", "iqn.2025-01.test:a\x00b", "iqn.2025-01.test:\x1b[2J"} {
+		root := t.TempDir()
+		p := handoffPlan()
+		p.Initiator = name
+		err := WriteHandoff(root, p, []NodeRecord{NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1)})
+		if !errors.Is(err, errControlByte) || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), strconv.Quote(name)) {
+			t.Errorf("initiator %q: error %v, want one line with the quoted name and %v", name, err, errControlByte)
+		}
+		for _, f := range initiatorNameFiles {
+			if _, err := os.Stat(filepath.Join(root, f)); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("initiator %q: %s written: %v", name, f, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(root, NodeDB, "iqn.2025-01.test:disk1/10.0.2.2,3260,1/default")); err != nil {
+			t.Errorf("initiator %q: node record: %v", name, err)
+		}
+	}
 }

@@ -148,6 +148,9 @@ func configureOne(ctx context.Context, ifc *Interface, o *options) (Result, erro
 		if err != nil {
 			return fail("DHCPv6", err)
 		}
+		for _, d := range l6.Dropped {
+			o.logf("%s: warning: %s", l.Name, d)
+		}
 		// DHCPv6 gives an address without a prefix length (RFC 8415, Section 21.6); the on-link prefix comes from
 		// router advertisements, so the address itself is a /128, as systemd-networkd and dhclient add it.
 		p := netip.PrefixFrom(l6.Addr, 128)
@@ -182,6 +185,9 @@ func applyDHCP4(ctx context.Context, c *Conn, l Link, ifc *Interface, o *options
 	lease, err := dhcp4(ctx, l, ifc.Hostname, o)
 	if err != nil {
 		return err
+	}
+	for _, d := range lease.Dropped {
+		o.logf("%s: warning: %s", l.Name, d)
 	}
 	if lease.MTU != 0 && ifc.MTU == 0 && lease.MTU != l.MTU {
 		if err := c.SetMTU(ctx, l.Index, lease.MTU); err != nil {

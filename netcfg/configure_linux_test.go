@@ -2,15 +2,19 @@ package netcfg
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
 var (
@@ -354,5 +358,97 @@ func TestHostRoute(t *testing.T) {
 	}
 	if err := HostRoute(ctx, "nosuch2", target, gw); !errors.Is(err, ErrLinkNotFound) {
 		t.Errorf("HostRoute(nosuch2) = %v, want %v", err, ErrLinkNotFound)
+	}
+}
+
+// TestConfigureDHCPv4Hostile: a DHCP server sends an initiator name with a line break or a NUL (a forged
+// login key) and a host name and domain with control bytes. None of it reaches the Result, resolv.conf or the
+// hand-off files; each value is named, escaped, in one warning line; the lease itself still configures the
+// link.
+func TestConfigureDHCPv4Hostile(t *testing.T) {
+	opt := func(code uint8, v string) dhcpv4.Modifier {
+		return dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.GenericOptionCode(code), []byte(v)))
+	}
+	tests := []struct {
+		name string
+		opts map[uint8]string // option code -> value
+	}{
+		{"newlines", map[uint8]string{
+			optionISCSIInitiator: "iqn.2025-01.test:a\nInitiatorName=iqn.2025-01.evil:x",
+			12:                   "node1\nIPV4GATEWAY=192.0.2.66",
+			15:                   "example.test\nnameserver 192.0.2.66",
+		}},
+		{"NUL and escapes", map[uint8]string{
+			optionISCSIInitiator: "iqn.2025-01.test:a\x00TargetName=iqn.2025-01.evil:x",
+			12:                   "node1\x1b[2J",
+			15:                   "example\x00test",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newTestbed(t, netip.MustParsePrefix("10.0.0.1/24"))
+			var mods []dhcpv4.Modifier
+			for code, v := range tt.opts {
+				mods = append(mods, opt(code, v))
+			}
+			startDHCP4(t, tb, 0, mods...)
+			var mu sync.Mutex
+			var log []string
+			logf := func(f string, a ...any) {
+				mu.Lock()
+				defer mu.Unlock()
+				log = append(log, fmt.Sprintf(f, a...))
+			}
+			resolv := filepath.Join(t.TempDir(), "resolv.conf")
+			res, err := Configure(testContext(t), []Interface{{Name: tb.Link, Method: MethodDHCP}},
+				WithResolvConf(resolv), WithDHCPTimeout(10*time.Second), WithLogf(logf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Result{
+				Name:       tb.Link,
+				Method:     MethodDHCP,
+				Addresses:  mustPrefixes("10.0.0.2/24"),
+				Gateway:    netip.MustParseAddr("10.0.0.1"),
+				DNS:        []netip.Addr{netip.MustParseAddr("10.0.0.53")},
+				MTU:        1400,
+				RootPath:   testRootPath,
+				ServerAddr: netip.MustParseAddr("10.0.0.1"),
+				LeaseTime:  time.Hour,
+			}
+			if diff := cmp.Diff([]Result{want}, res, ignoreVarying, cmpAddr, cmpPrefix); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			for code, v := range tt.opts {
+				found := false
+				for _, l := range log {
+					if strings.HasPrefix(l, fmt.Sprintf("%s: warning: DHCPv4 option %d (", tb.Link, code)) && strings.Contains(l, strconv.Quote(v)) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no warning for option %d %q in %q", code, v, log)
+				}
+			}
+			root := t.TempDir()
+			if err := WriteHandoff(root, res[0]); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(resolv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "# written by iscsiboot\nnameserver 10.0.0.53\n"; string(got) != want {
+				t.Errorf("resolv.conf = %q, want %q", got, want)
+			}
+			got, err = os.ReadFile(filepath.Join(root, "run", "net-"+tb.Link+".conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(got), "\nHOSTNAME=''\nDNSDOMAIN=''\n") || strings.Count(string(got), "\n") != 17 ||
+				strings.ContainsAny(string(got), "\x00\x1b") {
+				t.Errorf("net conf holds DHCP strings:\n%s", got)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/dhcpv6/nclient6"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"golang.org/x/sys/unix"
 )
 
@@ -89,7 +90,7 @@ func dhcp4(ctx context.Context, l Link, hostname string, o *options) (lease4, er
 		lease, err := c.RequestFromOffer(actx, offer, mods...)
 		var nak *nclient4.ErrNak
 		if errors.As(err, &nak) {
-			o.logf("%s: DHCPv4 NAK from %s: %s", l.Name, nak.Nak.ServerIdentifier(), nak.Nak.Message())
+			o.logf("%s: DHCPv4 NAK from %s: %s", l.Name, nak.Nak.ServerIdentifier(), esc.Clip(nak.Nak.Message(), 255))
 			return errStartOver // RFC 2131, Section 3.1: after a NAK the client restarts with a DISCOVER
 		}
 		if err != nil {
@@ -109,14 +110,6 @@ func dhcp4(ctx context.Context, l Link, hostname string, o *options) (lease4, er
 		return lease4{}, &timeoutError{what: fmt.Sprintf("no ACK within %s (%d offers, %d DISCOVERs sent)", took, offers, n), err: ErrTimeout}
 	}
 	return leaseFromACK(ack)
-}
-
-// lease6 is what netcfg takes from a DHCPv6 REPLY.
-type lease6 struct {
-	Addr      netip.Addr
-	DNS       []netip.Addr
-	Search    []string
-	LeaseTime time.Duration
 }
 
 // dhcp6 runs SOLICIT/ADVERTISE/REQUEST/REPLY on link l within o.dhcpTimeout. The client socket is bound to
@@ -160,25 +153,7 @@ func dhcp6(ctx context.Context, c *Conn, l Link, o *options) (lease6, error) {
 		}
 		return lease6{}, &timeoutError{what: fmt.Sprintf("no reply within %s (%d advertises, %d SOLICITs sent)", took, advertised, n), err: ErrTimeout}
 	}
-	var l6 lease6
-	if ia := reply.Options.OneIANA(); ia != nil {
-		if a := ia.Options.OneAddress(); a != nil {
-			l6.Addr, _ = netip.AddrFromSlice(a.IPv6Addr.To16())
-			l6.LeaseTime = a.ValidLifetime
-		}
-	}
-	if !l6.Addr.IsValid() || l6.Addr.IsUnspecified() {
-		return lease6{}, errNoAddress
-	}
-	for _, ip := range reply.Options.DNS() {
-		if a, ok := netip.AddrFromSlice(ip.To16()); ok {
-			l6.DNS = append(l6.DNS, a)
-		}
-	}
-	if s := reply.Options.DomainSearchList(); s != nil {
-		l6.Search = s.Labels
-	}
-	return l6, nil
+	return leaseFromReply(reply)
 }
 
 // slaac waits until the kernel has made a global IPv6 address on link l from a router advertisement, and

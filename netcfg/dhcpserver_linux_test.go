@@ -19,9 +19,9 @@ const (
 )
 
 // dhcp4Handler answers DISCOVER with an OFFER and REQUEST with an ACK for 10.0.0.2/24, router 10.0.0.1,
-// DNS 10.0.0.53, MTU 1400 and the iSCSI root path and initiator name. Replies are broadcast, as to a client
-// without an address.
-func dhcp4Handler(t *testing.T) server4.Handler {
+// DNS 10.0.0.53, MTU 1400 and the iSCSI root path and initiator name, then the options of extra, which
+// replace those of the same code. Replies are broadcast, as to a client without an address.
+func dhcp4Handler(t *testing.T, extra ...dhcpv4.Modifier) server4.Handler {
 	return func(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
 		var mt dhcpv4.MessageType
 		switch m.MessageType() {
@@ -51,21 +51,25 @@ func dhcp4Handler(t *testing.T) server4.Handler {
 			t.Errorf("DHCPv4 server: build reply: %v", err)
 			return
 		}
+		for _, m := range extra {
+			m(reply)
+		}
 		if _, err := conn.WriteTo(reply.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpv4.ClientPort}); err != nil {
 			t.Errorf("DHCPv4 server: send reply: %v", err)
 		}
 	}
 }
 
-// startDHCP4 starts a DHCPv4 server on the peer end after delay and stops it when the test ends.
-func startDHCP4(t *testing.T, tb *testbed, delay time.Duration) {
+// startDHCP4 starts a DHCPv4 server on the peer end after delay and stops it when the test ends. extra
+// changes the options of its replies (dhcp4Handler).
+func startDHCP4(t *testing.T, tb *testbed, delay time.Duration, extra ...dhcpv4.Modifier) {
 	t.Helper()
 	started := make(chan *server4.Server, 1)
 	start := func() {
 		var srv *server4.Server
 		err := inNS(tb.peerNS, func() error {
 			var err error
-			srv, err = server4.NewServer(tb.Peer, &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, dhcp4Handler(t))
+			srv, err = server4.NewServer(tb.Peer, &net.UDPAddr{IP: net.IPv4zero, Port: dhcpv4.ServerPort}, dhcp4Handler(t, extra...))
 			return err
 		})
 		if err != nil {

@@ -11,5 +11,7 @@
 // netcfg never removes an address, route or link it did not create, never waits without a deadline, and never
 // waits for operstate: virtio-net reports carrier at once and operstate "up" 0.8 s later while TCP already
 // works, so carrier (IFF_LOWER_UP) is what counts. Adding an address, route or VLAN that already exists
-// succeeds, so a boot script may call it twice.
+// succeeds, so a boot script may call it twice. It never keeps a DHCP string (host and domain names, root
+// path, initiator name, boot file) that fails its option's syntax: the value is dropped and named, escaped, in
+// a warning line, and the files it writes refuse any value with a control byte.
 package netcfg

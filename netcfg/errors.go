@@ -28,6 +28,8 @@ var (
 	errNoAddress      = errors.New("lease has no address")
 	errVLANMismatch   = errors.New("exists but is not the requested VLAN")
 	errNoVLANSupport  = errors.New("kernel has no 802.1Q VLAN support (module 8021q)")
+	errBadHostName    = errors.New("not an RFC 1123 host name")
+	errNotPrintable   = errors.New("holds a control byte or invalid UTF-8")
 )
 
 // InterfaceError is the failure of one step on one interface. Its message is one line for the console:

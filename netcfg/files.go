@@ -7,11 +7,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // WriteResolvConf writes name servers and search domains in resolv.conf(5) format to path, replacing the
 // file in one rename so a reader never sees half of it. Duplicates are dropped, order is kept.
 func WriteResolvConf(path string, dns []netip.Addr, search []string) error {
+	for _, d := range search {
+		if !esc.Printable(d) {
+			return fmt.Errorf("write resolv.conf: search %s: %w", esc.Clip(d, 80), errNotPrintable)
+		}
+	}
 	if err := writeFileAtomic(path, []byte(resolvConf(dns, search)), 0o644); err != nil {
 		return fmt.Errorf("write resolv.conf: %w", err)
 	}
@@ -33,7 +40,8 @@ func resolvConf(dns []netip.Addr, search []string) string {
 // WriteHandoff writes Debian's hand-off files for the boot interface r under root ("/" on a real boot):
 // run/net-<dev>.conf (and run/net6-<dev>.conf when r has IPv6 addresses), which initramfs-tools' scripts and
 // cloud-init read after switch_root, and run/initramfs/open-iscsi.interface, which names the interface the
-// root disk is reached through, so open-iscsi's scripts leave it alone at shutdown.
+// root disk is reached through, so open-iscsi's scripts leave it alone at shutdown. A value with a control
+// byte writes no file at all (see WriteNetConf).
 func WriteHandoff(root string, r Result) error {
 	if err := WriteNetConf(root, r); err != nil {
 		return err
@@ -47,10 +55,14 @@ func WriteHandoff(root string, r Result) error {
 
 // WriteNetConf writes run/net-<dev>.conf under root in the format of klibc ipconfig's dump_device_config
 // (the keys it writes, in its order and quoting), and run/net6-<dev>.conf with the IPv6 keys
-// initramfs-tools writes for ip6=, when r has an IPv6 address.
+// initramfs-tools writes for ip6=, when r has an IPv6 address. The files are read line by line and sourced
+// by sh, so a value with a control byte is refused, whatever checked it before: nothing is written.
 func WriteNetConf(root string, r Result) error {
 	if strings.ContainsAny(r.Name, "/\x00") || r.Name == "" || r.Name == "." || r.Name == ".." {
 		return fmt.Errorf("write net conf: %w %q", errBadName, r.Name)
+	}
+	if err := checkFileValues(r); err != nil {
+		return fmt.Errorf("write net conf: %w", err)
 	}
 	run := filepath.Join(root, "run")
 	if v4 := netConf(r); v4 != "" {
@@ -61,6 +73,21 @@ func WriteNetConf(root string, r Result) error {
 	if v6 := netConf6(r); v6 != "" {
 		if err := writeFileAtomic(filepath.Join(run, "net6-"+r.Name+".conf"), []byte(v6), 0o644); err != nil {
 			return fmt.Errorf("write net6 conf: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkFileValues refuses a Result whose strings, written to the hand-off files, hold a control byte.
+func checkFileValues(r Result) error {
+	vals := []struct{ key, v string }{{"DEVICE", r.Name}, {"HOSTNAME", r.Hostname}, {"DNSDOMAIN", r.Domain},
+		{"ROOTPATH", r.RootPath}, {"filename", r.BootFile}}
+	for _, s := range r.Search {
+		vals = append(vals, struct{ key, v string }{"DOMAINSEARCH", s})
+	}
+	for _, kv := range vals {
+		if !esc.Printable(kv.v) {
+			return fmt.Errorf("%s %s: %w", kv.key, esc.Clip(kv.v, 80), errNotPrintable)
 		}
 	}
 	return nil

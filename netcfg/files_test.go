@@ -1,13 +1,16 @@
 package netcfg
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 func TestWriteHandoff(t *testing.T) {
@@ -150,6 +153,47 @@ func TestWriteNetConfBadName(t *testing.T) {
 		if err == nil {
 			t.Errorf("WriteNetConf(name %q) = nil, want an error", name)
 		}
+	}
+}
+
+// TestWriteHandoffControlByte: the hand-off files are sourced by sh and read line by line, so a value with a
+// control byte is refused, whoever let it through, and no file is written.
+func TestWriteHandoffControlByte(t *testing.T) {
+	base := Result{Name: "eth0", Method: MethodDHCP, Addresses: []netip.Prefix{netip.MustParsePrefix("10.0.0.2/24"), netip.MustParsePrefix("2001:db8::2/64")}}
+	for _, tc := range []struct {
+		key string
+		set func(r *Result, v string)
+	}{
+		{"HOSTNAME", func(r *Result, v string) { r.Hostname = v }},
+		{"DNSDOMAIN", func(r *Result, v string) { r.Domain = v }},
+		{"ROOTPATH", func(r *Result, v string) { r.RootPath = v }},
+		{"filename", func(r *Result, v string) { r.BootFile = v }},
+		{"DOMAINSEARCH", func(r *Result, v string) { r.Search = []string{"lab.test", v} }},
+		{"DEVICE", func(r *Result, v string) { r.Name = "eth\x1b" }},
+	} {
+		for _, v := range []string{"x\nIPV4GATEWAY=192.0.2.66", "x\x00y", "x\x1b[2J", "x\xff"} {
+			root := t.TempDir()
+			r := base
+			tc.set(&r, v)
+			err := WriteHandoff(root, r)
+			if !errors.Is(err, errNotPrintable) || !strings.Contains(err.Error(), tc.key+" ") || !esc.Printable(err.Error()) {
+				t.Errorf("%s %q: error %v, want one printable line naming %s and %v", tc.key, v, err, tc.key, errNotPrintable)
+			}
+			if ents, _ := os.ReadDir(root); len(ents) != 0 {
+				t.Errorf("%s %q: wrote %v", tc.key, v, ents)
+			}
+		}
+	}
+}
+
+func TestWriteResolvConfControlByte(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	err := WriteResolvConf(p, []netip.Addr{netip.MustParseAddr("10.0.0.53")}, []string{"lab.test", "x\nnameserver 192.0.2.66"})
+	if !errors.Is(err, errNotPrintable) || !strings.Contains(err.Error(), `"x\nnameserver 192.0.2.66"`) {
+		t.Errorf("error %v, want %v naming the escaped value", err, errNotPrintable)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("resolv.conf written: %v", err)
 	}
 }
 

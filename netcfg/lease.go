@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv6"
 )
 
 // optionISCSIInitiator is DHCP option 203, the iSCSI initiator IQN. It is a site-specific code (RFC 3942),
@@ -29,12 +30,15 @@ type lease4 struct {
 	Server    netip.Addr
 	BootFile  string
 	LeaseTime time.Duration
+	Dropped   []string // one line per string option dropped for its syntax, for the log
 }
 
 // leaseFromACK reads the facts from a DHCPACK. Option values the server got wrong are skipped, not fatal: a
-// bad MTU option must not stop a boot that has an address.
+// bad MTU option must not stop a boot that has an address. A string option that fails its syntax is left
+// out of the lease and named in Dropped.
 func leaseFromACK(ack *dhcpv4.DHCPv4) (lease4, error) {
 	var l lease4
+	strs := optionStrings{proto: "DHCPv4"}
 	ip, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
 	if !ok || ip.IsUnspecified() {
 		return lease4{}, errNoAddress
@@ -66,32 +70,70 @@ func leaseFromACK(ack *dhcpv4.DHCPv4) (lease4, error) {
 		l.Routes = append(l.Routes, rt)
 	}
 	l.DNS = addrs4(ack.DNS())
-	l.Domain = ack.DomainName()
+	l.Domain = strs.keep("option 15 (domain name)", ack.DomainName(), checkHostName)
 	if s := ack.DomainSearch(); s != nil {
-		l.Search = s.Labels
+		l.Search = strs.keepAll("option 119 (domain search)", s.Labels, checkHostName)
 	}
-	l.Hostname = ack.HostName()
+	l.Hostname = strs.keep("option 12 (host name)", ack.HostName(), checkHostName)
 	if b := ack.Options.Get(dhcpv4.OptionInterfaceMTU); len(b) == 2 {
 		if mtu := int(binary.BigEndian.Uint16(b)); mtu >= 68 {
 			l.MTU = mtu
 		}
 	}
-	l.RootPath = ack.RootPath()
-	l.Initiator = string(ack.Options.Get(dhcpv4.GenericOptionCode(optionISCSIInitiator)))
+	l.RootPath = strs.keep("option 17 (root path)", ack.RootPath(), checkPrintable)
+	l.Initiator = strs.keep("option 203 (iSCSI initiator name)",
+		string(ack.Options.Get(dhcpv4.GenericOptionCode(optionISCSIInitiator))), checkInitiator)
 	if l.Initiator == "" {
-		l.Initiator = string(vendorSubOption(ack.Options.Get(dhcpv4.OptionVendorSpecificInformation), optionISCSIInitiator))
+		l.Initiator = strs.keep("option 43 (sub-option 203, iSCSI initiator name)",
+			string(vendorSubOption(ack.Options.Get(dhcpv4.OptionVendorSpecificInformation), optionISCSIInitiator)), checkInitiator)
 	}
 	if s, ok := netip.AddrFromSlice(ack.ServerIdentifier().To4()); ok {
 		l.Server = s
 	} else if s, ok := netip.AddrFromSlice(ack.ServerIPAddr.To4()); ok && !s.IsUnspecified() {
 		l.Server = s
 	}
-	l.BootFile = ack.BootFileNameOption()
+	l.BootFile = strs.keep("option 67 (boot file name)", ack.BootFileNameOption(), checkPrintable)
 	if l.BootFile == "" {
-		l.BootFile = ack.BootFileName
+		l.BootFile = strs.keep("file field (boot file name)", ack.BootFileName, checkPrintable)
 	}
 	l.LeaseTime = ack.IPAddressLeaseTime(0)
+	l.Dropped = strs.dropped
 	return l, nil
+}
+
+// lease6 is what netcfg takes from a DHCPv6 REPLY.
+type lease6 struct {
+	Addr      netip.Addr
+	DNS       []netip.Addr
+	Search    []string
+	LeaseTime time.Duration
+	Dropped   []string // as in lease4
+}
+
+// leaseFromReply reads the facts from a DHCPv6 REPLY: the first IA_NA address, name servers (option 23)
+// and the domain search list (option 24, each name checked as in DHCPv4).
+func leaseFromReply(reply *dhcpv6.Message) (lease6, error) {
+	var l6 lease6
+	strs := optionStrings{proto: "DHCPv6"}
+	if ia := reply.Options.OneIANA(); ia != nil {
+		if a := ia.Options.OneAddress(); a != nil {
+			l6.Addr, _ = netip.AddrFromSlice(a.IPv6Addr.To16())
+			l6.LeaseTime = a.ValidLifetime
+		}
+	}
+	if !l6.Addr.IsValid() || l6.Addr.IsUnspecified() {
+		return lease6{}, errNoAddress
+	}
+	for _, ip := range reply.Options.DNS() {
+		if a, ok := netip.AddrFromSlice(ip.To16()); ok {
+			l6.DNS = append(l6.DNS, a)
+		}
+	}
+	if s := reply.Options.DomainSearchList(); s != nil {
+		l6.Search = strs.keepAll("option 24 (domain search)", s.Labels, checkHostName)
+	}
+	l6.Dropped = strs.dropped
+	return l6, nil
 }
 
 // vendorSubOption returns sub-option code of an option 43 value encoded as code/length/value triplets

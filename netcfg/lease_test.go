@@ -58,7 +58,7 @@ func TestLeaseFromACK(t *testing.T) {
 			name: "no mask: classful guess, initiator in option 43, bad MTU ignored, classless routes",
 			mods: []dhcpv4.Modifier{
 				dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionVendorSpecificInformation,
-					append([]byte{0, 1, 2, 'x', 'y', 203, 5}, "iqn.x"...))),
+					append([]byte{0, 1, 2, 'x', 'y', 203, 15}, "iqn.2025-01.x:y"...))),
 				dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionInterfaceMTU, []byte{0, 10})),
 				dhcpv4.WithOption(dhcpv4.OptClasslessStaticRoute(
 					&dhcpv4.Route{Dest: &net.IPNet{IP: net.IPv4(0, 0, 0, 0).To4(), Mask: net.CIDRMask(0, 32)}, Router: net.IPv4(10, 0, 0, 254)},
@@ -71,7 +71,7 @@ func TestLeaseFromACK(t *testing.T) {
 					{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.254")},
 					{Dst: netip.MustParsePrefix("10.9.0.0/16")},
 				},
-				Initiator: "iqn.x",
+				Initiator: "iqn.2025-01.x:y",
 				Server:    netip.MustParseAddr("10.0.0.1"),
 			},
 		},
@@ -149,9 +149,14 @@ func FuzzLeaseFromACK(f *testing.F) {
 			return
 		}
 		l, err := leaseFromACK(m)
-		if err == nil && (!l.Addr.IsValid() || !l.Addr.Addr().Is4()) {
+		if err != nil {
+			return
+		}
+		if !l.Addr.IsValid() || !l.Addr.Addr().Is4() {
 			t.Fatalf("lease address %v is not a valid IPv4 prefix", l.Addr)
 		}
+		checkLeaseStrings(t, map[string]string{"Initiator": l.Initiator, "Hostname": l.Hostname, "Domain": l.Domain,
+			"RootPath": l.RootPath, "BootFile": l.BootFile}, l.Search, l.Dropped)
 	})
 }
 

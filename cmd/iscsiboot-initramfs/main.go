@@ -31,6 +31,15 @@
 //	-append FILE       copy the image FILE first and add a segment after it
 //	-append-unreadable with -append, accept xz/zstd/lz4 segments unread
 //	-file SRC:DST      also add the file SRC at DST; may be repeated
+//	-mode PERM         the image's permissions, in octal (default: see below)
+//
+// Permissions:
+//
+//	An image is never made more readable than what it is built from: with
+//	-append it takes the mode of the image FILE, and with -file (which may
+//	add secrets, such as CHAP passwords) at most 0600; a new image without
+//	-file is 0644. When -o replaces an existing file, the image is not
+//	more readable than that file either. -mode sets the mode outright.
 //
 // Example:
 //
@@ -46,6 +55,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/initramfs"
@@ -73,10 +83,33 @@ func (f *fileList) Set(v string) error {
 	return nil
 }
 
+// modeValue is -mode: permission bits in octal.
+type modeValue struct {
+	mode os.FileMode
+	set  bool
+}
+
+func (m *modeValue) String() string {
+	if !m.set {
+		return ""
+	}
+	return fmt.Sprintf("%#o", m.mode)
+}
+
+func (m *modeValue) Set(v string) error {
+	n, err := strconv.ParseUint(strings.TrimPrefix(v, "0o"), 8, 32)
+	if err != nil || n > 0o777 {
+		return fmt.Errorf("want permission bits in octal, 0 to 0777")
+	}
+	m.mode, m.set = os.FileMode(n), true
+	return nil
+}
+
 type options struct {
 	out, binary, kernelDir, kver, modules, appendTo string
 	init, appendUnreadable                          bool
 	files                                           fileList
+	mode                                            modeValue
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -92,8 +125,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.appendTo, "append", "", "extend the existing image `FILE` (its segments are copied, ours follows)")
 	fs.BoolVar(&o.appendUnreadable, "append-unreadable", false, "with -append, accept xz/zstd/lz4 segments without reading them")
 	fs.Var(&o.files, "file", "also add `SRC:DST`; may be repeated")
+	fs.Var(&o.mode, "mode", "the image's permissions in octal (default: those of the -append image, 0600 with -file, else 0644; never wider than the file -o replaces)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s -o FILE -binary PATH [-init] [-modules LIST] [-kernel-dir DIR] [-kver VER] [-append FILE] [-file SRC:DST ...]\n", name)
+		fmt.Fprintf(stderr, "Usage: %s -o FILE -binary PATH [-init] [-modules LIST] [-kernel-dir DIR] [-kver VER] [-append FILE] [-file SRC:DST ...] [-mode PERM]\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -110,6 +144,33 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-append-unreadable: needs -append")
 	}
 	return o, nil
+}
+
+// Image modes when -mode is not given.
+const (
+	defaultMode  os.FileMode = 0o644 // a new image of the binary and modules, as boot loaders' files are
+	userFileMode os.FileMode = 0o600 // at most, for an image holding -file content
+)
+
+// imageMode is the mode the image gets: -mode if given; else that of the
+// image it appends to (src), or defaultMode for a new one; at most
+// userFileMode when it holds -file content; and never more than that of the
+// file it replaces (old). src and old are nil when there is none.
+func imageMode(o options, src, old os.FileInfo) os.FileMode {
+	if o.mode.set {
+		return o.mode.mode
+	}
+	m := defaultMode
+	if src != nil {
+		m = src.Mode().Perm()
+	}
+	if len(o.files) > 0 {
+		m &= userFileMode
+	}
+	if old != nil && old.Mode().IsRegular() {
+		m &= old.Mode().Perm()
+	}
+	return m
 }
 
 // runningKernel returns the version of the kernel we run on, as uname -r.
@@ -149,9 +210,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer tmp.Close()
 
 	var b *initramfs.Builder
+	var src os.FileInfo
 	if o.appendTo != "" {
 		f, err := os.Open(o.appendTo)
 		if err != nil {
+			return fmt.Errorf("-append: %w", err)
+		}
+		if src, err = f.Stat(); err != nil {
+			f.Close()
 			return fmt.Errorf("-append: %w", err)
 		}
 		var opts []initramfs.Option
@@ -200,7 +266,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := b.Close(); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	old, _ := os.Stat(o.out) // none yet: nothing to stay within
+	if err := tmp.Chmod(imageMode(o, src, old)); err != nil {
 		return err
 	}
 	if err := tmp.Close(); err != nil {

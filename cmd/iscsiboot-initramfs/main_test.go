@@ -173,3 +173,88 @@ func TestRunHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestImageMode: an image is never made more readable than what it is
+// built from. Appending to a 0600 image (which may hold CHAP secrets) gave
+// a 0644 one.
+func TestImageMode(t *testing.T) {
+	kdir := fakeTree(t)
+	for _, tc := range []struct {
+		name string
+		src  os.FileMode // mode of the -append image; 0 for a new image
+		old  os.FileMode // mode of the file -o replaces; 0 for none
+		same bool        // -append and -o name one file (src is its mode)
+		file bool        // with -file
+		mode string      // -mode
+		want os.FileMode
+	}{
+		{name: "new image", want: 0o644},
+		{name: "new image with -file", file: true, want: 0o600},
+		{name: "new image with -file and -mode", file: true, mode: "0640", want: 0o640},
+		{name: "new image with -mode", mode: "600", want: 0o600},
+		{name: "new image over a 0600 one", old: 0o600, want: 0o600},
+		{name: "new image over a 0755 one", old: 0o755, want: 0o644},
+		{name: "append to 0600 in place", src: 0o600, same: true, want: 0o600},
+		{name: "append to 0600", src: 0o600, want: 0o600},
+		{name: "append to 0640", src: 0o640, want: 0o640},
+		{name: "append to 0644 with -file", src: 0o644, file: true, want: 0o600},
+		{name: "append to 0644 over a 0600 output", src: 0o644, old: 0o600, want: 0o600},
+		{name: "append to 0640 over a 0604 output", src: 0o640, old: 0o604, want: 0o600},
+		{name: "append to 0600 with -mode 0644", src: 0o600, mode: "0o644", want: 0o644},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			bin := filepath.Join(dir, "iscsiboot")
+			write(t, bin, "ELF")
+			out := filepath.Join(dir, "initrd.img")
+			args := []string{"-o", out, "-binary", bin, "-kernel-dir", kdir, "-kver", kver}
+			if tc.src != 0 {
+				src := filepath.Join(dir, "base.img")
+				if tc.same {
+					src = out
+				}
+				if err := run(context.Background(), []string{"-o", src, "-binary", bin, "-kernel-dir", kdir, "-kver", kver}, io.Discard, io.Discard); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(src, tc.src); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-append", src)
+			}
+			if tc.old != 0 {
+				write(t, out, "old")
+				if err := os.Chmod(out, tc.old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.file {
+				secret := filepath.Join(dir, "iscsi.initramfs")
+				write(t, secret, "ISCSI_PASSWORD=secret\n")
+				args = append(args, "-file", secret+":/etc/iscsi.initramfs")
+			}
+			if tc.mode != "" {
+				args = append(args, "-mode", tc.mode)
+			}
+			if err := run(context.Background(), args, io.Discard, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fi.Mode().Perm(); got != tc.want {
+				t.Errorf("image mode %#o, want %#o", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestModeFlag(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"999", "1777", "rw", "-1", ""} {
+		err := run(context.Background(), []string{"-o", filepath.Join(dir, "x.img"), "-binary", "x", "-mode", v}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), `invalid value "`+v+`" for flag -mode`) || !strings.Contains(err.Error(), "octal") {
+			t.Errorf("-mode %q: %v", v, err)
+		}
+	}
+}

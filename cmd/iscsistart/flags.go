@@ -59,7 +59,7 @@ func (v portValue) String() string { return "" }
 func (v portValue) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("invalid port %q: want 1 to 65535", s)
+		return errors.New("want a TCP port, 1 to 65535")
 	}
 	*v.p = n
 	return nil
@@ -72,7 +72,7 @@ func (v tpgtValue) String() string { return "" }
 func (v tpgtValue) Set(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("invalid target portal group tag %q: want 0 to 65535", s)
+		return errors.New("want a target portal group tag, 0 to 65535")
 	}
 	*v.p = n
 	return nil
@@ -119,8 +119,8 @@ login, ...). With several targets, the code is that of the first target
 left without a session; the sessions that came up stay.
 `
 
-func parseFlags(args []string, stdout io.Writer) (*options, error) {
-	o := &options{tpgt: -1, port: 3260, timeout: 30 * time.Second}
+// newFlagSet defines every option of the command line on o.
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("iscsistart", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	str := func(p *string, short, long string) {
@@ -168,11 +168,26 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")
 	fs.StringVar(&o.require, "require", "all", "")
+	return fs
+}
+
+// ownFlag tells whether name (without dashes) is one of our options.
+func ownFlag(name string) bool { return newFlagSet(&options{}).Lookup(name) != nil }
+
+func parseFlags(args []string, stdout io.Writer) (*options, error) {
+	o := &options{tpgt: -1, port: 3260, timeout: 30 * time.Second}
+	fs := newFlagSet(o)
+	names := optionNames(fs)
+	var valueErr error
+	checkValues(fs, names, &valueErr)
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		switch {
+		case errors.Is(err, flag.ErrHelp):
 			o.help = true
-		} else {
-			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", flagError(err))
+		case valueErr != nil:
+			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", valueErr)
+		default:
+			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", flagError(err, names))
 		}
 	}
 	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
@@ -188,10 +203,10 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return o, nil
 	}
 	if o.require != "all" && o.require != "any" {
-		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --require %q: want all or any", o.require)
+		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid value %q for --require: want all or any", o.require)
 	}
 	if o.timeout <= 0 {
-		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid --timeout %v: want a positive duration", o.timeout)
+		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid value %q for --timeout: want a positive duration", o.timeout)
 	}
 	for _, s := range []struct{ name, v string }{{"targetname", o.target}, {"initiatorname", o.initiator}} {
 		if len(s.v) > 223 {
@@ -204,24 +219,6 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
-}
-
-// flagError rewrites the flag package's messages into one line that names
-// the flag the way a user typed it.
-func flagError(err error) string {
-	s := err.Error()
-	if name, ok := strings.CutPrefix(s, "flag provided but not defined: "); ok {
-		return "unknown option " + name
-	}
-	if strings.HasPrefix(s, "invalid value ") {
-		// invalid value "x" for flag -p: invalid port "x": want 1 to 65535
-		if _, rest, ok := strings.Cut(s, " for flag "); ok {
-			if _, why, ok := strings.Cut(rest, ": "); ok {
-				return why
-			}
-		}
-	}
-	return s
 }
 
 // checkLoginFlags enforces what open-iscsi's check_params does for a login

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
@@ -122,11 +122,9 @@ func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
 	}
 	cmdline := o.cmdline
 	if cmdline == "" {
-		b, err := os.ReadFile("/proc/cmdline")
-		if err != nil {
-			return nil, iscsierr.Errorf(iscsierr.Generic, "read /proc/cmdline: %v", err)
+		if cmdline, err = pid1.ReadCmdline("/proc/cmdline"); err != nil {
+			return nil, iscsierr.Errorf(iscsierr.Generic, "%v", err)
 		}
-		cmdline = string(b)
 	}
 	cp, err := boot.FromCmdline(cmdline)
 	if err != nil {

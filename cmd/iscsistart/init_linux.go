@@ -11,11 +11,18 @@ import (
 )
 
 // asInit runs the binary as the initramfs /init when the kernel started
-// it as PID 1 (iscsiboot-initramfs -init links /init to it): mount, load
-// modules, log in from the kernel command line, mount the root and switch
-// to it. It returns only when the boot failed and could not be rescued.
+// it as init (iscsiboot-initramfs -init links /init to it; see initMode):
+// mount, load modules, log in from the kernel command line, mount the root
+// and switch to it. It returns only when the boot failed and could not be
+// rescued.
 func asInit(ctx context.Context) (bool, error) {
 	if os.Getpid() != 1 {
+		return false, nil
+	}
+	// The real init starts before /proc is mounted: then there is no
+	// command line to read, and argv[0] alone names the init path.
+	cmdline, _ := pid1.ReadCmdline("/proc/cmdline")
+	if !initMode(os.Getpid(), os.Args, cmdline, ownFlag) {
 		return false, nil
 	}
 	boot.WarmRandom() // overlaps module loading

@@ -41,9 +41,9 @@ func TestBadInput(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--bogus"}, iscsierr.Invalid, "unknown option -bogus"},
-		{[]string{"-p", "70000"}, iscsierr.Invalid, `invalid port "70000"`},
-		{[]string{"-p", "x"}, iscsierr.Invalid, `invalid port "x"`},
-		{[]string{"-g", "-3"}, iscsierr.Invalid, `invalid target portal group tag "-3"`},
+		{[]string{"-p", "70000"}, iscsierr.Invalid, `invalid value "70000" for -p/--port: want a TCP port, 1 to 65535`},
+		{[]string{"-p", "x"}, iscsierr.Invalid, `invalid value "x" for -p/--port: want a TCP port`},
+		{[]string{"-g", "-3"}, iscsierr.Invalid, `invalid value "-3" for -g/--tgpt/--tpgt: want a target portal group tag`},
 		{[]string{"-P", "node.session.timeo.replacement_timeout"}, iscsierr.Invalid, "missing value"},
 		{[]string{"--probe", "-t", "iqn.x", "-a", "127.0.0.1"}, iscsierr.Invalid, "InitiatorName not set (-i)"},
 		{[]string{"--probe", "-i", "iqn.i", "-a", "127.0.0.1"}, iscsierr.Invalid, "TargetName not set (-t)"},
@@ -56,6 +56,54 @@ func TestBadInput(t *testing.T) {
 		out, errs, code := runCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%v: code %d stderr %q stdout %q; want code %d and one line with %q", tc.args, code, errs, out, tc.code, tc.msg)
+		}
+	}
+}
+
+// TestFlagErrors: every bad option names the option by all its names and
+// the value as given, says what was expected, and exits with 7. The flag
+// package said only "value out of range" for -d 99999999999999999999.
+func TestFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		kind string
+		args []string
+		msg  string
+	}{
+		{"int out of range", []string{"-d", "99999999999999999999"}, `invalid value "99999999999999999999" for -d/--debug: out of range`},
+		{"int syntax", []string{"--debug=x"}, `invalid value "x" for -d/--debug: want an integer`},
+		{"duration syntax", []string{"--timeout", "5"}, `invalid value "5" for --timeout: want a duration such as 30s or 2m`},
+		{"duration not positive", []string{"--timeout=-5s"}, `invalid value "-5s" for --timeout: want a positive duration`},
+		{"bool misuse, short", []string{"-v=maybe"}, `invalid value "maybe" for -v/--version: want true or false`},
+		{"bool misuse, long", []string{"--fwparam_print=2"}, `invalid value "2" for -f/--fwparam_print: want true or false`},
+		{"bool misuse, long only", []string{"--json=yes"}, `invalid value "yes" for --json: want true or false`},
+		{"port", []string{"--port=0"}, `invalid value "0" for -p/--port: want a TCP port, 1 to 65535`},
+		{"tpgt", []string{"--tpgt", "x"}, `invalid value "x" for -g/--tgpt/--tpgt: want a target portal group tag, 0 to 65535`},
+		{"choice", []string{"--require", "some"}, `invalid value "some" for --require: want all or any`},
+		{"param", []string{"--param", "node.session.timeo.replacement_timeout"}, `invalid value "node.session.timeo.replacement_timeout" for -P/--param: `},
+		{"missing value, int", []string{"-d"}, `missing value for -d/--debug`},
+		{"missing value, string", []string{"--ibft-file"}, `missing value for --ibft/--ibft-file`},
+		{"missing value, custom", []string{"-i", "iqn.2025-01.test:i", "-p"}, `missing value for -p/--port`},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			out, errs, code := runCLI(t, tc.args...)
+			if code != iscsierr.Invalid || !strings.HasPrefix(errs, "iscsistart: "+tc.msg) || strings.Count(errs, "\n") != 1 || out != "" {
+				t.Errorf("%q: code %d stderr %q stdout %q; want code %d and one line %q", tc.args, code, errs, out, iscsierr.Invalid, tc.msg)
+			}
+		})
+	}
+}
+
+// TestOptionNames: an option's names are the flag names that set one
+// variable, short first.
+func TestOptionNames(t *testing.T) {
+	names := optionNames(newFlagSet(&options{}))
+	for name, want := range map[string]string{
+		"d": "-d/--debug", "debug": "-d/--debug", "g": "-g/--tgpt/--tpgt", "tpgt": "-g/--tgpt/--tpgt",
+		"b": "-b/--fwparam_connect", "P": "-P/--param", "W": "-W/--password_in", "w": "-w/--password",
+		"ibft": "--ibft/--ibft-file", "cmdline": "--cmdline", "timeout": "--timeout", "probe": "--probe",
+	} {
+		if names[name] != want {
+			t.Errorf("names of %s = %q, want %q", name, names[name], want)
 		}
 	}
 }

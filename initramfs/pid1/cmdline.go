@@ -2,6 +2,9 @@ package pid1
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -53,26 +56,55 @@ func (s Source) String() string {
 	return s.Path
 }
 
+// MaxCmdline bounds the kernel command line ReadCmdline takes. The kernel's
+// own limit (COMMAND_LINE_SIZE) is 2 to 4 KiB on most architectures; with
+// bootconfig's additions the line stays far below 64 KiB.
+const MaxCmdline = 64 << 10
+
+// ReadCmdline reads the kernel command line from path (/proc/cmdline),
+// without the newline around it. A file longer than MaxCmdline is an error,
+// not read to its end.
+func ReadCmdline(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("read kernel command line: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxCmdline+1))
+	if err != nil {
+		return "", fmt.Errorf("read kernel command line: %w", err)
+	}
+	if len(b) > MaxCmdline {
+		return "", fmt.Errorf("read kernel command line: %s: %w", path, errCmdlineTooLong)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // SplitCmdline splits a kernel command line into parameters as the kernel's
 // next_arg does: on spaces, except inside double quotes, which are removed.
-// Parameters left empty (a bare "") are dropped.
+// Parameters left empty (a bare "") are dropped. The line ends at a NUL
+// byte, as the kernel's C string does; bytes are taken as they are, valid
+// UTF-8 or not.
 func SplitCmdline(s string) []string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
 	var args []string
 	var cur strings.Builder
 	inQuote, inArg := false, false
-	for _, r := range s {
-		switch {
-		case r == '"':
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
 			inQuote = !inQuote
 			inArg = true
-		case !inQuote && (r == ' ' || r == '\t' || r == '\n'):
+		case !inQuote && (c == ' ' || c == '\t' || c == '\n'):
 			if inArg && cur.Len() > 0 {
 				args = append(args, cur.String())
 				cur.Reset()
 				inArg = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(c)
 			inArg = true
 		}
 	}

@@ -2,6 +2,8 @@ package pid1
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,8 @@ func TestSplitCmdline(t *testing.T) {
 		{`"init=/bin/sh -x"`, []string{"init=/bin/sh -x"}},
 		{`a=""`, []string{"a="}},
 		{`"" " x`, []string{" x"}},
+		{"ro root=/dev/sda1\x00 rw init=/bin/sh", []string{"ro", "root=/dev/sda1"}},
+		{"a=\xff\xfe b", []string{"a=\xff\xfe", "b"}},
 	} {
 		if diff := cmp.Diff(tc.want, SplitCmdline(tc.in)); diff != "" {
 			t.Errorf("SplitCmdline(%q) (-want +got):\n%s", tc.in, diff)
@@ -98,6 +102,76 @@ func unjoinErrs(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+func TestReadCmdline(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          string
+		err           error
+	}{
+		{"proc", "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet\n", "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet", nil},
+		{"at the limit", strings.Repeat("a", MaxCmdline), strings.Repeat("a", MaxCmdline), nil},
+		{"over the limit", strings.Repeat("a", MaxCmdline+1), "", errCmdlineTooLong},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadCmdline(p)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("%s: got %d bytes, %v; want %d bytes, %v", tc.name, len(got), err, len(tc.want), tc.err)
+		}
+	}
+	if _, err := ReadCmdline(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestReadCmdlineEndless: a "file" that never ends (a hostile or broken
+// /proc) costs at most MaxCmdline+1 bytes, not all memory.
+func TestReadCmdlineEndless(t *testing.T) {
+	if _, err := ReadCmdline("/dev/zero"); !errors.Is(err, errCmdlineTooLong) {
+		t.Errorf("ReadCmdline(/dev/zero) = %v, want %v", err, errCmdlineTooLong)
+	}
+}
+
+// FuzzSplitCmdline: the kernel command line is whatever the boot loader (or
+// whoever edited its menu) passed. Splitting it never panics, makes no
+// word longer than the input, keeps no NUL (the kernel's line ends there)
+// and no empty word, and quoting each word again gives the same words.
+func FuzzSplitCmdline(f *testing.F) {
+	f.Add(`root=LABEL="my root" ro rootflags="a b" init=/sbin/init -- single`)
+	f.Add("a\x00b c")
+	f.Add("\"unterminated x=\xff\t\ny")
+	f.Fuzz(func(t *testing.T, s string) {
+		words := SplitCmdline(s)
+		total := 0
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			if w == "" || strings.ContainsAny(w, "\x00\"") {
+				t.Fatalf("word %q from %q", w, s)
+			}
+			total += len(w)
+			quoted[i] = w
+			if strings.ContainsAny(w, " \t\n") {
+				quoted[i] = `"` + w + `"`
+			}
+		}
+		if total > len(s) {
+			t.Fatalf("%d bytes of words from %d bytes of %q", total, len(s), s)
+		}
+		again := SplitCmdline(strings.Join(quoted, " "))
+		if len(again) != len(words) {
+			t.Fatalf("round trip of %q: %q, then %q", s, words, again)
+		}
+		for i := range words {
+			if again[i] != words[i] {
+				t.Fatalf("round trip of %q: %q, then %q", s, words, again)
+			}
+		}
+	})
 }
 
 func FuzzParseCmdline(f *testing.F) {

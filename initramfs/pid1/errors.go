@@ -14,6 +14,7 @@ var (
 	errRootTimeout    = errors.New("root device did not appear")
 	errNoInit         = errors.New("no init found in the root file system")
 	errNotSupported   = errors.New("not supported on this operating system")
+	errCmdlineTooLong = errors.New("longer than 64 KiB")
 )
 
 // ParamError names a kernel command line parameter with a bad value.

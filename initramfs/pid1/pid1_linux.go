@@ -28,11 +28,10 @@ func Main(ctx context.Context, boot BootFunc) error {
 	}
 	con.printf("init started")
 
-	raw, err := os.ReadFile("/proc/cmdline")
+	cmdline, err := ReadCmdline("/proc/cmdline")
 	if err != nil {
-		return finish(con, Config{}, fmt.Errorf("read kernel command line: %w", err))
+		return finish(con, Config{}, err)
 	}
-	cmdline := strings.TrimSpace(string(raw))
 	cfg, err := ParseCmdline(cmdline)
 	if err != nil {
 		for _, e := range unjoin(err) {

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestInitMode(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pid     int
+		args    []string
+		cmdline string
+		want    bool
+	}{
+		{"kernel runs /init", 1, []string{"/init"}, "", true},
+		{"kernel runs /sbin/init from a root file system", 1, []string{"/sbin/init"}, "", true},
+		{"stray kernel words are init's arguments", 1, []string{"/init", "single", "emergency", "-s"}, "", true},
+		{"rdinit= names us", 1, []string{"/sbin/iscsistart"}, "root=/dev/sda1 rdinit=/sbin/iscsistart ro", true},
+		{"init= names us", 1, []string{"/usr/bin/iscsiboot"}, `init=/usr/bin/iscsiboot`, true},
+		{"rdinit= after -- is init's", 1, []string{"/sbin/iscsistart"}, "ro -- rdinit=/sbin/iscsistart", false},
+		{"not PID 1", 4242, []string{"/init"}, "", false},
+		{"unshare -p -f iscsistart --version", 1, []string{"iscsistart", "--version"}, "", false},
+		{"unshare -p -f iscsistart (no arguments)", 1, []string{"iscsistart"}, "", false},
+		{"relative path", 1, []string{"init"}, "rdinit=init", false},
+		{"/init --version", 1, []string{"/init", "--version"}, "", false},
+		{"/init -v", 1, []string{"/init", "-v"}, "", false},
+		{"/init -b", 1, []string{"/init", "-b"}, "", false},
+		{"/init -f", 1, []string{"/init", "-f"}, "", false},
+		{"/init --plan --cmdline=x", 1, []string{"/init", "--plan", "--cmdline=ip=dhcp"}, "", false},
+		{"/init -d=3", 1, []string{"/init", "-d=3"}, "", false},
+		{"/init single --help", 1, []string{"/init", "single", "--help"}, "", false},
+		{"an option after -- is an argument", 1, []string{"/init", "--", "--version"}, "", true},
+		{"unknown options are not ours", 1, []string{"/init", "--bogus", "-"}, "", true},
+		{"no argv at all", 1, nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := initMode(tc.pid, tc.args, tc.cmdline, ownFlag); got != tc.want {
+				t.Errorf("initMode(%d, %q, %q) = %v, want %v", tc.pid, tc.args, tc.cmdline, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOwnFlag: initMode's idea of our options is the flag set's.
+func TestOwnFlag(t *testing.T) {
+	for _, name := range []string{"v", "version", "b", "fwparam_connect", "f", "plan", "d", "debug", "P", "param", "timeout", "h", "help"} {
+		if !ownFlag(name) {
+			t.Errorf("ownFlag(%q) = false", name)
+		}
+	}
+	for _, name := range []string{"single", "s", "emergency", "bogus", strings.Repeat("v", 2)} {
+		if ownFlag(name) {
+			t.Errorf("ownFlag(%q) = true", name)
+		}
+	}
+}
