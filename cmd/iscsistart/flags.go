@@ -45,7 +45,7 @@ func (l paramList) String() string { return "" }
 func (l paramList) Set(s string) error {
 	name, value, ok := strings.Cut(s, "=")
 	if !ok || value == "" || name == "" {
-		return fmt.Errorf("invalid --param %s: missing value, want NAME=VALUE", s)
+		return errors.New("missing value, want NAME=VALUE")
 	}
 	*l.p = append(*l.p, param{name, value})
 	return nil
