@@ -2,6 +2,7 @@ package boot
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -23,7 +24,25 @@ type cmdlineParser struct {
 	retryParam bool // rd.iscsi.param set initial_login_retry_max itself
 	ifnames    []Interface
 	vlans      []Interface
+
+	// Indexes that keep every word's work constant, whatever the number of
+	// words: the interfaces already in the plan (by interfaceKey), the
+	// ifname= and vlan= words by name (index in ifnames, vlans), and the
+	// name servers.
+	ifaceKeys   map[string]bool
+	ifnameIdx   map[string]int
+	vlanIdx     map[string]int
+	nameservers map[netip.Addr]bool
 }
+
+// maxInterfaces bounds the interfaces a command line may configure, and
+// maxNameservers its name servers. A real one has a few; thousands are a
+// mistake or an attack, and each interface costs a goroutine, a netlink
+// socket and a DHCP exchange at boot.
+const (
+	maxInterfaces  = 256
+	maxNameservers = 256
+)
 
 // setting is one single-valued word, remembered with where it was written.
 type setting struct {
@@ -71,7 +90,9 @@ var authParams = map[string]int{
 }
 
 func newCmdlineParser() *cmdlineParser {
-	return &cmdlineParser{plan: &Plan{Params: map[string]string{}}}
+	return &cmdlineParser{plan: &Plan{Params: map[string]string{}},
+		ifaceKeys: map[string]bool{}, ifnameIdx: map[string]int{}, vlanIdx: map[string]int{},
+		nameservers: map[netip.Addr]bool{}}
 }
 
 // fail records the first error, with the value redacted where it holds a
@@ -194,7 +215,8 @@ func (p *cmdlineParser) word(w word, src string) {
 			p.fail(w, src, "", errAddress, "")
 			return
 		}
-		if !slices.Contains(p.plan.Nameservers, a) {
+		if !p.nameservers[a] {
+			p.nameservers[a] = true
 			p.plan.Nameservers = append(p.plan.Nameservers, a)
 		}
 	default:
@@ -252,43 +274,59 @@ func (p *cmdlineParser) finish() (*Plan, error) {
 		p.addInterface(Interface{Method: MethodIBFT})
 	}
 	p.nameInterfaces()
+	if n := len(p.plan.Interfaces); n > maxInterfaces {
+		p.fail(word{key: "ip"}, SourceCmdline, "", errTooMany,
+			fmt.Sprintf("%d interfaces from ip=, ifname= and vlan=; at most %d", n, maxInterfaces))
+	}
+	if n := len(p.plan.Nameservers); n > maxNameservers {
+		p.fail(word{key: "nameserver"}, SourceCmdline, "", errTooMany,
+			fmt.Sprintf("%d name servers; at most %d", n, maxNameservers))
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
 	return p.plan, nil
 }
 
 // addInterface adds an interface unless the same one is there already (a
 // repeated word).
 func (p *cmdlineParser) addInterface(ifc Interface) {
-	if !slices.ContainsFunc(p.plan.Interfaces, ifc.equal) {
+	if k := interfaceKey(ifc); !p.ifaceKeys[k] {
+		p.ifaceKeys[k] = true
 		p.plan.Interfaces = append(p.plan.Interfaces, ifc)
 	}
+}
+
+// interfaceKey is equal for two interfaces exactly when Interface.equal
+// is.
+func interfaceKey(i Interface) string {
+	return fmt.Sprintf("%q %q %q %v %v %v %d %q %d %q %q", i.Name, i.MAC, i.Method, i.Addresses, i.Gateway,
+		i.DNS, i.VLAN, i.Parent, i.MTU, i.SetMAC, i.Hostname)
 }
 
 // nameInterfaces applies ifname= and vlan= to the ip= interfaces of the same
 // name, and adds those that no ip= configures, so that the run still finds
 // or creates them.
 func (p *cmdlineParser) nameInterfaces() {
+	byName := map[string][]int{}
+	for i, ifc := range p.plan.Interfaces {
+		byName[ifc.Name] = append(byName[ifc.Name], i)
+	}
 	for _, n := range p.ifnames {
-		found := false
-		for i := range p.plan.Interfaces {
-			if p.plan.Interfaces[i].Name == n.Name {
-				p.plan.Interfaces[i].MAC = n.MAC
-				found = true
-			}
+		for _, i := range byName[n.Name] {
+			p.plan.Interfaces[i].MAC = n.MAC
 		}
-		if !found {
-			p.addInterface(n)
+		if len(byName[n.Name]) == 0 {
+			byName[n.Name] = []int{len(p.plan.Interfaces)}
+			p.plan.Interfaces = append(p.plan.Interfaces, n)
 		}
 	}
 	for _, v := range p.vlans {
-		found := false
-		for i := range p.plan.Interfaces {
-			if p.plan.Interfaces[i].Name == v.Name {
-				p.plan.Interfaces[i].VLAN, p.plan.Interfaces[i].Parent = v.VLAN, v.Parent
-				found = true
-			}
+		for _, i := range byName[v.Name] {
+			p.plan.Interfaces[i].VLAN, p.plan.Interfaces[i].Parent = v.VLAN, v.Parent
 		}
-		if !found {
-			p.addInterface(v)
+		if len(byName[v.Name]) == 0 {
+			p.plan.Interfaces = append(p.plan.Interfaces, v)
 		}
 	}
 }

@@ -21,6 +21,7 @@ var (
 	errMethod          = errors.New("unknown method")
 	errIfname          = errors.New("not an interface name")
 	errFields          = errors.New("wrong number of fields")
+	errTooMany         = errors.New("too many")
 	errAuth            = errors.New("CHAP needs user:password or user:password:reverse_user:reverse_password")
 	errTargetName      = errors.New("not an iSCSI name")
 	errAmbiguousName   = errors.New("ambiguous target name: two iqn./eui./naa. names")
