@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -103,9 +104,10 @@ var errFatal = errors.New("fatal")
 func Fatal(err error) error { return fmt.Errorf("%w: %w", err, errFatal) }
 
 // Run logs in to every portal of every target of p in parallel, each path
-// retried with backoff under one deadline, so a dead portal or target never
-// delays a live one. It returns the sessions that came up and, when a
-// target has none, an error joining every failed path.
+// retried with backoff under one deadline (and at most p.loginTries times),
+// so a dead portal or target never delays a live one. It returns the
+// sessions that came up and, when a target has none, an error joining every
+// failed path.
 func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Session, error) {
 	if len(p.Targets) == 0 {
 		return nil, fmt.Errorf("no target to log in to")
@@ -155,6 +157,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 		return true
 	}
+	maxTries := p.loginTries()
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -167,7 +170,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			go func() {
 				defer wg.Done()
 				var q quietRepeats
-				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable}
+				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable, maxTries: maxTries}
 				s, tries, err := retry(pathsCtx, b, func(ctx context.Context, try int) (*Session, error) {
 					if try == 1 {
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
@@ -178,8 +181,11 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 						logf("%s at %s: attempt %d failed: %v%s; retrying in %.2fs", t.Name, portal, try, err, note, wait.Seconds())
 					}
 				})
-				if err != nil && pathsCtx.Err() != nil && ctx.Err() == nil {
+				switch {
+				case err != nil && pathsCtx.Err() != nil && ctx.Err() == nil:
 					logf("%s at %s: given up after %d attempts, the boot targets are up through other paths", t.Name, portal, tries)
+				case err != nil && tries == maxTries && Retryable(err):
+					logf("%s at %s: given up after %d attempts, the most the plan allows (login retry max)", t.Name, portal, tries)
 				}
 				mu.Lock()
 				defer mu.Unlock()
@@ -259,16 +265,17 @@ const (
 	maxBackoff   = time.Second
 )
 
-// backoff says how retry waits between attempts and which failures it
-// retries.
+// backoff says how retry waits between attempts, which failures it
+// retries, and how many attempts it makes at most (0: no bound).
 type backoff struct {
 	first, max time.Duration
 	retryable  func(error) bool
+	maxTries   int
 }
 
-// retry runs f until it succeeds, fails in a way b does not retry, or ctx
-// ends, and returns how many attempts it made. Before each retry it tells
-// onRetry the failure and the wait.
+// retry runs f until it succeeds, fails in a way b does not retry, has made
+// b.maxTries attempts, or ctx ends, and returns how many attempts it made.
+// Before each retry it tells onRetry the failure and the wait.
 func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Session, error), onRetry func(error, int, time.Duration)) (*Session, int, error) {
 	wait := b.first
 	for try := 1; ; try++ {
@@ -276,7 +283,7 @@ func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Sessio
 		if err == nil {
 			return s, try, nil
 		}
-		if !b.retryable(err) || ctx.Err() != nil {
+		if !b.retryable(err) || ctx.Err() != nil || try == b.maxTries {
 			return nil, try, err
 		}
 		// Jitter over the upper half of the wait: a fleet that lost its
@@ -294,6 +301,24 @@ func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Sessio
 		wait = min(2*wait, b.max)
 	}
 }
+
+// loginTries is how many login attempts each path gets, 0 for as many as
+// the deadline allows: open-iscsi's node.session.initial_login_retry_max
+// when the params set it (rd.iscsi.param, iscsistart -P, or
+// rd.iscsi.login_retry_max, which the command line copies there), else
+// LoginRetryMax. Like dracut, which sets the record only for a positive
+// rd.iscsi.login_retry_max, a value of 0 sets no bound.
+func (p *Plan) loginTries() int {
+	if v, ok := p.Params[loginRetryParam]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return max(p.LoginRetryMax, 0)
+}
+
+// loginRetryParam is the open-iscsi record name of the login retry bound.
+const loginRetryParam = "node.session.initial_login_retry_max"
 
 // Summary prints the sessions as a table: target, portal, session, device,
 // time.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -226,5 +227,70 @@ func TestRunRequireAny(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Require: "most"}); err == nil {
 		t.Fatal("policy \"most\" accepted")
+	}
+}
+
+// TestRunLoginRetryMax: rd.iscsi.login_retry_max (or the record's
+// node.session.initial_login_retry_max, which wins) bounds the attempts of
+// each path: a dead portal is given up after that many, long before the
+// deadline.
+func TestRunLoginRetryMax(t *testing.T) {
+	tests := []struct {
+		name      string
+		retryMax  int
+		param     string
+		wantTries int
+	}{
+		{"rd.iscsi.login_retry_max", 3, "", 3},
+		{"the record param wins", 5, "2", 2},
+		{"one attempt", 1, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tries atomic.Int32
+			login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+				tries.Add(1)
+				return nil, syscall.ECONNREFUSED
+			}
+			p := &Plan{LoginRetryMax: tt.retryMax, Params: map[string]string{},
+				Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+			if tt.param != "" {
+				p.Params["node.session.initial_login_retry_max"] = tt.param
+			}
+			var log bytes.Buffer
+			begin := time.Now()
+			_, err := Run(context.Background(), p, login, RunOptions{Deadline: 10 * time.Second, FirstBackoff: 10 * time.Millisecond, Log: &log})
+			var pe *PathError
+			if !errors.As(err, &pe) || pe.Tries != tt.wantTries || int(tries.Load()) != tt.wantTries {
+				t.Fatalf("err %v, %d tries; want %d", err, tries.Load(), tt.wantTries)
+			}
+			if d := time.Since(begin); d > 2*time.Second {
+				t.Errorf("gave up after %v, want at once", d)
+			}
+			if want := fmt.Sprintf("given up after %d attempts, the most the plan allows", tt.wantTries); !strings.Contains(log.String(), want) {
+				t.Errorf("no %q in:\n%s", want, log.String())
+			}
+		})
+	}
+}
+
+func TestLoginTries(t *testing.T) {
+	tests := []struct {
+		retryMax int
+		params   map[string]string
+		want     int
+	}{
+		{0, nil, 0},
+		{4, nil, 4},
+		{4, map[string]string{"node.session.initial_login_retry_max": "8"}, 8},
+		{4, map[string]string{"node.session.initial_login_retry_max": "0"}, 0},
+		{4, map[string]string{"node.session.initial_login_retry_max": "-1"}, 4},
+		{4, map[string]string{"node.session.initial_login_retry_max": "many"}, 4},
+	}
+	for _, tt := range tests {
+		p := &Plan{LoginRetryMax: tt.retryMax, Params: tt.params}
+		if got := p.loginTries(); got != tt.want {
+			t.Errorf("LoginRetryMax %d, params %v: %d tries, want %d", tt.retryMax, tt.params, got, tt.want)
+		}
 	}
 }
