@@ -32,6 +32,9 @@ var (
 	errQuote           = errors.New("unterminated quote")
 )
 
+// errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
+var errNoRoute = errors.New("no route")
+
 // CmdlineError is a refused kernel command-line word. Value is the value as
 // given, with secrets replaced by "<redacted>"; Part is the piece of it that
 // is wrong, when narrower than the value.

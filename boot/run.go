@@ -53,6 +53,14 @@ type RunOptions struct {
 	// and are alive finish in about that time, on a fast network or a slow
 	// one.
 	Grace time.Duration
+	// Route, when set, tells whether the kernel has a route to a portal
+	// (dracut's rd.iscsi.testroute): a path is not tried before it has
+	// one, and is skipped when it still has none once Settled is closed.
+	// It returns an error wrapping errNoRoute when there is none.
+	Route func(ctx context.Context, portal Portal) error
+	// Settled is closed when no interface is still coming up, so that no
+	// missing route will appear; nil means the network is settled already.
+	Settled <-chan struct{}
 }
 
 // DefaultDeadline bounds a run when nothing else does (rd.retry,
@@ -74,6 +82,9 @@ type PathError struct {
 }
 
 func (e *PathError) Error() string {
+	if e.Tries == 0 {
+		return fmt.Sprintf("%s at %s: %v (not tried)", e.Target, e.Portal, e.Err)
+	}
 	return fmt.Sprintf("%s at %s: %v (after %d attempts)", e.Target, e.Portal, e.Err, e.Tries)
 }
 
@@ -169,6 +180,15 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				if o.Route != nil {
+					if err := awaitRoute(pathsCtx, o.Route, o.Settled, portal); err != nil {
+						logf("%s at %s: skipped: %v (rd.iscsi.testroute=0 logs in without this test)", t.Name, portal, err)
+						mu.Lock()
+						defer mu.Unlock()
+						failed[t.Name] = append(failed[t.Name], &PathError{Target: t.Name, Portal: portal, Err: err})
+						return
+					}
+				}
 				var q quietRepeats
 				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable, maxTries: maxTries}
 				s, tries, err := retry(pathsCtx, b, func(ctx context.Context, try int) (*Session, error) {
@@ -219,6 +239,34 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 	}
 	return sessions, errors.Join(errs...)
+}
+
+// routePoll is how often awaitRoute looks for a route while interfaces are
+// still coming up.
+const routePoll = 100 * time.Millisecond
+
+// awaitRoute waits until route finds a route to the portal: at once when
+// there is one, else until the network settles, when a route still missing
+// will not come, or ctx ends. It returns route's last error.
+func awaitRoute(ctx context.Context, route func(context.Context, Portal) error, settled <-chan struct{}, portal Portal) error {
+	t := time.NewTicker(routePoll)
+	defer t.Stop()
+	for {
+		err := route(ctx, portal)
+		if err == nil {
+			return nil
+		}
+		if settled == nil {
+			return err
+		}
+		select {
+		case <-settled:
+			return route(ctx, portal) // one last look: the last interface may have brought it
+		case <-ctx.Done():
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // quietRepeats keeps a path that fails the same way at every attempt (a
