@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // cmdlineParser collects the words of a command line into a plan. Its error
@@ -153,14 +155,19 @@ func (p *cmdlineParser) word(w word, src string) {
 	case "rd.iscsi.ibft":
 		p.boolean(w, src, &p.ibft)
 	case "rd.iscsi.mp":
-		p.boolean(w, src, &p.plan.Multipath)
+		// dracut configures only the NIC the firmware booted from unless
+		// rd.iscsi.mp; FromIBFT configures the NIC of every target in the
+		// table either way, and a NIC no target uses carries no path.
+		p.ignored(w, "the NIC of every target in the firmware table is configured, with or without it")
 	case "rd.iscsi.waitnet":
 		p.boolean(w, src, &p.plan.WaitNet)
 	case "rd.iscsi.resident":
 		// ours: dracut has no such key
 		p.boolean(w, src, &p.plan.Resident)
 	case "rd.neednet":
-		p.boolean(w, src, &p.plan.NeedNet)
+		// dracut brings the network up for other uses than the root; here
+		// the network is only ever there to reach an iSCSI root.
+		p.ignored(w, "the boot brings up the interfaces of ip=, vlan= and the firmware, and only to reach an iSCSI root")
 	case "rd.iscsi.testroute":
 		var test bool
 		p.boolean(w, src, &test)
@@ -227,6 +234,16 @@ func (p *cmdlineParser) word(w word, src string) {
 			p.warn("%s: unknown initramfs-tools variable, ignored", w.key)
 		}
 	}
+}
+
+// ignored warns that a word dracut knows has no effect here, and why, so
+// that the plan never says it does.
+func (p *cmdlineParser) ignored(w word, why string) {
+	k := w.key
+	if w.hasValue {
+		k += "=" + esc.String(w.value)
+	}
+	p.warn("%s: ignored: %s", k, why)
 }
 
 func (p *cmdlineParser) boolean(w word, src string, dst *bool) {

@@ -288,14 +288,16 @@ func TestFromCmdline(t *testing.T) {
 		{
 			name:    "bootdev, nameservers, rd.neednet, ip=off",
 			cmdline: "bootdev=eth1 nameserver=10.0.0.53 nameserver=[2001:db8::53] nameserver=10.0.0.53 rd.neednet=1 ip=off ip=eth1:either6",
-			want: plan(Plan{BootDev: "eth1", NeedNet: true, Nameservers: []netip.Addr{addr("10.0.0.53"), addr("2001:db8::53")},
-				Interfaces: []Interface{{Name: "eth1", Method: MethodEither6}}}),
+			want: plan(Plan{BootDev: "eth1", Nameservers: []netip.Addr{addr("10.0.0.53"), addr("2001:db8::53")},
+				Interfaces: []Interface{{Name: "eth1", Method: MethodEither6}},
+				Warnings:   []string{"rd.neednet=1: ignored: the boot brings up the interfaces of ip=, vlan= and the firmware, and only to reach an iSCSI root"}}),
 		},
 		{
 			name:    "iSCSI switches",
 			cmdline: "rd.iscsi.waitnet rd.iscsi.testroute=0 rd.iscsi.mp=yes rd.iscsi.transport=iser rd.iscsi.login_retry_max=5 rd.retry=60 rd.iscsi.resident",
-			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Multipath: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60, Resident: true,
-				Params: map[string]string{"node.session.initial_login_retry_max": "5"}}),
+			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60, Resident: true,
+				Params:   map[string]string{"node.session.initial_login_retry_max": "5"},
+				Warnings: []string{"rd.iscsi.mp=yes: ignored: the NIC of every target in the firmware table is configured, with or without it"}}),
 		},
 		{
 			name:    "rd.iscsi.param wins over login_retry_max, whatever the order",

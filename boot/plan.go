@@ -63,7 +63,10 @@ type Plan struct {
 	Firmware bool `json:"firmware"`
 	// DHCPRootPath asks for the target in the DHCP root-path (netroot=dhcp).
 	DHCPRootPath bool `json:"dhcp_root_path"`
-	// NeedNet brings the network up even with no network root (rd.neednet).
+	// NeedNet would bring the network up even with no network root
+	// (dracut's rd.neednet). Nothing sets it: the boot only brings up the
+	// network to reach an iSCSI root, and the command line warns that
+	// rd.neednet is ignored.
 	NeedNet bool `json:"need_net"`
 	// BootDev is the interface whose DHCP answer and routes count (bootdev=).
 	BootDev string `json:"bootdev"`
@@ -72,7 +75,10 @@ type Plan struct {
 	// Transport is the kernel iSCSI transport: tcp, iser or an offload
 	// driver (rd.iscsi.transport). Empty means tcp.
 	Transport string `json:"transport"`
-	// Multipath configures every iBFT NIC, not only the boot one (rd.iscsi.mp).
+	// Multipath would configure every iBFT NIC, not only the boot one
+	// (dracut's rd.iscsi.mp). Nothing sets it: the NIC of every firmware
+	// target is configured either way, and the command line warns that
+	// rd.iscsi.mp is ignored. dm-multipath is not built yet.
 	Multipath bool `json:"multipath"`
 	// WaitNet waits for every interface before the first login
 	// (rd.iscsi.waitnet).
