@@ -53,7 +53,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		return nil, fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
 	}
 
-	nw, err := startNetwork(ctx, p, "/", logf)
+	nw, err := startNetwork(ctx, p, "/", true, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -150,10 +150,10 @@ func readInitiatorName(path string) string {
 }
 
 // NetworkUp configures the plan's interfaces and waits for all of them
-// (see netInterfaces for which). The boot goes on when at least one of
-// them came up.
+// (see netInterfaces for which), as iscsistart -N does: it leaves the host
+// name alone. The boot goes on when at least one of them came up.
 func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
-	n, err := startNetwork(ctx, p, "/", logf)
+	n, err := startNetwork(ctx, p, "/", false, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -171,16 +171,27 @@ type network struct {
 	err   error
 }
 
-// configure is netcfg.Configure with onUp (netcfg.WithOnUp); tests bring
-// interfaces up without a network through it.
-var configure = func(ctx context.Context, ifs []netcfg.Interface, onUp func(netcfg.Result), opts ...netcfg.Option) ([]netcfg.Result, error) {
-	return netcfg.Configure(ctx, ifs, append(opts, netcfg.WithOnUp(onUp))...)
+// netOptions are what the boot asks of netcfg.Configure besides the
+// interfaces.
+type netOptions struct {
+	nameservers []netip.Addr // nameserver=
+	setHostname bool         // the kernel's host name from ip= or DHCP, as dracut sets it
+	onUp        func(netcfg.Result)
+	logf        func(string, ...any)
+}
+
+// configure is netcfg.Configure; tests bring interfaces up without a
+// network through it.
+var configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
+	return netcfg.Configure(ctx, ifs, netcfg.WithLogf(o.logf), netcfg.WithNameservers(o.nameservers),
+		netcfg.WithSetHostname(o.setHostname), netcfg.WithOnUp(o.onUp))
 }
 
 // startNetwork names the links ifname= names, then starts configuring the
-// plan's interfaces in parallel. A link that cannot be renamed is still
-// configured, by its MAC address, under the kernel's name.
-func startNetwork(ctx context.Context, p *Plan, root string, logf func(string, ...any)) (*network, error) {
+// plan's interfaces in parallel, with the host name when setHostname says
+// so. A link that cannot be renamed is still configured, by its MAC
+// address, under the kernel's name.
+func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, logf func(string, ...any)) (*network, error) {
 	n := &network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
@@ -211,8 +222,7 @@ func startNetwork(ctx context.Context, p *Plan, root string, logf func(string, .
 		}
 	}
 	go func() {
-		res, err := configure(ctx, ifs, onUp, netcfg.WithLogf(func(f string, a ...any) { logf(f, a...) }),
-			netcfg.WithNameservers(p.Nameservers))
+		res, err := configure(ctx, ifs, netOptions{nameservers: p.Nameservers, setHostname: setHostname, onUp: onUp, logf: logf})
 		n.finish(p, res, err, logf)
 		close(n.done) // before first: waitFirst then sees that none came up
 		firstOnce.Do(func() { close(n.first) })

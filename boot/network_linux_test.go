@@ -3,8 +3,10 @@ package boot
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +75,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 func fakeConfigure(t *testing.T) {
 	orig := configure
 	t.Cleanup(func() { configure = orig })
-	configure = func(ctx context.Context, ifs []netcfg.Interface, onUp func(netcfg.Result), opts ...netcfg.Option) ([]netcfg.Result, error) {
+	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
 		res := make([]netcfg.Result, len(ifs))
 		done := make(chan int)
 		for i, ifc := range ifs {
@@ -82,7 +84,7 @@ func fakeConfigure(t *testing.T) {
 					time.Sleep(500 * time.Millisecond)
 				}
 				res[i] = netcfg.Result{Name: ifc.Name, Method: ifc.Method, Addresses: ifc.Addresses}
-				onUp(res[i])
+				o.onUp(res[i])
 				done <- i
 			}()
 		}
@@ -115,7 +117,7 @@ func TestNetworkForLogins(t *testing.T) {
 				t.Fatal(err)
 			}
 			begin := time.Now()
-			nw, err := startNetwork(context.Background(), p, t.TempDir(), func(string, ...any) {})
+			nw, err := startNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,14 +143,14 @@ func TestNetworkForLogins(t *testing.T) {
 func TestNetworkNoneUp(t *testing.T) {
 	orig := configure
 	t.Cleanup(func() { configure = orig })
-	configure = func(ctx context.Context, ifs []netcfg.Interface, onUp func(netcfg.Result), opts ...netcfg.Option) ([]netcfg.Result, error) {
+	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
 		return make([]netcfg.Result, len(ifs)), errors.New("eth0: no carrier after 10s")
 	}
 	p, err := FromCmdline("ip=eth0:dhcp netroot=iscsi:10.0.0.1::::" + t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nw, err := startNetwork(context.Background(), p, t.TempDir(), func(string, ...any) {})
+	nw, err := startNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +169,7 @@ func TestNetworkHandoffBootDev(t *testing.T) {
 			t.Fatal(err)
 		}
 		root := t.TempDir()
-		nw, err := startNetwork(context.Background(), p, root, func(string, ...any) {})
+		nw, err := startNetwork(context.Background(), p, root, true, func(string, ...any) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +184,36 @@ func TestNetworkHandoffBootDev(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "run", "net-"+dev+".conf")); err != nil {
 				t.Errorf("bootdev=%s: %v", bootdev, err)
 			}
+		}
+	}
+}
+
+// TestNetworkOptions: nameserver= reaches netcfg for every boot, and the
+// boot sets the host name (ip=...:<hostname>: or DHCP) as dracut does,
+// while iscsistart -N leaves it alone.
+func TestNetworkOptions(t *testing.T) {
+	var got netOptions
+	orig := configure
+	t.Cleanup(func() { configure = orig })
+	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
+		got = o
+		return []netcfg.Result{{Name: ifs[0].Name, Addresses: ifs[0].Addresses, Hostname: ifs[0].Hostname}}, nil
+	}
+	p, err := FromCmdline("nameserver=10.0.0.53 nameserver=[2001:db8::53] ip=10.0.0.2::10.0.0.1:24:node1:eth0:none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, boot := range []bool{true, false} {
+		nw, err := startNetwork(context.Background(), p, t.TempDir(), boot, func(string, ...any) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nw.wait(); err != nil {
+			t.Fatal(err)
+		}
+		want := []netip.Addr{addr("10.0.0.53"), addr("2001:db8::53")}
+		if !slices.Equal(got.nameservers, want) || got.setHostname != boot {
+			t.Errorf("boot %v: name servers %v, set host name %v; want %v, %v", boot, got.nameservers, got.setHostname, want, boot)
 		}
 	}
 }
