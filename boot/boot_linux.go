@@ -196,7 +196,7 @@ func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, l
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
 			if err := netcfg.RenameLink(ctx, i.MAC, i.Name); err != nil {
-				logf("warning: ifname=%s:%s: %v", esc.String(i.Name), i.MAC, err)
+				logf("warning: %v", err)
 			}
 		}
 	}
