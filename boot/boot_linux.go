@@ -2,18 +2,23 @@ package boot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/netcfg"
+	"golang.org/x/sys/unix"
 )
 
 // Booted is what Boot brought up.
@@ -49,7 +54,11 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		return nil, fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
 	}
 
-	leases, err := NetworkUp(ctx, p, logf)
+	nw, err := startNetwork(ctx, p, "/", true, logf)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := nw.forLogins(p)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +75,20 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	defer k.Close()
 	// rd.retry, or Run's default when it is not given (0)
 	deadline := time.Duration(p.RetrySeconds) * time.Second
-	sessions, err := Run(ctx, p, k.Login, RunOptions{Deadline: deadline, Log: log})
+	ro := RunOptions{Deadline: deadline, Log: log, Settled: nw.done}
+	if !p.SkipRouteTest && hostRouted(p.Transport) {
+		ro.Route = routeTo
+	}
+	sessions, err := Run(ctx, p, k.Login, ro)
 	if len(sessions) > 0 {
 		Summary(log, sessions)
 	}
 	if err != nil {
 		return nil, err
 	}
+	// The hand-off describes every interface: wait for those still coming
+	// up (each bounded by its carrier and DHCP timeouts).
+	<-nw.done
 
 	out := &Booted{Records: k.NodeRecords(p, sessions)}
 	if err := WriteHandoff("/", p, out.Records); err != nil {
@@ -134,31 +150,65 @@ func readInitiatorName(path string) string {
 	return ""
 }
 
-// NetworkUp configures the plan's interfaces. One that names no link
-// (ip=dhcp) stands for every network card the machine has, as in dracut;
-// the boot goes on when at least one of them came up.
+// NetworkUp configures the plan's interfaces and waits for all of them
+// (see netInterfaces for which), as iscsistart -N does: it leaves the host
+// name alone. The boot goes on when at least one of them came up.
 func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
-	var ifs []netcfg.Interface
+	n, err := startNetwork(ctx, p, "/", false, logf)
+	if err != nil {
+		return nil, err
+	}
+	return n.wait()
+}
+
+// network is the plan's interfaces coming up in the background.
+type network struct {
+	first chan struct{} // closed when the first interface is up, or all are done
+	done  chan struct{} // closed when every interface is up or has failed
+	root  string        // where the hand-off files go: "/" at boot
+	begin time.Time
+	mu    sync.Mutex
+	up    []netcfg.Result // the interfaces that came up, set before done is closed
+	err   error
+}
+
+// netOptions are what the boot asks of netcfg.Configure besides the
+// interfaces.
+type netOptions struct {
+	nameservers []netip.Addr // nameserver=
+	setHostname bool         // the kernel's host name from ip= or DHCP, as dracut sets it
+	onUp        func(netcfg.Result)
+	logf        func(string, ...any)
+}
+
+// configure is netcfg.Configure; tests bring interfaces up without a
+// network through it.
+var configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
+	return netcfg.Configure(ctx, ifs, netcfg.WithLogf(o.logf), netcfg.WithNameservers(o.nameservers),
+		netcfg.WithSetHostname(o.setHostname), netcfg.WithOnUp(o.onUp))
+}
+
+// startNetwork names the links ifname= names, then starts configuring the
+// plan's interfaces in parallel, with the host name when setHostname says
+// so. A link that cannot be renamed is still configured, by its MAC
+// address, under the kernel's name.
+func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, logf func(string, ...any)) (*network, error) {
+	n := &network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
 	for _, i := range p.Interfaces {
-		if i.Method == "" || i.Method == MethodIBFT {
-			continue
-		}
-		n := netcfg.Interface{Name: i.Name, MAC: i.MAC, Method: i.Method, Addresses: i.Addresses,
-			Gateway: i.Gateway, DNS: i.DNS, VLAN: i.VLAN, MTU: i.MTU, Hostname: i.Hostname}
-		if n.Method == MethodEither6 || n.Method == MethodLink6 {
-			n.Method = netcfg.MethodAuto6
-		}
-		if n.Name == "" && n.MAC == "" {
-			for _, name := range physicalLinks() {
-				n.Name = name
-				ifs = append(ifs, n)
+		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
+			if err := netcfg.RenameLink(ctx, i.MAC, i.Name); err != nil {
+				logf("warning: %v", err)
 			}
-			continue
 		}
-		ifs = append(ifs, n)
+	}
+	ifs, err := netInterfaces(p, physicalLinks())
+	if err != nil {
+		return nil, err
 	}
 	if len(ifs) == 0 {
-		return nil, nil
+		close(n.first)
+		close(n.done)
+		return n, nil
 	}
 	for _, i := range ifs {
 		if i.Method != MethodStatic {
@@ -166,8 +216,24 @@ func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcf
 			break
 		}
 	}
-	begin := time.Now()
-	res, err := netcfg.Configure(ctx, ifs, netcfg.WithLogf(func(f string, a ...any) { logf(f, a...) }))
+	var firstOnce sync.Once
+	onUp := func(r netcfg.Result) {
+		if len(r.Addresses) > 0 {
+			firstOnce.Do(func() { close(n.first) })
+		}
+	}
+	go func() {
+		res, err := configure(ctx, ifs, netOptions{nameservers: p.Nameservers, setHostname: setHostname, onUp: onUp, logf: logf})
+		n.finish(p, res, err, logf)
+		close(n.done) // before first: waitFirst then sees that none came up
+		firstOnce.Do(func() { close(n.first) })
+	}()
+	return n, nil
+}
+
+// finish records the interfaces that came up and writes their hand-off
+// files, the boot device's last, so that open-iscsi.interface names it.
+func (n *network) finish(p *Plan, res []netcfg.Result, err error, logf func(string, ...any)) {
 	var up []netcfg.Result
 	for _, r := range res {
 		if r.Name == "" || len(r.Addresses) == 0 {
@@ -175,26 +241,86 @@ func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcf
 		}
 		up = append(up, r)
 		logf("%s: %s %v gateway %v (%.0f ms)", r.Name, r.Method, r.Addresses, r.Gateway, float64(r.Took.Microseconds())/1000)
-		if werr := netcfg.WriteHandoff("/", r); werr != nil {
-			logf("warning: %v", werr)
+	}
+	for _, last := range []bool{false, true} {
+		for _, r := range up {
+			if (r.Name == p.BootDev) != last {
+				continue
+			}
+			if werr := netcfg.WriteHandoff(n.root, r); werr != nil {
+				logf("warning: %v", werr)
+			}
 		}
 	}
-	if len(up) == 0 {
-		return nil, fmt.Errorf("network: no interface came up after %v: %w", time.Since(begin).Round(time.Millisecond), err)
-	}
-	if err != nil {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.up = up
+	switch {
+	case len(up) == 0:
+		n.err = fmt.Errorf("network: no interface came up after %v: %w", time.Since(n.begin).Round(time.Millisecond), err)
+	case err != nil:
 		logf("warning: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	return up, nil
+}
+
+// wait waits for every interface and returns those that came up.
+func (n *network) wait() ([]netcfg.Result, error) {
+	<-n.done
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.up, n.err
+}
+
+// forLogins waits until the logins can start. As dracut without
+// rd.iscsi.waitnet, that is once one interface is up, the others coming up
+// meanwhile; with it (WaitNet), once every one is. A root from DHCP needs
+// the leases, and a portal's host name the name servers, of them all. It
+// returns the interfaces up when every one is done, else none.
+func (n *network) forLogins(p *Plan) ([]netcfg.Result, error) {
+	if p.WaitNet || p.DHCPRootPath || namedPortals(p) {
+		return n.wait()
+	}
+	<-n.first
+	select {
+	case <-n.done:
+		return n.wait()
+	default:
+		return nil, nil
+	}
+}
+
+// routeTo returns an error wrapping errNoRoute when the kernel has no route
+// to the portal's address, what dracut asks "ip route get" before a login
+// (rd.iscsi.testroute). Connecting a UDP socket looks the route up and sends
+// nothing. A host name is not tested, as in dracut, nor is any other
+// failure taken for a missing route.
+func routeTo(ctx context.Context, p Portal) error {
+	a, err := netip.ParseAddr(p.Address)
+	if err != nil {
+		return nil
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "udp", netip.AddrPortFrom(a, uint16(p.Port)).String())
+	switch {
+	case err == nil:
+		c.Close()
+	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH):
+		return fmt.Errorf("%w to %s", errNoRoute, a)
+	}
+	return nil
 }
 
 // targetsFromDHCP adds the targets of the leases' root-path (option 17),
 // for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
-// (option 203) when nothing else gave one. Both come from any machine on
-// the segment: netcfg drops values of the wrong syntax, and so does this
-// step again, with a warning, since a Result is plain data anyone can fill.
+// (option 203) when nothing else gave one. With bootdev=, only the boot
+// device's lease counts, as in dracut. Both come from any machine on the
+// segment: netcfg drops values of the wrong syntax, and so does this step
+// again, with a warning, since a Result is plain data anyone can fill.
 func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any)) error {
 	for _, r := range leases {
+		if p.BootDev != "" && r.Name != p.BootDev {
+			continue
+		}
 		if p.Initiator == "" && r.InitiatorName != "" {
 			if err := core.CheckName(r.InitiatorName); err != nil {
 				logf("warning: %s: DHCP option 203 (iSCSI initiator name) dropped: %v", r.Name, err)
@@ -218,10 +344,33 @@ func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any))
 		t.Iface = r.Name
 		p.Targets = append(p.Targets, t)
 	}
-	if len(p.Targets) == 0 {
-		return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (option 17)")
+	switch {
+	case len(p.Targets) > 0:
+		return nil
+	case p.BootDev != "":
+		return fmt.Errorf("netroot=dhcp, but bootdev=%s got no iSCSI root-path (option 17) from DHCP", esc.String(p.BootDev))
 	}
-	return nil
+	return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (option 17)")
+}
+
+// namedPortals tells whether a portal is a host name, which needs the name
+// servers of every interface to resolve.
+func namedPortals(p *Plan) bool {
+	for _, t := range p.Targets {
+		for _, pt := range t.Portals {
+			if _, err := netip.ParseAddr(pt.Address); err != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hostRouted tells whether a transport's connections follow the kernel's
+// routes, so that a missing route means a login cannot work: tcp and iser
+// do; offload cards (bnx2i, qedi, ...) have a network of their own.
+func hostRouted(transport string) bool {
+	return transport == "" || transport == "tcp" || transport == "iser"
 }
 
 // physicalLinks lists the network interfaces backed by a device, sorted.

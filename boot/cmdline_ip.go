@@ -290,12 +290,11 @@ func (p *cmdlineParser) vlan(w word, src string) {
 		return
 	}
 	v := Interface{Name: name, VLAN: int(n), Parent: phys}
-	for i := range p.vlans {
-		if p.vlans[i].Name == name {
-			p.vlans[i] = v
-			return
-		}
+	if i, ok := p.vlanIdx[name]; ok {
+		p.vlans[i] = v
+		return
 	}
+	p.vlanIdx[name] = len(p.vlans)
 	p.vlans = append(p.vlans, v)
 }
 
@@ -319,11 +318,10 @@ func (p *cmdlineParser) ifname(w word, src string) {
 		}
 	}
 	v := Interface{Name: name, MAC: hw.String()}
-	for i := range p.ifnames {
-		if p.ifnames[i].Name == name {
-			p.ifnames[i] = v
-			return
-		}
+	if i, ok := p.ifnameIdx[name]; ok {
+		p.ifnames[i] = v
+		return
 	}
+	p.ifnameIdx[name] = len(p.ifnames)
 	p.ifnames = append(p.ifnames, v)
 }

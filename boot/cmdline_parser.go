@@ -3,8 +3,11 @@ package boot
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
 // cmdlineParser collects the words of a command line into a plan. Its error
@@ -24,7 +27,25 @@ type cmdlineParser struct {
 	retryParam bool // rd.iscsi.param set initial_login_retry_max itself
 	ifnames    []Interface
 	vlans      []Interface
+
+	// Indexes that keep every word's work constant, whatever the number of
+	// words: the interfaces already in the plan (by interfaceKey), the
+	// ifname= and vlan= words by name (index in ifnames, vlans), and the
+	// name servers.
+	ifaceKeys   map[string]bool
+	ifnameIdx   map[string]int
+	vlanIdx     map[string]int
+	nameservers map[netip.Addr]bool
 }
+
+// maxInterfaces bounds the interfaces a command line may configure, and
+// maxNameservers its name servers. A real one has a few; thousands are a
+// mistake or an attack, and each interface costs a goroutine, a netlink
+// socket and a DHCP exchange at boot.
+const (
+	maxInterfaces  = 256
+	maxNameservers = 256
+)
 
 // setting is one single-valued word, remembered with where it was written.
 type setting struct {
@@ -72,7 +93,9 @@ var authParams = map[string]int{
 }
 
 func newCmdlineParser() *cmdlineParser {
-	return &cmdlineParser{plan: &Plan{Params: map[string]string{}}}
+	return &cmdlineParser{plan: &Plan{Params: map[string]string{}},
+		ifaceKeys: map[string]bool{}, ifnameIdx: map[string]int{}, vlanIdx: map[string]int{},
+		nameservers: map[netip.Addr]bool{}}
 }
 
 // fail records the first error, with the value redacted where it holds a
@@ -133,14 +156,19 @@ func (p *cmdlineParser) word(w word, src string) {
 	case "rd.iscsi.ibft":
 		p.boolean(w, src, &p.ibft)
 	case "rd.iscsi.mp":
-		p.boolean(w, src, &p.plan.Multipath)
+		// dracut configures only the NIC the firmware booted from unless
+		// rd.iscsi.mp; FromIBFT configures the NIC of every target in the
+		// table either way, and a NIC no target uses carries no path.
+		p.ignored(w, "the NIC of every target in the firmware table is configured, with or without it")
 	case "rd.iscsi.waitnet":
 		p.boolean(w, src, &p.plan.WaitNet)
 	case "rd.iscsi.resident":
 		// ours: dracut has no such key
 		p.boolean(w, src, &p.plan.Resident)
 	case "rd.neednet":
-		p.boolean(w, src, &p.plan.NeedNet)
+		// dracut brings the network up for other uses than the root; here
+		// the network is only ever there to reach an iSCSI root.
+		p.ignored(w, "the boot brings up the interfaces of ip=, vlan= and the firmware, and only to reach an iSCSI root")
 	case "rd.iscsi.testroute":
 		var test bool
 		p.boolean(w, src, &test)
@@ -195,7 +223,8 @@ func (p *cmdlineParser) word(w word, src string) {
 			p.fail(w, src, "", errAddress, "")
 			return
 		}
-		if !slices.Contains(p.plan.Nameservers, a) {
+		if !p.nameservers[a] {
+			p.nameservers[a] = true
 			p.plan.Nameservers = append(p.plan.Nameservers, a)
 		}
 	default:
@@ -206,6 +235,16 @@ func (p *cmdlineParser) word(w word, src string) {
 			p.warn("%s: unknown initramfs-tools variable, ignored", w.key)
 		}
 	}
+}
+
+// ignored warns that a word dracut knows has no effect here, and why, so
+// that the plan never says it does.
+func (p *cmdlineParser) ignored(w word, why string) {
+	k := w.key
+	if w.hasValue {
+		k += "=" + esc.String(w.value)
+	}
+	p.warn("%s: ignored: %s", k, why)
 }
 
 func (p *cmdlineParser) boolean(w word, src string, dst *bool) {
@@ -268,43 +307,59 @@ func (p *cmdlineParser) finish() (*Plan, error) {
 		p.addInterface(Interface{Method: MethodIBFT})
 	}
 	p.nameInterfaces()
+	if n := len(p.plan.Interfaces); n > maxInterfaces {
+		p.fail(word{key: "ip"}, SourceCmdline, "", errTooMany,
+			fmt.Sprintf("%d interfaces from ip=, ifname= and vlan=; at most %d", n, maxInterfaces))
+	}
+	if n := len(p.plan.Nameservers); n > maxNameservers {
+		p.fail(word{key: "nameserver"}, SourceCmdline, "", errTooMany,
+			fmt.Sprintf("%d name servers; at most %d", n, maxNameservers))
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
 	return p.plan, nil
 }
 
 // addInterface adds an interface unless the same one is there already (a
 // repeated word).
 func (p *cmdlineParser) addInterface(ifc Interface) {
-	if !slices.ContainsFunc(p.plan.Interfaces, ifc.equal) {
+	if k := interfaceKey(ifc); !p.ifaceKeys[k] {
+		p.ifaceKeys[k] = true
 		p.plan.Interfaces = append(p.plan.Interfaces, ifc)
 	}
+}
+
+// interfaceKey is equal for two interfaces exactly when Interface.equal
+// is.
+func interfaceKey(i Interface) string {
+	return fmt.Sprintf("%q %q %q %v %v %v %d %q %d %q %q", i.Name, i.MAC, i.Method, i.Addresses, i.Gateway,
+		i.DNS, i.VLAN, i.Parent, i.MTU, i.SetMAC, i.Hostname)
 }
 
 // nameInterfaces applies ifname= and vlan= to the ip= interfaces of the same
 // name, and adds those that no ip= configures, so that the run still finds
 // or creates them.
 func (p *cmdlineParser) nameInterfaces() {
+	byName := map[string][]int{}
+	for i, ifc := range p.plan.Interfaces {
+		byName[ifc.Name] = append(byName[ifc.Name], i)
+	}
 	for _, n := range p.ifnames {
-		found := false
-		for i := range p.plan.Interfaces {
-			if p.plan.Interfaces[i].Name == n.Name {
-				p.plan.Interfaces[i].MAC = n.MAC
-				found = true
-			}
+		for _, i := range byName[n.Name] {
+			p.plan.Interfaces[i].MAC = n.MAC
 		}
-		if !found {
-			p.addInterface(n)
+		if len(byName[n.Name]) == 0 {
+			byName[n.Name] = []int{len(p.plan.Interfaces)}
+			p.plan.Interfaces = append(p.plan.Interfaces, n)
 		}
 	}
 	for _, v := range p.vlans {
-		found := false
-		for i := range p.plan.Interfaces {
-			if p.plan.Interfaces[i].Name == v.Name {
-				p.plan.Interfaces[i].VLAN, p.plan.Interfaces[i].Parent = v.VLAN, v.Parent
-				found = true
-			}
+		for _, i := range byName[v.Name] {
+			p.plan.Interfaces[i].VLAN, p.plan.Interfaces[i].Parent = v.VLAN, v.Parent
 		}
-		if !found {
-			p.addInterface(v)
+		if len(byName[v.Name]) == 0 {
+			p.plan.Interfaces = append(p.plan.Interfaces, v)
 		}
 	}
 }

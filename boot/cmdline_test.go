@@ -2,6 +2,7 @@ package boot
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -287,14 +288,16 @@ func TestFromCmdline(t *testing.T) {
 		{
 			name:    "bootdev, nameservers, rd.neednet, ip=off",
 			cmdline: "bootdev=eth1 nameserver=10.0.0.53 nameserver=[2001:db8::53] nameserver=10.0.0.53 rd.neednet=1 ip=off ip=eth1:either6",
-			want: plan(Plan{BootDev: "eth1", NeedNet: true, Nameservers: []netip.Addr{addr("10.0.0.53"), addr("2001:db8::53")},
-				Interfaces: []Interface{{Name: "eth1", Method: MethodEither6}}}),
+			want: plan(Plan{BootDev: "eth1", Nameservers: []netip.Addr{addr("10.0.0.53"), addr("2001:db8::53")},
+				Interfaces: []Interface{{Name: "eth1", Method: MethodEither6}},
+				Warnings:   []string{"rd.neednet=1: ignored: the boot brings up the interfaces of ip=, vlan= and the firmware, and only to reach an iSCSI root"}}),
 		},
 		{
 			name:    "iSCSI switches",
 			cmdline: "rd.iscsi.waitnet rd.iscsi.testroute=0 rd.iscsi.mp=yes rd.iscsi.transport=iser rd.iscsi.login_retry_max=5 rd.retry=60 rd.iscsi.resident",
-			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Multipath: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60, Resident: true,
-				Params: map[string]string{"node.session.initial_login_retry_max": "5"}}),
+			want: plan(Plan{WaitNet: true, SkipRouteTest: true, Transport: "iser", LoginRetryMax: 5, RetrySeconds: 60, Resident: true,
+				Params:   map[string]string{"node.session.initial_login_retry_max": "5"},
+				Warnings: []string{"rd.iscsi.mp=yes: ignored: the NIC of every target in the firmware table is configured, with or without it"}}),
 		},
 		{
 			name:    "rd.iscsi.param wins over login_retry_max, whatever the order",
@@ -446,5 +449,55 @@ func TestTokenize(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(word{})); diff != "" {
 			t.Errorf("tokenize(%q) (-want +got):\n%s", tt.in, diff)
 		}
+	}
+}
+
+// manyWords is a command line of n distinct words made by word.
+func manyWords(n int, word func(i int) string) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(word(i))
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// networkWords make distinct network words, one kind each.
+var networkWords = map[string]func(i int) string{
+	"ip": func(i int) string { return fmt.Sprintf("ip=10.%d.%d.2::10.0.0.1:8::e%d:none", i/256%256, i%256, i) },
+	"ifname": func(i int) string {
+		return fmt.Sprintf("ifname=n%d:52:54:00:%02x:%02x:%02x", i, i>>16&0xff, i>>8&0xff, i&0xff)
+	},
+	"vlan":       func(i int) string { return fmt.Sprintf("vlan=e%d.%d:eth0", i, i%4094+1) },
+	"nameserver": func(i int) string { return fmt.Sprintf("nameserver=10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff) },
+}
+
+// TestFromCmdlineTooMany: more interfaces or name servers than a machine
+// has are refused with one error that gives the count.
+func TestFromCmdlineTooMany(t *testing.T) {
+	tests := []struct {
+		kind, key string
+		max       int
+		msg       string
+	}{
+		{"ip", "ip", maxInterfaces, "interfaces from ip=, ifname= and vlan=; at most 256"},
+		{"ifname", "ip", maxInterfaces, "interfaces from ip=, ifname= and vlan=; at most 256"},
+		{"vlan", "ip", maxInterfaces, "interfaces from ip=, ifname= and vlan=; at most 256"},
+		{"nameserver", "nameserver", maxNameservers, "name servers; at most 256"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			if _, err := FromCmdline(manyWords(tt.max, networkWords[tt.kind])); err != nil {
+				t.Fatalf("%d %s= words: %v", tt.max, tt.kind, err)
+			}
+			for _, n := range []int{tt.max + 1, 20000} {
+				p, err := FromCmdline(manyWords(n, networkWords[tt.kind]))
+				var ce *CmdlineError
+				want := fmt.Sprintf("%d %s", n, tt.msg)
+				if !errors.Is(err, errTooMany) || !errors.As(err, &ce) || ce.Key != tt.key || !strings.Contains(err.Error(), want) {
+					t.Fatalf("%d %s= words: plan %v, error %v; want %q", n, tt.kind, p != nil, err, want)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ var (
 	errMethod          = errors.New("unknown method")
 	errIfname          = errors.New("not an interface name")
 	errFields          = errors.New("wrong number of fields")
+	errTooMany         = errors.New("too many")
 	errAuth            = errors.New("CHAP needs user:password or user:password:reverse_user:reverse_password")
 	errTargetName      = errors.New("not an iSCSI name")
 	errAmbiguousName   = errors.New("ambiguous target name: two iqn./eui./naa. names")
@@ -31,6 +32,9 @@ var (
 	errQuote           = errors.New("unterminated quote")
 	errParamValue      = errors.New("invalid session parameter")
 )
+
+// errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
+var errNoRoute = errors.New("no route")
 
 // CmdlineError is a refused kernel command-line word. Value is the value as
 // given, with secrets replaced by "<redacted>"; Part is the piece of it that

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/iscsiboot/iscsiboot/core"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
@@ -96,7 +97,10 @@ type FirmwareOptions struct {
 
 // FirmwareFor returns the firmware table's plan to merge under the command
 // line's plan cp, or nil, when cp asks for it (rd.iscsi.firmware,
-// iscsi_auto), when nothing names a target, or when o.Force says so.
+// iscsi_auto), when nothing names a target, or when o.Force says so. When
+// cp asks only for the table's network (rd.iscsi.ibft, ip=ibft) and has
+// targets of its own, the plan holds the table's interfaces and no target,
+// as dracut's ip=ibft configures the network alone.
 //
 // A table that is missing or unusable (corrupt, a target without a name)
 // fails the boot when the boot depends on it. When the command line has a
@@ -106,7 +110,8 @@ type FirmwareOptions struct {
 // the table must not strand a machine whose command line knows its root.
 func FirmwareFor(ctx context.Context, cp *Plan, o FirmwareOptions) (*Plan, error) {
 	own := len(cp.Targets) > 0 || cp.DHCPRootPath || o.OtherTargets
-	if !o.Force && !cp.Firmware && own {
+	networkOnly := !o.Force && !cp.Firmware && own
+	if networkOnly && !slices.ContainsFunc(cp.Interfaces, func(i Interface) bool { return i.Method == MethodIBFT }) {
 		return nil, nil
 	}
 	t, err := o.Load(ctx)
@@ -115,6 +120,9 @@ func FirmwareFor(ctx context.Context, cp *Plan, o FirmwareOptions) (*Plan, error
 		if fw, err = FromIBFT(t, ibft.SysResolver("/")); err == nil {
 			if o.Logf != nil {
 				o.Logf("firmware table from %s", t.Source)
+			}
+			if networkOnly {
+				fw.Targets, fw.Firmware = nil, false
 			}
 			return fw, nil
 		}

@@ -32,6 +32,8 @@ func TestFirmwareFor(t *testing.T) {
 		wantWarning   string
 	}{
 		{"own targets, firmware not asked for", netroot, FirmwareOptions{}, corrupt, false, false, "", ""},
+		{"own targets, the table's network asked for (rd.iscsi.ibft)", "rd.iscsi.ibft " + netroot, FirmwareOptions{}, good, true, true, "", ""},
+		{"own targets, ip=ibft, corrupt: fall back", "ip=ibft " + netroot, FirmwareOptions{}, corrupt, true, false, "", "firmware table not used"},
 		{"flags name a target", "", FirmwareOptions{OtherTargets: true}, corrupt, false, false, "", ""},
 		{"nothing else: table used", "ip=dhcp", FirmwareOptions{}, good, true, true, "", ""},
 		{"asked for and good", "rd.iscsi.firmware=1 " + netroot, FirmwareOptions{}, good, true, true, "", ""},
@@ -53,7 +55,10 @@ func TestFirmwareFor(t *testing.T) {
 			if loaded != tc.wantLoad {
 				t.Errorf("table read = %v, want %v", loaded, tc.wantLoad)
 			}
-			if (fw != nil) != tc.wantFW || (fw != nil && len(fw.Targets) == 0) {
+			// The table's targets come with it unless the command line has its own
+			// and asks for the table's network only.
+			networkOnly := len(cp.Targets) > 0 && !cp.Firmware && !tc.opts.Force
+			if (fw != nil) != tc.wantFW || (fw != nil && (len(fw.Targets) == 0) != networkOnly) || (fw != nil && len(fw.Interfaces) == 0) {
 				t.Errorf("firmware plan %+v, want one: %v", fw, tc.wantFW)
 			}
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {

@@ -59,25 +59,36 @@ type Plan struct {
 	Firmware bool `json:"firmware"`
 	// DHCPRootPath asks for the target in the DHCP root-path (netroot=dhcp).
 	DHCPRootPath bool `json:"dhcp_root_path"`
-	// NeedNet brings the network up even with no network root (rd.neednet).
+	// NeedNet would bring the network up even with no network root
+	// (dracut's rd.neednet). Nothing sets it: the boot only brings up the
+	// network to reach an iSCSI root, and the command line warns that
+	// rd.neednet is ignored.
 	NeedNet bool `json:"need_net"`
-	// BootDev is the interface whose DHCP answer and routes count (bootdev=).
+	// BootDev is the interface whose DHCP answer and routes count (bootdev=):
+	// only it takes a default route from DHCP, its lease alone gives the
+	// netroot=dhcp root, and open-iscsi.interface names it.
 	BootDev string `json:"bootdev"`
-	// Nameservers apply to every interface (nameserver=).
+	// Nameservers go into resolv.conf after the interfaces' own
+	// (nameserver=).
 	Nameservers []netip.Addr `json:"nameservers"`
 	// Transport is the kernel iSCSI transport: tcp, iser or an offload
 	// driver (rd.iscsi.transport). Empty means tcp.
 	Transport string `json:"transport"`
-	// Multipath configures every iBFT NIC, not only the boot one (rd.iscsi.mp).
+	// Multipath would configure every iBFT NIC, not only the boot one
+	// (dracut's rd.iscsi.mp). Nothing sets it: the NIC of every firmware
+	// target is configured either way, and the command line warns that
+	// rd.iscsi.mp is ignored. dm-multipath is not built yet.
 	Multipath bool `json:"multipath"`
 	// WaitNet waits for every interface before the first login
-	// (rd.iscsi.waitnet).
+	// (rd.iscsi.waitnet); without it the logins start once one is up.
 	WaitNet bool `json:"wait_net"`
 	// SkipRouteTest logs in without first checking for a route to the
-	// portal (rd.iscsi.testroute=0).
+	// portal (rd.iscsi.testroute=0); with the test, a portal without one
+	// waits for the other interfaces and is then skipped.
 	SkipRouteTest bool `json:"skip_route_test"`
 	// LoginRetryMax bounds the login attempts per portal
-	// (rd.iscsi.login_retry_max); 0 leaves it to the run.
+	// (rd.iscsi.login_retry_max), unless Params set
+	// node.session.initial_login_retry_max; 0 leaves it to the deadline.
 	LoginRetryMax int `json:"login_retry_max"`
 	// RetrySeconds bounds the whole attempt to reach the root (rd.retry).
 	RetrySeconds int `json:"retry_seconds"`

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,6 +53,14 @@ type RunOptions struct {
 	// and are alive finish in about that time, on a fast network or a slow
 	// one.
 	Grace time.Duration
+	// Route, when set, tells whether the kernel has a route to a portal
+	// (dracut's rd.iscsi.testroute): a path is not tried before it has
+	// one, and is skipped when it still has none once Settled is closed.
+	// It returns an error wrapping errNoRoute when there is none.
+	Route func(ctx context.Context, portal Portal) error
+	// Settled is closed when no interface is still coming up, so that no
+	// missing route will appear; nil means the network is settled already.
+	Settled <-chan struct{}
 }
 
 // DefaultDeadline bounds a run when nothing else does (rd.retry,
@@ -73,6 +82,9 @@ type PathError struct {
 }
 
 func (e *PathError) Error() string {
+	if e.Tries == 0 {
+		return fmt.Sprintf("%s at %s: %v (not tried)", e.Target, e.Portal, e.Err)
+	}
 	return fmt.Sprintf("%s at %s: %v (after %d attempts)", e.Target, e.Portal, e.Err, e.Tries)
 }
 
@@ -103,9 +115,10 @@ var errFatal = errors.New("fatal")
 func Fatal(err error) error { return fmt.Errorf("%w: %w", err, errFatal) }
 
 // Run logs in to every portal of every target of p in parallel, each path
-// retried with backoff under one deadline, so a dead portal or target never
-// delays a live one. It returns the sessions that came up and, when a
-// target has none, an error joining every failed path.
+// retried with backoff under one deadline (and at most p.loginTries times),
+// so a dead portal or target never delays a live one. It returns the
+// sessions that came up and, when a target has none, an error joining every
+// failed path.
 func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Session, error) {
 	if len(p.Targets) == 0 {
 		return nil, fmt.Errorf("no target to log in to")
@@ -155,6 +168,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 		return true
 	}
+	maxTries := p.loginTries()
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -166,8 +180,17 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				if o.Route != nil {
+					if err := awaitRoute(pathsCtx, o.Route, o.Settled, portal); err != nil {
+						logf("%s at %s: skipped: %v (rd.iscsi.testroute=0 logs in without this test)", t.Name, portal, err)
+						mu.Lock()
+						defer mu.Unlock()
+						failed[t.Name] = append(failed[t.Name], &PathError{Target: t.Name, Portal: portal, Err: err})
+						return
+					}
+				}
 				var q quietRepeats
-				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable}
+				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable, maxTries: maxTries}
 				s, tries, err := retry(pathsCtx, b, func(ctx context.Context, try int) (*Session, error) {
 					if try == 1 {
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
@@ -178,8 +201,11 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 						logf("%s at %s: attempt %d failed: %v%s; retrying in %.2fs", t.Name, portal, try, err, note, wait.Seconds())
 					}
 				})
-				if err != nil && pathsCtx.Err() != nil && ctx.Err() == nil {
+				switch {
+				case err != nil && pathsCtx.Err() != nil && ctx.Err() == nil:
 					logf("%s at %s: given up after %d attempts, the boot targets are up through other paths", t.Name, portal, tries)
+				case err != nil && tries == maxTries && Retryable(err):
+					logf("%s at %s: given up after %d attempts, the most the plan allows (login retry max)", t.Name, portal, tries)
 				}
 				mu.Lock()
 				defer mu.Unlock()
@@ -213,6 +239,34 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 	}
 	return sessions, errors.Join(errs...)
+}
+
+// routePoll is how often awaitRoute looks for a route while interfaces are
+// still coming up.
+const routePoll = 100 * time.Millisecond
+
+// awaitRoute waits until route finds a route to the portal: at once when
+// there is one, else until the network settles, when a route still missing
+// will not come, or ctx ends. It returns route's last error.
+func awaitRoute(ctx context.Context, route func(context.Context, Portal) error, settled <-chan struct{}, portal Portal) error {
+	t := time.NewTicker(routePoll)
+	defer t.Stop()
+	for {
+		err := route(ctx, portal)
+		if err == nil {
+			return nil
+		}
+		if settled == nil {
+			return err
+		}
+		select {
+		case <-settled:
+			return route(ctx, portal) // one last look: the last interface may have brought it
+		case <-ctx.Done():
+			return err
+		case <-t.C:
+		}
+	}
 }
 
 // quietRepeats keeps a path that fails the same way at every attempt (a
@@ -259,16 +313,17 @@ const (
 	maxBackoff   = time.Second
 )
 
-// backoff says how retry waits between attempts and which failures it
-// retries.
+// backoff says how retry waits between attempts, which failures it
+// retries, and how many attempts it makes at most (0: no bound).
 type backoff struct {
 	first, max time.Duration
 	retryable  func(error) bool
+	maxTries   int
 }
 
-// retry runs f until it succeeds, fails in a way b does not retry, or ctx
-// ends, and returns how many attempts it made. Before each retry it tells
-// onRetry the failure and the wait.
+// retry runs f until it succeeds, fails in a way b does not retry, has made
+// b.maxTries attempts, or ctx ends, and returns how many attempts it made.
+// Before each retry it tells onRetry the failure and the wait.
 func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Session, error), onRetry func(error, int, time.Duration)) (*Session, int, error) {
 	wait := b.first
 	for try := 1; ; try++ {
@@ -276,7 +331,7 @@ func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Sessio
 		if err == nil {
 			return s, try, nil
 		}
-		if !b.retryable(err) || ctx.Err() != nil {
+		if !b.retryable(err) || ctx.Err() != nil || try == b.maxTries {
 			return nil, try, err
 		}
 		// Jitter over the upper half of the wait: a fleet that lost its
@@ -294,6 +349,24 @@ func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Sessio
 		wait = min(2*wait, b.max)
 	}
 }
+
+// loginTries is how many login attempts each path gets, 0 for as many as
+// the deadline allows: open-iscsi's node.session.initial_login_retry_max
+// when the params set it (rd.iscsi.param, iscsistart -P, or
+// rd.iscsi.login_retry_max, which the command line copies there), else
+// LoginRetryMax. Like dracut, which sets the record only for a positive
+// rd.iscsi.login_retry_max, a value of 0 sets no bound.
+func (p *Plan) loginTries() int {
+	if v, ok := p.Params[loginRetryParam]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return max(p.LoginRetryMax, 0)
+}
+
+// loginRetryParam is the open-iscsi record name of the login retry bound.
+const loginRetryParam = "node.session.initial_login_retry_max"
 
 // Summary prints the sessions as a table: target, portal, session, device,
 // time.

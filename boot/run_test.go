@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -226,5 +227,149 @@ func TestRunRequireAny(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), twoPortalPlan(), login, RunOptions{Require: "most"}); err == nil {
 		t.Fatal("policy \"most\" accepted")
+	}
+}
+
+// TestRunLoginRetryMax: rd.iscsi.login_retry_max (or the record's
+// node.session.initial_login_retry_max, which wins) bounds the attempts of
+// each path: a dead portal is given up after that many, long before the
+// deadline.
+func TestRunLoginRetryMax(t *testing.T) {
+	tests := []struct {
+		name      string
+		retryMax  int
+		param     string
+		wantTries int
+	}{
+		{"rd.iscsi.login_retry_max", 3, "", 3},
+		{"the record param wins", 5, "2", 2},
+		{"one attempt", 1, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tries atomic.Int32
+			login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+				tries.Add(1)
+				return nil, syscall.ECONNREFUSED
+			}
+			p := &Plan{LoginRetryMax: tt.retryMax, Params: map[string]string{},
+				Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+			if tt.param != "" {
+				p.Params["node.session.initial_login_retry_max"] = tt.param
+			}
+			var log bytes.Buffer
+			begin := time.Now()
+			_, err := Run(context.Background(), p, login, RunOptions{Deadline: 10 * time.Second, FirstBackoff: 10 * time.Millisecond, Log: &log})
+			var pe *PathError
+			if !errors.As(err, &pe) || pe.Tries != tt.wantTries || int(tries.Load()) != tt.wantTries {
+				t.Fatalf("err %v, %d tries; want %d", err, tries.Load(), tt.wantTries)
+			}
+			if d := time.Since(begin); d > 2*time.Second {
+				t.Errorf("gave up after %v, want at once", d)
+			}
+			if want := fmt.Sprintf("given up after %d attempts, the most the plan allows", tt.wantTries); !strings.Contains(log.String(), want) {
+				t.Errorf("no %q in:\n%s", want, log.String())
+			}
+		})
+	}
+}
+
+func TestLoginTries(t *testing.T) {
+	tests := []struct {
+		retryMax int
+		params   map[string]string
+		want     int
+	}{
+		{0, nil, 0},
+		{4, nil, 4},
+		{4, map[string]string{"node.session.initial_login_retry_max": "8"}, 8},
+		{4, map[string]string{"node.session.initial_login_retry_max": "0"}, 0},
+		{4, map[string]string{"node.session.initial_login_retry_max": "-1"}, 4},
+		{4, map[string]string{"node.session.initial_login_retry_max": "many"}, 4},
+	}
+	for _, tt := range tests {
+		p := &Plan{LoginRetryMax: tt.retryMax, Params: tt.params}
+		if got := p.loginTries(); got != tt.want {
+			t.Errorf("LoginRetryMax %d, params %v: %d tries, want %d", tt.retryMax, tt.params, got, tt.want)
+		}
+	}
+}
+
+// TestRunRouteTest: with a route test (rd.iscsi.testroute, the default), a
+// path is not tried before the kernel has a route to its portal; it waits
+// while interfaces are still coming up and is skipped, untried, once they
+// all are. Its attempts (here, one) are not spent on a network that is not
+// there yet.
+func TestRunRouteTest(t *testing.T) {
+	const portal = "192.0.2.1"
+	tests := []struct {
+		name        string
+		routeAfter  time.Duration // -1: never
+		settleAfter time.Duration // -1: settled from the start (nil channel)
+		wantTried   bool
+	}{
+		{"route at once", 0, -1, true},
+		{"route with a later interface", 300 * time.Millisecond, 600 * time.Millisecond, true},
+		{"route with the last interface", 300 * time.Millisecond, 300 * time.Millisecond, true},
+		{"no route once settled", -1, 200 * time.Millisecond, false},
+		{"no route, settled from the start", -1, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			begin := time.Now()
+			var routeUp atomic.Bool
+			if tt.routeAfter == 0 {
+				routeUp.Store(true)
+			}
+			var settled chan struct{}
+			if tt.settleAfter >= 0 {
+				settled = make(chan struct{})
+				time.AfterFunc(tt.settleAfter, func() {
+					if tt.routeAfter == tt.settleAfter {
+						routeUp.Store(true)
+					}
+					close(settled)
+				})
+			}
+			if tt.routeAfter > 0 && tt.routeAfter != tt.settleAfter {
+				time.AfterFunc(tt.routeAfter, func() { routeUp.Store(true) })
+			}
+			route := func(ctx context.Context, p Portal) error {
+				if p.Address == portal && !routeUp.Load() {
+					return fmt.Errorf("%w to %s", errNoRoute, p.Address)
+				}
+				return nil
+			}
+			var tries atomic.Int32
+			login := func(ctx context.Context, p *Plan, tg *Target, pt Portal) (*Session, error) {
+				tries.Add(1)
+				if !routeUp.Load() {
+					return nil, syscall.ENETUNREACH
+				}
+				return &Session{Target: tg.Name, Portal: pt}, nil
+			}
+			p := &Plan{LoginRetryMax: 1, Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{portal, 3260}}}}}
+			var log bytes.Buffer
+			_, err := Run(context.Background(), p, login, RunOptions{Deadline: 10 * time.Second, Log: &log, Route: route, Settled: settled})
+			if tt.wantTried {
+				if err != nil || tries.Load() != 1 {
+					t.Fatalf("err %v after %d attempts; want logged in at the first\n%s", err, tries.Load(), log.String())
+				}
+				return
+			}
+			var pe *PathError
+			if !errors.As(err, &pe) || !errors.Is(err, errNoRoute) || pe.Tries != 0 || tries.Load() != 0 {
+				t.Fatalf("err %v, %d attempts; want skipped for no route, untried", err, tries.Load())
+			}
+			if want := "iqn.t:a at 192.0.2.1:3260: no route to 192.0.2.1 (not tried)"; err.Error() != want {
+				t.Errorf("error %q, want %q", err, want)
+			}
+			if want := "skipped: no route to 192.0.2.1 (rd.iscsi.testroute=0 logs in without this test)"; !strings.Contains(log.String(), want) {
+				t.Errorf("no %q in:\n%s", want, log.String())
+			}
+			if d := time.Since(begin); d > 2*time.Second {
+				t.Errorf("skipped after %v, want as soon as the network settled", d)
+			}
+		})
 	}
 }

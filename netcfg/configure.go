@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,8 +27,13 @@ type Interface struct {
 	DNS       []netip.Addr   // static name servers, used before any DHCP-supplied ones
 	Search    []string       // static DNS search domains
 	VLAN      int            // 1-4094: configure the sub-interface "<link>.<VLAN>" instead of the link; 0 for none
+	VLANName  string         // the VLAN link's name (vlan=vlan5:eth0); empty for VLANName(link, VLAN)
 	MTU       int            // 0 keeps the link's MTU (or the DHCP option 26 value)
+	SetMAC    string         // hardware address to put on the link before it goes up (ip=...:<macaddr>); empty keeps it
 	Hostname  string         // static host name, and the name sent in DHCP option 12
+	// NoDefaultRoute takes no default route from DHCP: another interface is the boot device, whose
+	// routes count (dracut's bootdev=). A static Gateway is still set.
+	NoDefaultRoute bool
 }
 
 // Result is what one interface ended up with.
@@ -68,8 +74,10 @@ type options struct {
 	dhcpFirstWait  time.Duration
 	slaacTimeout   time.Duration
 	resolvConf     string
+	nameservers    []netip.Addr
 	setHostname    bool
 	logf           func(format string, args ...any)
+	onUp           func(Result)
 }
 
 func defaults() options {
@@ -100,6 +108,17 @@ func WithSLAACTimeout(d time.Duration) Option { return func(o *options) { o.slaa
 // WithResolvConf sets the file name servers are written to (default /etc/resolv.conf); "" writes none.
 func WithResolvConf(path string) Option { return func(o *options) { o.resolvConf = path } }
 
+// WithNameservers adds name servers for every interface (dracut's nameserver=): they go into resolv.conf after
+// those the interfaces have, static or from DHCP, as dracut appends them.
+func WithNameservers(addrs []netip.Addr) Option {
+	return func(o *options) { o.nameservers = append(o.nameservers, addrs...) }
+}
+
+// WithOnUp has Configure call f with each interface's Result as soon as that interface is configured, while the
+// others may still be coming up: a boot can start its logins on the first one. f runs on the interface's own
+// goroutine, so calls may overlap.
+func WithOnUp(f func(Result)) Option { return func(o *options) { o.onUp = f } }
+
 // WithSetHostname makes Configure set the kernel host name from the first Result that has one, as klibc's
 // ipconfig does. Off by default: it changes the machine, not just an interface.
 func WithSetHostname(on bool) Option { return func(o *options) { o.setHostname = on } }
@@ -125,8 +144,16 @@ func (ifc *Interface) check() error {
 	default:
 		return fmt.Errorf("%w %q, want static, dhcp, dhcp6 or auto6", errBadMethod, ifc.Method)
 	}
+	if ifc.SetMAC != "" {
+		if _, err := net.ParseMAC(ifc.SetMAC); err != nil {
+			return fmt.Errorf("%w %q", errBadMAC, ifc.SetMAC)
+		}
+	}
 	if ifc.VLAN < 0 || ifc.VLAN > 4094 {
 		return fmt.Errorf("%w: %d", errBadVLAN, ifc.VLAN)
+	}
+	if ifc.VLANName != "" && (ifc.VLAN == 0 || !validLinkName(ifc.VLANName)) {
+		return fmt.Errorf("%w %q for VLAN %d", errBadName, ifc.VLANName, ifc.VLAN)
 	}
 	if ifc.MTU != 0 && (ifc.MTU < 68 || ifc.MTU > 65535) {
 		return fmt.Errorf("%w: %d", errBadMTU, ifc.MTU)
@@ -145,6 +172,13 @@ func (ifc *Interface) label() string {
 		return ifc.Name
 	}
 	return ifc.MAC
+}
+
+// validLinkName checks a Linux interface name as the kernel does (net/core/dev.c, dev_valid_name): 1-15 bytes,
+// not "." or "..", no '/', ':' or white space.
+func validLinkName(s string) bool {
+	return s != "" && len(s) <= 15 && s != "." && s != ".." &&
+		!strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '/' || r == ':' || r >= 0x7f })
 }
 
 // VLANName is the name given to VLAN id on parent: "eth0.100", as vconfig and dracut name them. Names longer

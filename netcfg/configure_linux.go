@@ -15,7 +15,7 @@ import (
 // Configure configures every interface of ifs in parallel and returns one Result per interface, in the
 // order of ifs. When some fail, the others are still configured: the error joins one *InterfaceError per
 // failed interface and the Results of the failed ones hold only what was done. Name servers of all
-// interfaces go into one resolv.conf at the end (see WithResolvConf).
+// interfaces, and those of WithNameservers, go into one resolv.conf at the end (see WithResolvConf).
 func Configure(ctx context.Context, ifs []Interface, opts ...Option) ([]Result, error) {
 	o := defaults()
 	for _, opt := range opts {
@@ -35,7 +35,12 @@ func Configure(ctx context.Context, ifs []Interface, opts ...Option) ([]Result, 
 	errs = make([]error, len(ifs))
 	var wg sync.WaitGroup
 	for i := range ifs {
-		wg.Go(func() { results[i], errs[i] = configureOne(ctx, &ifs[i], &o) })
+		wg.Go(func() {
+			results[i], errs[i] = configureOne(ctx, &ifs[i], &o)
+			if errs[i] == nil && o.onUp != nil {
+				o.onUp(results[i])
+			}
+		})
 	}
 	wg.Wait()
 
@@ -55,6 +60,7 @@ func Configure(ctx context.Context, ifs []Interface, opts ...Option) ([]Result, 
 			hostname = r.Hostname
 		}
 	}
+	dns = append(dns, o.nameservers...)
 	if o.resolvConf != "" && len(dns) > 0 {
 		if err := WriteResolvConf(o.resolvConf, dns, search); err != nil {
 			errs = append(errs, err)
@@ -90,6 +96,13 @@ func configureOne(ctx context.Context, ifc *Interface, o *options) (Result, erro
 	if err != nil {
 		return fail("", err)
 	}
+	if ifc.SetMAC != "" {
+		mac, _ := net.ParseMAC(ifc.SetMAC) // check() parsed it
+		if err := c.SetHardwareAddr(ctx, l.Index, mac); err != nil {
+			return fail("", err)
+		}
+		l.MAC = mac
+	}
 	r.Name, r.MAC = l.Name, macString(l.MAC)
 	if ifc.MTU != 0 {
 		if err := c.SetMTU(ctx, l.Index, ifc.MTU); err != nil {
@@ -106,7 +119,7 @@ func configureOne(ctx context.Context, ifc *Interface, o *options) (Result, erro
 	}
 	o.logf("%s: carrier after %s", l.Name, time.Since(t0).Round(time.Millisecond))
 	if ifc.VLAN != 0 {
-		v, err := c.AddVLAN(ctx, l, ifc.VLAN)
+		v, err := c.AddVLAN(ctx, l, ifc.VLAN, ifc.VLANName)
 		if err != nil {
 			return fail("VLAN", err)
 		}
@@ -180,7 +193,7 @@ func configureOne(ctx context.Context, ifc *Interface, o *options) (Result, erro
 }
 
 // applyDHCP4 gets a lease and applies it: MTU (option 26, unless the plan set one), address, routes (option
-// 121 replaces option 3, RFC 3442), and records the rest in r.
+// 121 replaces option 3, RFC 3442; no default route with NoDefaultRoute), and records the rest in r.
 func applyDHCP4(ctx context.Context, c *Conn, l Link, ifc *Interface, o *options, r *Result) error {
 	lease, err := dhcp4(ctx, l, ifc.Hostname, o)
 	if err != nil {
@@ -204,6 +217,10 @@ func applyDHCP4(ctx context.Context, c *Conn, l Link, ifc *Interface, o *options
 		routes = []Route{defaultRoute(lease.Routers[0], l.Index)}
 	}
 	for _, rt := range routes {
+		if ifc.NoDefaultRoute && rt.Dst.Bits() == 0 {
+			o.logf("%s: default route via %s from DHCP not set: another interface is the boot device", l.Name, rt.Gateway)
+			continue
+		}
 		rt.Index = l.Index
 		if err := c.AddRoute(ctx, rt); err != nil {
 			return err
@@ -268,6 +285,35 @@ func HostRoute(ctx context.Context, link string, target, gateway netip.Addr) err
 	}
 	if err := c.AddRoute(ctx, rt); err != nil {
 		return &InterfaceError{Iface: link, Step: "host route", Err: err}
+	}
+	return nil
+}
+
+// RenameLink gives the link with hardware address mac the name name (dracut's ifname=), unless it has it
+// already. It runs before the link is configured, while it is down: the kernel refuses (EBUSY) to rename most
+// links that are up.
+func RenameLink(ctx context.Context, mac, name string) error {
+	hw, err := net.ParseMAC(mac)
+	if err != nil {
+		return fmt.Errorf("rename link: %w %q", errBadMAC, mac)
+	}
+	if !validLinkName(name) {
+		return fmt.Errorf("rename link %s: %w %q", hw, errBadName, name)
+	}
+	c, err := Dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	l, err := c.LinkByMAC(ctx, hw)
+	if err != nil {
+		return &InterfaceError{Iface: hw.String(), Step: "rename", Err: err}
+	}
+	if l.Name == name {
+		return nil
+	}
+	if err := c.SetName(ctx, l.Index, name); err != nil {
+		return &InterfaceError{Iface: l.Name, Step: "rename", Err: err}
 	}
 	return nil
 }

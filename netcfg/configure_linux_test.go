@@ -1,8 +1,10 @@
 package netcfg
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/insomniacslk/dhcp/dhcpv4"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
 var (
@@ -150,17 +151,17 @@ func TestConfigureVLAN(t *testing.T) {
 		t.Errorf("LinkByMAC(%s) = %s, %v; want %s", parent.MAC, l.Name, err, parent.Name)
 	}
 	// A link of the VLAN's name that is something else is an error, not silently taken.
-	if _, err := tb.host.AddVLAN(ctx, parent, 100); err != nil {
+	if _, err := tb.host.AddVLAN(ctx, parent, 100, ""); err != nil {
 		t.Errorf("AddVLAN again: %v", err)
 	}
 	other := Link{Index: parent.Index, Name: parent.Name}
 	if err := deleteLink(ctx, tb.host, v.Index); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tb.host.AddVLAN(ctx, other, 200); err != nil {
+	if _, err := tb.host.AddVLAN(ctx, other, 200, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tb.host.AddVLAN(ctx, Link{Index: 1, Name: parent.Name}, 200); !errors.Is(err, errVLANMismatch) {
+	if _, err := tb.host.AddVLAN(ctx, Link{Index: 1, Name: parent.Name}, 200, ""); !errors.Is(err, errVLANMismatch) {
 		t.Errorf("AddVLAN on another parent with a taken name = %v, want %v", err, errVLANMismatch)
 	}
 }
@@ -358,6 +359,148 @@ func TestHostRoute(t *testing.T) {
 	}
 	if err := HostRoute(ctx, "nosuch2", target, gw); !errors.Is(err, ErrLinkNotFound) {
 		t.Errorf("HostRoute(nosuch2) = %v, want %v", err, ErrLinkNotFound)
+	}
+}
+
+// TestConfigureNameservers: nameserver= servers go into resolv.conf after the interfaces' own, and alone when
+// the interfaces have none.
+func TestConfigureNameservers(t *testing.T) {
+	extra := []netip.Addr{netip.MustParseAddr("10.9.9.9"), netip.MustParseAddr("2001:db8::53")}
+	tests := []struct {
+		name string
+		dns  []netip.Addr
+		want string
+	}{
+		{"after the interface's", []netip.Addr{netip.MustParseAddr("10.0.1.53"), netip.MustParseAddr("10.9.9.9")},
+			"# written by iscsiboot\nnameserver 10.0.1.53\nnameserver 10.9.9.9\nnameserver 2001:db8::53\n"},
+		{"alone", nil, "# written by iscsiboot\nnameserver 10.9.9.9\nnameserver 2001:db8::53\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tb := newTestbed(t)
+			resolv := filepath.Join(t.TempDir(), "resolv.conf")
+			ifc := Interface{Name: tb.Link, Addresses: mustPrefixes("10.0.1.2/24"), DNS: tt.dns}
+			res, err := Configure(testContext(t), []Interface{ifc}, WithResolvConf(resolv), WithNameservers(extra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.dns, res[0].DNS, cmpAddr); diff != "" {
+				t.Errorf("the interface's own DNS changed (-want +got):\n%s", diff)
+			}
+			got, err := os.ReadFile(resolv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("resolv.conf = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigureDHCPv4NoDefaultRoute: an interface that is not the boot device (bootdev=) takes its address from
+// DHCP but not the default route.
+func TestConfigureDHCPv4NoDefaultRoute(t *testing.T) {
+	tb := newTestbed(t, netip.MustParsePrefix("10.0.0.1/24"))
+	startDHCP4(t, tb, 0)
+	res, err := Configure(testContext(t), []Interface{{Name: tb.Link, Method: MethodDHCP, NoDefaultRoute: true}},
+		WithResolvConf(""), WithDHCPTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(mustPrefixes("10.0.0.2/24"), hostAddrs(t, tb.host, tb.Link), cmpPrefix); diff != "" {
+		t.Errorf("addresses read back (-want +got):\n%s", diff)
+	}
+	if rs := hostRoutes(t, tb.host, tb.Link); len(rs) != 0 || res[0].Gateway.IsValid() {
+		t.Errorf("routes %+v, gateway %v; want no default route", rs, res[0].Gateway)
+	}
+}
+
+// TestConfigureSetMAC: ip=...:<macaddr> puts the address on the link before it goes up.
+func TestConfigureSetMAC(t *testing.T) {
+	tb := newTestbed(t)
+	const mac = "02:00:00:0a:0b:0c"
+	res, err := Configure(testContext(t), []Interface{{Name: tb.Link, SetMAC: mac, Addresses: mustPrefixes("10.0.4.2/24")}},
+		WithResolvConf(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tb.host.LinkByName(testContext(t), tb.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.MAC.String() != mac || res[0].MAC != mac {
+		t.Errorf("link MAC %s, result MAC %s; want %s", l.MAC, res[0].MAC, mac)
+	}
+	if _, err := Configure(testContext(t), []Interface{{Name: tb.Link, SetMAC: "02:00:00:0a:0b"}}, WithResolvConf("")); !errors.Is(err, errBadMAC) {
+		t.Errorf("a 5-byte SetMAC = %v, want %v", err, errBadMAC)
+	}
+}
+
+// TestRenameLink: ifname=<name>:<MAC> renames the link with that MAC, and a second run finds it named.
+func TestRenameLink(t *testing.T) {
+	tb := newTestbed(t)
+	ctx := testContext(t)
+	l, err := tb.host.LinkByName(ctx, tb.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "boot" + tb.Link
+	for run := 1; run <= 2; run++ {
+		if err := RenameLink(ctx, l.MAC.String(), name); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	t.Cleanup(func() { _ = tb.host.SetName(context.Background(), l.Index, tb.Link) }) // so the testbed's cleanup finds it
+	got, err := tb.host.LinkByIndex(ctx, l.Index)
+	if err != nil || got.Name != name {
+		t.Fatalf("link %d is %q (%v), want %q", l.Index, got.Name, err, name)
+	}
+	res, err := Configure(ctx, []Interface{{Name: name, MAC: l.MAC.String(), Addresses: mustPrefixes("10.0.5.2/24")}}, WithResolvConf(""))
+	if err != nil || res[0].Name != name {
+		t.Errorf("configured %q (%v), want %q", res[0].Name, err, name)
+	}
+	tests := []struct {
+		name, mac, to string
+		want          error
+	}{
+		{"no such MAC", "02:00:00:00:00:99", "bootnet", ErrLinkNotFound},
+		{"bad name", l.MAC.String(), "a/b", errBadName},
+		{"bad MAC", "zz", "bootnet", errBadMAC},
+	}
+	for _, tt := range tests {
+		if err := RenameLink(ctx, tt.mac, tt.to); !errors.Is(err, tt.want) {
+			t.Errorf("%s: RenameLink(%s, %q) = %v, want %v", tt.name, tt.mac, tt.to, err, tt.want)
+		}
+	}
+}
+
+// TestConfigureOnUp: WithOnUp hears of an interface as soon as it is configured, while another still waits for
+// its DHCP server.
+func TestConfigureOnUp(t *testing.T) {
+	slow := newTestbed(t, netip.MustParsePrefix("10.0.0.1/24"))
+	startDHCP4(t, slow, 2*time.Second)
+	fast := newTestbed(t)
+	begin := time.Now()
+	var mu sync.Mutex
+	upAt := map[string]time.Duration{}
+	res, err := Configure(testContext(t), []Interface{
+		{Name: slow.Link, Method: MethodDHCP},
+		{Name: fast.Link, Addresses: mustPrefixes("10.0.6.2/24")},
+	}, WithResolvConf(""), WithDHCPTimeout(10*time.Second), WithOnUp(func(r Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		upAt[r.Name] = time.Since(begin)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := time.Since(begin)
+	if len(upAt) != 2 || upAt[fast.Link] > time.Second || upAt[slow.Link] < 2*time.Second || done < upAt[slow.Link] {
+		t.Errorf("up at %v, done at %v; want %s within 1s, %s after the server's 2s", upAt, done, fast.Link, slow.Link)
+	}
+	if res[0].Name != slow.Link || res[1].Name != fast.Link {
+		t.Errorf("results %+v, want in the order asked", res)
 	}
 }
 

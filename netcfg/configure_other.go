@@ -16,3 +16,8 @@ func Configure(ctx context.Context, ifs []Interface, opts ...Option) ([]Result, 
 func HostRoute(ctx context.Context, link string, target, gateway netip.Addr) error {
 	return errUnsupported
 }
+
+// RenameLink fails: links are renamed over rtnetlink, which only Linux has.
+func RenameLink(ctx context.Context, mac, name string) error {
+	return errUnsupported
+}

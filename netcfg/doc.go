@@ -1,5 +1,6 @@
-// Package netcfg brings network interfaces up for an iSCSI boot: it finds a link by MAC address or name, sets
-// its MTU, brings it up and waits (bounded) for carrier, creates VLAN sub-interfaces, and configures addresses,
+// Package netcfg brings network interfaces up for an iSCSI boot: it finds a link by MAC address or name (and
+// renames it, for dracut's ifname=), sets its MAC address and MTU, brings it up and waits (bounded) for carrier,
+// creates VLAN sub-interfaces, and configures addresses,
 // routes and name servers statically, with DHCPv4 (including option 17, the RFC 4173 iSCSI root path), with
 // DHCPv6, or by waiting for a SLAAC address. It also writes the files other tools read afterwards:
 // /etc/resolv.conf and Debian's /run/net-<dev>.conf and /run/initramfs/open-iscsi.interface.

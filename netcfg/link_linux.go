@@ -166,6 +166,36 @@ func (c *Conn) SetMTU(ctx context.Context, idx, mtu int) error {
 	return nil
 }
 
+// SetName renames the link. The kernel refuses (EBUSY) while most links are up.
+func (c *Conn) SetName(ctx context.Context, idx int, name string) error {
+	h, _ := ifInfoMsg{Index: int32(idx)}.MarshalBinary()
+	ae := netlink.NewAttributeEncoder()
+	ae.String(unix.IFLA_IFNAME, name)
+	attrs, err := ae.Encode()
+	if err != nil {
+		return fmt.Errorf("rename link %d: %w", idx, err)
+	}
+	if _, err := c.exec(ctx, unix.RTM_NEWLINK, netlink.Acknowledge, append(h, attrs...)); err != nil {
+		return fmt.Errorf("rename link %d to %q: %w", idx, name, err)
+	}
+	return nil
+}
+
+// SetHardwareAddr sets the link's MAC address. Many drivers refuse (EBUSY) while the link is up.
+func (c *Conn) SetHardwareAddr(ctx context.Context, idx int, mac net.HardwareAddr) error {
+	h, _ := ifInfoMsg{Index: int32(idx)}.MarshalBinary()
+	ae := netlink.NewAttributeEncoder()
+	ae.Bytes(unix.IFLA_ADDRESS, mac)
+	attrs, err := ae.Encode()
+	if err != nil {
+		return fmt.Errorf("set MAC: %w", err)
+	}
+	if _, err := c.exec(ctx, unix.RTM_NEWLINK, netlink.Acknowledge, append(h, attrs...)); err != nil {
+		return fmt.Errorf("set MAC %s on link %d: %w", mac, idx, err)
+	}
+	return nil
+}
+
 // carrierPoll is how often WaitCarrier looks. A dump of one link costs microseconds; 20 ms keeps the delay
 // after carrier below what anyone would notice at boot.
 const carrierPoll = 20 * time.Millisecond
@@ -196,13 +226,15 @@ func (c *Conn) WaitCarrier(ctx context.Context, idx int, timeout time.Duration) 
 	}
 }
 
-// AddVLAN creates the 802.1Q sub-interface VLANName(parent, id) on the link parent and returns it. If a link
-// of that name exists already and is that VLAN on that parent, it is returned as it is.
-func (c *Conn) AddVLAN(ctx context.Context, parent Link, id int) (Link, error) {
+// AddVLAN creates the 802.1Q sub-interface name (VLANName(parent, id) when empty) on the link parent and
+// returns it. If a link of that name exists already and is that VLAN on that parent, it is returned as it is.
+func (c *Conn) AddVLAN(ctx context.Context, parent Link, id int, name string) (Link, error) {
 	if id < 1 || id > 4094 {
 		return Link{}, fmt.Errorf("add VLAN: %w: %d", errBadVLAN, id)
 	}
-	name := VLANName(parent.Name, id)
+	if name == "" {
+		name = VLANName(parent.Name, id)
+	}
 	h, _ := ifInfoMsg{}.MarshalBinary()
 	ae := netlink.NewAttributeEncoder()
 	ae.String(unix.IFLA_IFNAME, name)

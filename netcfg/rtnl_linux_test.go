@@ -91,14 +91,17 @@ func decodeVLANRequest(t *testing.T, m netlink.Message) vlanRequest {
 func TestAddVLANRequest(t *testing.T) {
 	tests := []struct {
 		name    string
+		vlan    string // the name asked for; "" for the default
 		errno   int    // the kernel's answer to RTM_NEWLINK
 		have    uint16 // the VLAN id of the existing link the kernel then lists
+		want    string // the name requested
 		wantErr error
 	}{
-		{"created", 0, 100, nil},
-		{"exists, same VLAN", int(unix.EEXIST), 100, nil},
-		{"exists, other VLAN", int(unix.EEXIST), 200, errVLANMismatch},
-		{"no 8021q", int(unix.EOPNOTSUPP), 100, errNoVLANSupport},
+		{"created", "", 0, 100, "eth0.100", nil},
+		{"created with a name (vlan=vlan100:eth0)", "vlan100", 0, 100, "vlan100", nil},
+		{"exists, same VLAN", "", int(unix.EEXIST), 100, "eth0.100", nil},
+		{"exists, other VLAN", "", int(unix.EEXIST), 200, "eth0.100", errVLANMismatch},
+		{"no 8021q", "", int(unix.EOPNOTSUPP), 100, "eth0.100", errNoVLANSupport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +114,7 @@ func TestAddVLANRequest(t *testing.T) {
 				case unix.RTM_GETLINK:
 					h := netlink.Header{Type: unix.RTM_NEWLINK, Sequence: req[0].Header.Sequence, PID: nltest.PID}
 					return nltest.Multipart([]netlink.Message{
-						{Header: h, Data: vlanLinkMessage(t, 7, "eth0.100", 2, tt.have)},
+						{Header: h, Data: vlanLinkMessage(t, 7, tt.want, 2, tt.have)},
 						{Header: h, Data: vlanLinkMessage(t, 8, "other", 2, 5)},
 					})
 				}
@@ -119,19 +122,19 @@ func TestAddVLANRequest(t *testing.T) {
 				return nil, nil
 			}))
 			defer c.Close()
-			l, err := c.AddVLAN(context.Background(), Link{Index: 2, Name: "eth0"}, 100)
+			l, err := c.AddVLAN(context.Background(), Link{Index: 2, Name: "eth0"}, 100, tt.vlan)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("AddVLAN = %v, want %v", err, tt.wantErr)
 			}
 			want := []vlanRequest{{
 				Flags: netlink.Request | netlink.Acknowledge | netlink.Create | netlink.Excl,
-				Name:  "eth0.100", Parent: 2, Kind: "vlan", ID: 100,
+				Name:  tt.want, Parent: 2, Kind: "vlan", ID: 100,
 			}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)
 			}
 			if tt.wantErr == nil {
-				wantLink := Link{Index: 7, Name: "eth0.100", MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56},
+				wantLink := Link{Index: 7, Name: tt.want, MAC: net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56},
 					MTU: 1500, Up: true, Carrier: true, Kind: "vlan", Parent: 2, VLANID: 100}
 				if diff := cmp.Diff(wantLink, l); diff != "" {
 					t.Errorf("link (-want +got):\n%s", diff)

@@ -309,6 +309,21 @@ func TestPlanNoSecrets(t *testing.T) {
 	}
 }
 
+// TestPlanIgnoredWords: dracut words the boot does not act on are warned
+// about in --plan and left unset, so the plan never describes what will
+// not happen.
+func TestPlanIgnoredWords(t *testing.T) {
+	out, errs, code := runCLI(t, "--plan", "--cmdline", "rd.neednet=1 rd.iscsi.mp netroot=iscsi:10.0.2.2::::iqn.2025-01.test:disk1")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	for _, want := range []string{`"need_net": false`, `"multipath": false`, `"rd.neednet=1: ignored: `, `"rd.iscsi.mp: ignored: `} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %s:\n%s", want, out)
+		}
+	}
+}
+
 // TestPlanAuthParams: CHAP given as -P record names is the flags target's
 // authentication (as -u/-w would be), redacted in --plan, and left out of
 // the plan's params, where it would reach node records as plain text.
