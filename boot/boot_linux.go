@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/ibft"
@@ -68,7 +71,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		}
 	}
 
-	k, err := OpenKernel(first(p.Transport, "tcp"))
+	k, err := OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return nil, err
 	}
@@ -110,25 +113,25 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 // gatherPlan merges the command line with the firmware table when the
 // command line asks for firmware (rd.iscsi.firmware, iscsi_auto) or names
 // no target of its own (FirmwareFor).
-func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*Plan, error) {
+func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*plan.Plan, error) {
 	env := map[string]string{}
-	if b, err := os.ReadFile(InitramfsToolsFile); err == nil {
-		vars, err := ParseInitramfsTools(strings.NewReader(string(b)))
+	if b, err := os.ReadFile(plan.InitramfsToolsFile); err == nil {
+		vars, err := plan.ParseInitramfsTools(strings.NewReader(string(b)))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", InitramfsToolsFile, err)
+			return nil, fmt.Errorf("%s: %w", plan.InitramfsToolsFile, err)
 		}
 		env = vars
 	}
-	cp, err := FromCmdline(cmdline, WithEnv(env))
+	cp, err := plan.FromCmdline(cmdline, plan.WithEnv(env))
 	if err != nil {
 		return nil, err
 	}
-	fw, err := FirmwareFor(ctx, cp, FirmwareOptions{Load: func(ctx context.Context) (*ibft.Table, error) { return ibft.Load(ctx) },
+	fw, err := plan.FirmwareFor(ctx, cp, plan.FirmwareOptions{Load: func(ctx context.Context) (*ibft.Table, error) { return ibft.Load(ctx) },
 		Logf: logf})
 	if err != nil {
 		return nil, err
 	}
-	p := Merge(nil, cp, fw)
+	p := plan.Merge(nil, cp, fw)
 	if p.Initiator == "" {
 		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
 	}
@@ -153,7 +156,7 @@ func readInitiatorName(path string) string {
 // NetworkUp configures the plan's interfaces and waits for all of them
 // (see netInterfaces for which), as iscsistart -N does: it leaves the host
 // name alone. The boot goes on when at least one of them came up.
-func NetworkUp(ctx context.Context, p *Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
+func NetworkUp(ctx context.Context, p *plan.Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
 	n, err := startNetwork(ctx, p, "/", false, logf)
 	if err != nil {
 		return nil, err
@@ -192,7 +195,7 @@ var configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) 
 // plan's interfaces in parallel, with the host name when setHostname says
 // so. A link that cannot be renamed is still configured, by its MAC
 // address, under the kernel's name.
-func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, logf func(string, ...any)) (*network, error) {
+func startNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bool, logf func(string, ...any)) (*network, error) {
 	n := &network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
@@ -211,7 +214,7 @@ func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, l
 		return n, nil
 	}
 	for _, i := range ifs {
-		if i.Method != MethodStatic {
+		if i.Method != plan.MethodStatic {
 			logf("kernel random pool ready after %v (DHCP needs it)", waitRandom().Round(time.Millisecond))
 			break
 		}
@@ -233,7 +236,7 @@ func startNetwork(ctx context.Context, p *Plan, root string, setHostname bool, l
 
 // finish records the interfaces that came up and writes their hand-off
 // files, the boot device's last, so that open-iscsi.interface names it.
-func (n *network) finish(p *Plan, res []netcfg.Result, err error, logf func(string, ...any)) {
+func (n *network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func(string, ...any)) {
 	var up []netcfg.Result
 	for _, r := range res {
 		if r.Name == "" || len(r.Addresses) == 0 {
@@ -276,7 +279,7 @@ func (n *network) wait() ([]netcfg.Result, error) {
 // meanwhile; with it (WaitNet), once every one is. A root from DHCP needs
 // the leases, and a portal's host name the name servers, of them all. It
 // returns the interfaces up when every one is done, else none.
-func (n *network) forLogins(p *Plan) ([]netcfg.Result, error) {
+func (n *network) forLogins(p *plan.Plan) ([]netcfg.Result, error) {
 	if p.WaitNet || p.DHCPRootPath || namedPortals(p) {
 		return n.wait()
 	}
@@ -294,7 +297,7 @@ func (n *network) forLogins(p *Plan) ([]netcfg.Result, error) {
 // (rd.iscsi.testroute). Connecting a UDP socket looks the route up and sends
 // nothing. A host name is not tested, as in dracut, nor is any other
 // failure taken for a missing route.
-func routeTo(ctx context.Context, p Portal) error {
+func routeTo(ctx context.Context, p plan.Portal) error {
 	a, err := netip.ParseAddr(p.Address)
 	if err != nil {
 		return nil
@@ -316,7 +319,7 @@ func routeTo(ctx context.Context, p Portal) error {
 // device's lease counts, as in dracut. Both come from any machine on the
 // segment: netcfg drops values of the wrong syntax, and so does this step
 // again, with a warning, since a Result is plain data anyone can fill.
-func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any)) error {
+func targetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...any)) error {
 	for _, r := range leases {
 		if p.BootDev != "" && r.Name != p.BootDev {
 			continue
@@ -336,7 +339,7 @@ func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any))
 			logf("warning: %s: DHCP option 17 (root path) dropped: %s: %v", r.Name, esc.Clip(r.RootPath, 255), errControlByte)
 			continue
 		}
-		t, err := TargetFromRootPath(r.RootPath, r.ServerAddr)
+		t, err := plan.TargetFromRootPath(r.RootPath, r.ServerAddr)
 		if err != nil {
 			return fmt.Errorf("%s: DHCP root-path: %w", r.Name, err)
 		}
@@ -355,7 +358,7 @@ func targetsFromDHCP(p *Plan, leases []netcfg.Result, logf func(string, ...any))
 
 // namedPortals tells whether a portal is a host name, which needs the name
 // servers of every interface to resolve.
-func namedPortals(p *Plan) bool {
+func namedPortals(p *plan.Plan) bool {
 	for _, t := range p.Targets {
 		for _, pt := range t.Portals {
 			if _, err := netip.ParseAddr(pt.Address); err != nil {

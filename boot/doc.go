@@ -1,15 +1,12 @@
-// Package boot turns what a machine says about its iSCSI root into a Plan,
-// and runs it.
+// Package boot runs a plan.Plan: it brings the network up (netcfg), logs
+// in to every portal of every target in parallel with retries under one
+// deadline (Run), through the kernel's iSCSI transport (core/kernel), and
+// waits for the root disk; then it hands the sessions over to the real
+// root: node records and Debian's files for iscsid, and the optional
+// resident loop that keeps the sessions until iscsid runs.
 //
-// The sources are the kernel command line in dracut's syntax (netroot=,
-// root=iscsi:, rd.iscsi.*, ip=, vlan=, ifname=, ...) and its deprecated and
-// Debian spellings (iscsi_*=, iscsi_auto), Debian's initramfs-tools
-// variables (ISCSI_* in /etc/iscsi.initramfs, read and never run), the DHCP
-// root-path, the iBFT, and iscsistart's flags. Each becomes a Plan; Merge
-// combines them, flags over command line over firmware over defaults.
-//
-// A Plan is plain data: building and printing one (iscsistart --plan) reads
-// its inputs and touches nothing. Passwords stay in the Plan for the login
-// but never leave it: every printed form, errors included, shows
-// "<redacted>".
+// Boot is the whole sequence for the guest /init, as a list of named
+// steps. The plan itself, and every parser of what a machine says about
+// its root, live in package plan; this package never parses a command
+// line.
 package boot

@@ -1,12 +1,15 @@
 package boot
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
@@ -42,7 +45,7 @@ var (
 // failure. Writing the same files again replaces them. An initiator name
 // with a control byte is not written, whatever checked it before: the file
 // is read line by line.
-func WriteHandoff(root string, p *Plan, records []NodeRecord) error {
+func WriteHandoff(root string, p *plan.Plan, records []NodeRecord) error {
 	var errs []error
 	switch {
 	case p.Initiator == "":
@@ -76,11 +79,11 @@ type NodeRecord struct {
 	Target string
 	TPGT   int
 	// Portal is the session's persistent address and port.
-	Portal Portal
+	Portal plan.Portal
 	// Iface is the open-iscsi iface record name, "default" for plain TCP.
 	Iface     string
 	Transport string
-	Auth      Auth
+	Auth      plan.Auth
 	// Params are open-iscsi record names and values (the plan's, over
 	// DefaultParams); those a node record does not hold are left out.
 	Params map[string]string
@@ -124,13 +127,13 @@ func confKey(key string) bool {
 
 // NewNodeRecord returns the record of the session with target t, whose
 // persistent portal and portal group tag are those the kernel shows.
-func NewNodeRecord(p *Plan, t *Target, portal Portal, tpgt int) NodeRecord {
-	params := DefaultParams()
+func NewNodeRecord(p *plan.Plan, t *plan.Target, portal plan.Portal, tpgt int) NodeRecord {
+	params := plan.DefaultParams()
 	for k, v := range p.Params {
 		params[k] = v
 	}
 	return NodeRecord{Target: t.Name, TPGT: tpgt, Portal: portal, Iface: ifaceName(t),
-		Transport: first(p.Transport, "tcp"), Auth: t.Auth, Params: params}
+		Transport: cmp.Or(p.Transport, "tcp"), Auth: t.Auth, Params: params}
 }
 
 // Path returns the record's file relative to a node database directory:
@@ -154,7 +157,7 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		"node.name":             r.Target,
 		"node.tpgt":             strconv.Itoa(r.TPGT),
 		"iface.iscsi_ifacename": r.Iface,
-		"iface.transport_name":  first(r.Transport, "tcp"),
+		"iface.transport_name":  cmp.Or(r.Transport, "tcp"),
 		"node.conn[0].address":  r.Portal.Address,
 		"node.conn[0].port":     strconv.Itoa(r.Portal.Port),
 	}
@@ -167,8 +170,8 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		fmt.Fprintf(&b, "%s = %s\n", k, v)
 		return nil
 	}
-	for _, kd := range Settings {
-		if _, cred := authParams[kd.Name]; cred {
+	for _, kd := range plan.Settings {
+		if kd.InAuth() {
 			continue // written from Auth, after the method
 		}
 		v, ok := fixed[kd.Name]
@@ -181,13 +184,13 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 				v = pv
 			}
 		}
-		if kd.Name == "node.session.auth.authmethod" && r.Auth.Method == AuthCHAP {
-			v = AuthCHAP
+		if kd.Name == "node.session.auth.authmethod" && r.Auth.Method == plan.AuthCHAP {
+			v = plan.AuthCHAP
 		}
 		if err := put(kd.Name, v); err != nil {
 			return nil, err
 		}
-		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != AuthCHAP {
+		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != plan.AuthCHAP {
 			continue
 		}
 		// The CHAP keys follow the method, as iscsiadm orders them; the
@@ -257,7 +260,7 @@ func writeFileAtomic(path string, data []byte, perm, dirPerm os.FileMode) error 
 }
 
 // ifaceName is the open-iscsi iface record a target's sessions use.
-func ifaceName(t *Target) string {
+func ifaceName(t *plan.Target) string {
 	if t.IfaceName != "" {
 		return t.IfaceName
 	}

@@ -1,29 +1,32 @@
 package boot
 
-import "github.com/iscsiboot/iscsiboot/core/kernel"
+import (
+	"github.com/iscsiboot/iscsiboot/core/kernel"
+	"github.com/iscsiboot/iscsiboot/plan"
+)
 
 // bootSession is a session of the boot with its target in the plan and
 // what the kernel shows for it.
 type bootSession struct {
 	s    *Session
-	t    *Target
+	t    *plan.Target
 	info kernel.SessionInfo
 }
 
 // persistent is the portal the kernel keeps for the session: where iscsid
 // (and the resident loop) log in again, and what iscsid looks its node
 // record up by.
-func (b bootSession) persistent() Portal {
-	return Portal{Address: b.info.Address, Port: b.info.Port}
+func (b bootSession) persistent() plan.Portal {
+	return plan.Portal{Address: b.info.Address, Port: b.info.Port}
 }
 
 // bootSessions pairs each of the sessions that has a kernel session with
 // its target in p and the kernel's view of it.
-func (k *Kernel) bootSessions(p *Plan, sessions []*Session) []bootSession {
+func (k *Kernel) bootSessions(p *plan.Plan, sessions []*Session) []bootSession {
 	infos, _ := k.sys.Sessions()
 	var out []bootSession
 	for _, s := range sessions {
-		t := p.target(s.Target)
+		t := p.FindTarget(s.Target)
 		if t == nil || s.SID < 0 {
 			continue
 		}
@@ -39,7 +42,7 @@ func (k *Kernel) bootSessions(p *Plan, sessions []*Session) []bootSession {
 // NodeRecords returns a node record for each of the sessions, with the
 // persistent portal and portal group tag the kernel shows for it: the
 // values iscsid looks its record up by.
-func (k *Kernel) NodeRecords(p *Plan, sessions []*Session) []NodeRecord {
+func (k *Kernel) NodeRecords(p *plan.Plan, sessions []*Session) []NodeRecord {
 	var out []NodeRecord
 	for _, b := range k.bootSessions(p, sessions) {
 		out = append(out, NewNodeRecord(p, b.t, b.persistent(), b.info.TPGT))

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/iscsiboot/iscsiboot/core/kernel"
 )
@@ -34,14 +36,14 @@ func TestNodeRecordsFromSysfs(t *testing.T) {
 	write("class/iscsi_session/session4/tpgt", "1")
 
 	p := handoffPlan()
-	p.Targets[0].Auth = Auth{Method: AuthCHAP, Username: "u", Password: "p"}
+	p.Targets[0].Auth = plan.Auth{Method: plan.AuthCHAP, Username: "u", Password: "p"}
 	k := &Kernel{sys: kernel.Sysfs{Root: root}}
 	got := k.NodeRecords(p, []*Session{
-		{Target: "iqn.2025-01.test:disk1", Portal: Portal{"10.0.2.9", 3260}, SID: 3}, // redirected there
+		{Target: "iqn.2025-01.test:disk1", Portal: plan.Portal{Address: "10.0.2.9", Port: 3260}, SID: 3}, // redirected there
 		{Target: "iqn.2025-01.test:disk1", SID: -1},
 		{Target: "iqn.2025-01.test:other", SID: 4},
 	})
-	want := []NodeRecord{NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 5)}
+	want := []NodeRecord{NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 5)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}

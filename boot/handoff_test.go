@@ -10,16 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/google/go-cmp/cmp"
 )
 
 // handoffPlan is a root target as netroot=iscsi:10.0.2.2::3260::iqn.2025-01.test:disk1
 // gives it, with the initiator name.
-func handoffPlan() *Plan {
-	return &Plan{
+func handoffPlan() *plan.Plan {
+	return &plan.Plan{
 		Initiator: "iqn.2025-01.test:init",
-		Targets:   []Target{{Name: "iqn.2025-01.test:disk1", TPGT: 1, Portals: []Portal{{"10.0.2.2", 3260}}}},
-		Params:    DefaultParams(),
+		Targets:   []plan.Target{{Name: "iqn.2025-01.test:disk1", TPGT: 1, Portals: []plan.Portal{{Address: "10.0.2.2", Port: 3260}}}},
+		Params:    plan.DefaultParams(),
 	}
 }
 
@@ -83,7 +85,7 @@ node.conn[0].iscsi.OFMarker = No
 func TestWriteHandoff(t *testing.T) {
 	root := t.TempDir()
 	p := handoffPlan()
-	rec := NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1)
+	rec := NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 1)
 	if err := WriteHandoff(root, p, []NodeRecord{rec}); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestWriteHandoffNoInitiator(t *testing.T) {
 	root := t.TempDir()
 	p := handoffPlan()
 	p.Initiator = ""
-	err := WriteHandoff(root, p, []NodeRecord{NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1)})
+	err := WriteHandoff(root, p, []NodeRecord{NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 1)})
 	if !errors.Is(err, errNoInitiator) {
 		t.Fatalf("error %v, want %v", err, errNoInitiator)
 	}
@@ -183,8 +185,8 @@ func TestWriteHandoffNoInitiator(t *testing.T) {
 func TestNodeRecordSettings(t *testing.T) {
 	tests := []struct {
 		name     string
-		plan     func(p *Plan)
-		portal   Portal
+		plan     func(p *plan.Plan)
+		portal   plan.Portal
 		tpgt     int
 		wantPath string
 		want     []string // lines that must appear, in this order
@@ -192,10 +194,10 @@ func TestNodeRecordSettings(t *testing.T) {
 	}{
 		{
 			name: "one-way CHAP",
-			plan: func(p *Plan) {
-				p.Targets[0].Auth = Auth{Method: AuthCHAP, Username: "user1", Password: "secret-one"}
+			plan: func(p *plan.Plan) {
+				p.Targets[0].Auth = plan.Auth{Method: plan.AuthCHAP, Username: "user1", Password: "secret-one"}
 			},
-			portal: Portal{"10.0.2.2", 3260}, tpgt: 1,
+			portal: plan.Portal{Address: "10.0.2.2", Port: 3260}, tpgt: 1,
 			wantPath: "iqn.2025-01.test:disk1/10.0.2.2,3260,1/default",
 			want: []string{
 				"node.session.auth.authmethod = CHAP",
@@ -207,11 +209,11 @@ func TestNodeRecordSettings(t *testing.T) {
 		},
 		{
 			name: "mutual CHAP",
-			plan: func(p *Plan) {
-				p.Targets[0].Auth = Auth{Method: AuthCHAP, Username: "user1", Password: "secret-one",
+			plan: func(p *plan.Plan) {
+				p.Targets[0].Auth = plan.Auth{Method: plan.AuthCHAP, Username: "user1", Password: "secret-one",
 					UsernameIn: "tgt", PasswordIn: "secret-two"}
 			},
-			portal: Portal{"10.0.2.2", 3260}, tpgt: 1,
+			portal: plan.Portal{Address: "10.0.2.2", Port: 3260}, tpgt: 1,
 			wantPath: "iqn.2025-01.test:disk1/10.0.2.2,3260,1/default",
 			want: []string{
 				"node.session.auth.authmethod = CHAP",
@@ -224,13 +226,13 @@ func TestNodeRecordSettings(t *testing.T) {
 		},
 		{
 			name: "user parameters win; CHAP only from the target",
-			plan: func(p *Plan) {
+			plan: func(p *plan.Plan) {
 				p.Params["node.session.timeo.replacement_timeout"] = "15"
 				p.Params["node.conn[0].timeo.noop_out_interval"] = "5"
 				p.Params["node.conn[0].iscsi.HeaderDigest"] = "CRC32C,None"
 				p.Params["node.session.auth.username"] = "not-from-params"
 			},
-			portal: Portal{"10.0.2.2", 3260}, tpgt: 1,
+			portal: plan.Portal{Address: "10.0.2.2", Port: 3260}, tpgt: 1,
 			wantPath: "iqn.2025-01.test:disk1/10.0.2.2,3260,1/default",
 			want: []string{
 				"node.session.auth.authmethod = None",
@@ -243,11 +245,11 @@ func TestNodeRecordSettings(t *testing.T) {
 		},
 		{
 			name: "iface record, offload transport, IPv6, another tpgt",
-			plan: func(p *Plan) {
+			plan: func(p *plan.Plan) {
 				p.Transport = "bnx2i"
 				p.Targets[0].IfaceName = "bnx2i.00:11:22:33:44:55"
 			},
-			portal: Portal{"fd00::2", 3261}, tpgt: 7,
+			portal: plan.Portal{Address: "fd00::2", Port: 3261}, tpgt: 7,
 			wantPath: "iqn.2025-01.test:disk1/fd00::2,3261,7/bnx2i.00:11:22:33:44:55",
 			want: []string{
 				"node.tpgt = 7",
@@ -298,13 +300,13 @@ func TestNodeRecordRefused(t *testing.T) {
 		"empty iface":      func(r *NodeRecord) { r.Iface = "" },
 		"slash in address": func(r *NodeRecord) { r.Portal.Address = "a/b" },
 		"newline in secret": func(r *NodeRecord) {
-			r.Auth = Auth{Method: AuthCHAP, Username: "u", Password: "p\nnode.startup = automatic"}
+			r.Auth = plan.Auth{Method: plan.AuthCHAP, Username: "u", Password: "p\nnode.startup = automatic"}
 		},
 		"newline in param": func(r *NodeRecord) { r.Params["node.session.scan"] = "auto\nnode.startup = automatic" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := handoffPlan()
-			r := NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1)
+			r := NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 1)
 			mod(&r)
 			if _, err := r.MarshalText(); !errors.Is(err, errRecordValue) {
 				t.Errorf("MarshalText: %v, want %v", err, errRecordValue)
@@ -333,7 +335,7 @@ func TestNodeRecordDefaultsMatchIscsiadm(t *testing.T) {
 	defer f.Close()
 	ref := parseRecord(t, f)
 	p := handoffPlan()
-	b, err := NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1).MarshalText()
+	b, err := NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 1).MarshalText()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +393,7 @@ func TestWriteHandoffControlByte(t *testing.T) {
 		root := t.TempDir()
 		p := handoffPlan()
 		p.Initiator = name
-		err := WriteHandoff(root, p, []NodeRecord{NewNodeRecord(p, &p.Targets[0], Portal{"10.0.2.2", 3260}, 1)})
+		err := WriteHandoff(root, p, []NodeRecord{NewNodeRecord(p, &p.Targets[0], plan.Portal{Address: "10.0.2.2", Port: 3260}, 1)})
 		if !errors.Is(err, errControlByte) || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), strconv.Quote(name)) {
 			t.Errorf("initiator %q: error %v, want one line with the quoted name and %v", name, err, errControlByte)
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/internal/nstest"
 	"golang.org/x/sys/unix"
 )
@@ -17,10 +19,10 @@ func TestMain(m *testing.M) { nstest.Main(m) }
 func bootWithRecords(t *testing.T) (string, []NodeRecord, []string) {
 	t.Helper()
 	initramfs := t.TempDir()
-	p := &Plan{Initiator: "iqn.2025-01.test:i", Params: DefaultParams(), Targets: []Target{
-		{Name: "iqn.2025-01.test:a", Portals: []Portal{{Address: "10.0.2.2", Port: 3260}}},
-		{Name: "iqn.2025-01.test:b", Portals: []Portal{{Address: "10.0.2.3", Port: 3261}},
-			Auth: Auth{Method: AuthCHAP, Username: "u", Password: "pw-secret-1"}},
+	p := &plan.Plan{Initiator: "iqn.2025-01.test:i", Params: plan.DefaultParams(), Targets: []plan.Target{
+		{Name: "iqn.2025-01.test:a", Portals: []plan.Portal{{Address: "10.0.2.2", Port: 3260}}},
+		{Name: "iqn.2025-01.test:b", Portals: []plan.Portal{{Address: "10.0.2.3", Port: 3261}},
+			Auth: plan.Auth{Method: plan.AuthCHAP, Username: "u", Password: "pw-secret-1"}},
 	}}
 	var recs []NodeRecord
 	var paths []string
@@ -160,8 +162,8 @@ func TestInstallNodeRecordsReadOnly(t *testing.T) {
 // what the boot decides: the root-disk timers, node.startup, CHAP.
 func TestInstallNodeRecordsConf(t *testing.T) {
 	initramfs := t.TempDir()
-	p := &Plan{Initiator: "iqn.2025-01.test:i", Params: DefaultParams(), Targets: []Target{
-		{Name: "iqn.2025-01.test:a", Portals: []Portal{{Address: "10.0.2.2", Port: 3260}}}}}
+	p := &plan.Plan{Initiator: "iqn.2025-01.test:i", Params: plan.DefaultParams(), Targets: []plan.Target{
+		{Name: "iqn.2025-01.test:a", Portals: []plan.Portal{{Address: "10.0.2.2", Port: 3260}}}}}
 	p.Params["node.session.err_timeo.abort_timeout"] = "7" // as -P or rd.iscsi.param would
 	rec := NewNodeRecord(p, &p.Targets[0], p.Targets[0].Portals[0], 1)
 	if err := WriteHandoff(initramfs, p, []NodeRecord{rec}); err != nil {

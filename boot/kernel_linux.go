@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/core/kernel"
 )
@@ -47,7 +49,7 @@ func OpenKernel(transport string) (*Kernel, error) {
 func (k *Kernel) Close() error { return k.nl.Close() }
 
 // Existing returns the kernel's session for t at portal, if it has one.
-func (k *Kernel) Existing(t *Target, portal Portal) (kernel.SessionInfo, bool) {
+func (k *Kernel) Existing(t *plan.Target, portal plan.Portal) (kernel.SessionInfo, bool) {
 	ss, _ := k.sys.Sessions()
 	for _, s := range ss {
 		if s.TargetName == t.Name && s.Address == portal.Address && s.Port == portal.Port {
@@ -62,7 +64,7 @@ func (k *Kernel) Existing(t *Target, portal Portal) (kernel.SessionInfo, bool) {
 // keeps the original portal as the session's persistent address, where
 // iscsid reconnects after a failure, a permanent one replaces it (as
 // open-iscsi does).
-func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (*Session, error) {
+func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal plan.Portal) (*Session, error) {
 	begin := time.Now()
 	if s, ok := k.Existing(t, portal); ok {
 		dev := ""
@@ -72,7 +74,7 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
 	}
 	var s *Session
-	err := followRedirects(portal, func(at, persistent Portal) (err error) {
+	err := followRedirects(portal, func(at, persistent plan.Portal) (err error) {
 		s, err = k.login(ctx, p, t, at, persistent)
 		return err
 	})
@@ -87,7 +89,7 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 // persistent portal it passes is where iscsid reconnects after a failure:
 // the original one through a temporary redirect, the new one after a
 // permanent redirect (as open-iscsi does).
-func followRedirects(portal Portal, attempt func(at, persistent Portal) error) error {
+func followRedirects(portal plan.Portal, attempt func(at, persistent plan.Portal) error) error {
 	persistent, at := portal, portal
 	for hop := 0; ; hop++ {
 		err := attempt(at, persistent)
@@ -100,7 +102,7 @@ func followRedirects(portal Portal, attempt func(at, persistent Portal) error) e
 		}
 		host, port, _ := net.SplitHostPort(re.Address)
 		n, _ := strconv.Atoi(port)
-		at = Portal{Address: host, Port: n}
+		at = plan.Portal{Address: host, Port: n}
 		if re.Permanent {
 			persistent = at
 		}
@@ -109,7 +111,7 @@ func followRedirects(portal Portal, attempt func(at, persistent Portal) error) e
 
 // login is one connection's login at portal at, recording persistent as
 // the session's address.
-func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent Portal) (*Session, error) {
+func (k *Kernel) login(ctx context.Context, p *plan.Plan, t *plan.Target, at, persistent plan.Portal) (*Session, error) {
 	// Connect first: a dead portal costs no kernel session.
 	f, err := dialFile(ctx, at)
 	if err != nil {
@@ -181,7 +183,7 @@ const initialCmdSN = 1
 // dialFile connects to portal and returns the socket as a file to hand to
 // the kernel, which takes its own reference when it binds it: the caller
 // closes the file when the login ends, success or not.
-func dialFile(ctx context.Context, portal Portal) (*os.File, error) {
+func dialFile(ctx context.Context, portal plan.Portal) (*os.File, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
 	if err != nil {
@@ -198,7 +200,7 @@ func dialFile(ctx context.Context, portal Portal) (*os.File, error) {
 // loginOn logs in over the connected socket f on the kernel's connection
 // sid:cid and starts it: what a first login and a reopen share. first sets
 // the session's identity and timers before (a reopen keeps them).
-func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) error {
+func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *plan.Plan, t *plan.Target, at, persistent plan.Portal, sid, cid uint32, first bool) error {
 	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
 		return err
 	}
@@ -207,7 +209,7 @@ func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at
 			return Fatal(err)
 		}
 	}
-	cfg, err := LoginConfig(p, t, at)
+	cfg, err := plan.LoginConfig(p, t, at)
 	if err != nil {
 		return Fatal(err)
 	}
@@ -233,8 +235,8 @@ func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at
 // session (the target ends the old one), set the negotiated parameters and
 // start. Redirects are followed as in Login. A failed attempt leaves the
 // connection stopped for the next one.
-func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32, persistent Portal) error {
-	return followRedirects(persistent, func(at, _ Portal) error {
+func (k *Kernel) Reopen(ctx context.Context, p *plan.Plan, t *plan.Target, sid, cid uint32, persistent plan.Portal) error {
+	return followRedirects(persistent, func(at, _ plan.Portal) error {
 		// Stopped for recovery: the failed connection at first, the
 		// socket a redirected login left bound after.
 		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
@@ -270,13 +272,13 @@ func (k *Kernel) setParams(ctx context.Context, sid, cid uint32, ps []param) err
 // adopt the session after switch_root, plus the recovery timers of the
 // table of session values; open-iscsi sets them before the login
 // (initiator_common.c, iscsi_session_set_params).
-func identityParams(p *Plan, t *Target, portal Portal) []param {
+func identityParams(p *plan.Plan, t *plan.Target, portal plan.Portal) []param {
 	ps := []param{
 		{kernel.ParamTargetName, t.Name},
 		{kernel.ParamPersistentAddress, portal.Address},
 		{kernel.ParamPersistentPort, strconv.Itoa(portal.Port)},
 	}
-	for _, s := range Settings {
+	for _, s := range plan.Settings {
 		if !s.InKernel {
 			continue
 		}
@@ -287,7 +289,7 @@ func identityParams(p *Plan, t *Target, portal Portal) []param {
 		ps = append(ps, param{s.Kernel, v})
 	}
 	ps = append(ps, param{kernel.ParamIfaceName, ifaceName(t)}, param{kernel.ParamInitiatorName, p.Initiator})
-	if t.Auth.Method == AuthCHAP {
+	if t.Auth.Method == plan.AuthCHAP {
 		ps = append(ps, param{kernel.ParamUsername, t.Auth.Username}, param{kernel.ParamPassword, t.Auth.Password.Reveal()})
 		if t.Auth.UsernameIn != "" {
 			ps = append(ps, param{kernel.ParamUsernameIn, t.Auth.UsernameIn}, param{kernel.ParamPasswordIn, t.Auth.PasswordIn.Reveal()})

@@ -3,6 +3,8 @@ package boot
 import (
 	"fmt"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/netcfg"
 )
@@ -15,7 +17,7 @@ import (
 // naming no interface that is configured is an error. Interfaces that only
 // name a link (ifname= or vlan= without ip=) or that the firmware
 // configures (ip=ibft) are not configured here.
-func netInterfaces(p *Plan, links []string) ([]netcfg.Interface, error) {
+func netInterfaces(p *plan.Plan, links []string) ([]netcfg.Interface, error) {
 	parentMAC := map[string]string{} // ifname=<name>:<MAC>
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
@@ -24,12 +26,12 @@ func netInterfaces(p *Plan, links []string) ([]netcfg.Interface, error) {
 	}
 	var ifs []netcfg.Interface
 	for _, i := range p.Interfaces {
-		if i.Method == "" || i.Method == MethodIBFT {
+		if i.Method == "" || i.Method == plan.MethodIBFT {
 			continue
 		}
 		n := netcfg.Interface{Name: i.Name, MAC: i.MAC, Method: i.Method, Addresses: i.Addresses,
 			Gateway: i.Gateway, DNS: i.DNS, VLAN: i.VLAN, MTU: i.MTU, SetMAC: i.SetMAC, Hostname: i.Hostname}
-		if n.Method == MethodEither6 || n.Method == MethodLink6 {
+		if n.Method == plan.MethodEither6 || n.Method == plan.MethodLink6 {
 			n.Method = netcfg.MethodAuto6
 		}
 		if i.Parent != "" {

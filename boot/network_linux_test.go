@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/internal/nstest"
 	"github.com/iscsiboot/iscsiboot/netcfg"
 )
@@ -30,7 +32,7 @@ func TestRouteTo(t *testing.T) {
 		{"san.example", nil}, // host names are not tested
 	}
 	for _, tt := range tests {
-		err := routeTo(context.Background(), Portal{Address: tt.addr, Port: 3260})
+		err := routeTo(context.Background(), plan.Portal{Address: tt.addr, Port: 3260})
 		if !errors.Is(err, tt.want) {
 			t.Errorf("routeTo(%s) = %v, want %v", tt.addr, err, tt.want)
 		}
@@ -56,7 +58,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 		{"eth2", nil, "", "netroot=dhcp, but bootdev=eth2 got no iSCSI root-path (option 17) from DHCP"},
 	}
 	for _, tt := range tests {
-		p := &Plan{DHCPRootPath: true, BootDev: tt.bootdev}
+		p := &plan.Plan{DHCPRootPath: true, BootDev: tt.bootdev}
 		err := targetsFromDHCP(p, leases, func(string, ...any) {})
 		var names []string
 		for _, tg := range p.Targets {
@@ -112,7 +114,7 @@ func TestNetworkForLogins(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := FromCmdline(tt.cmdline + " ip=10.0.0.2::10.0.0.1:24::fast0:none ip=10.0.1.2::10.0.1.1:24::slow0:none")
+			p, err := plan.FromCmdline(tt.cmdline + " ip=10.0.0.2::10.0.0.1:24::fast0:none ip=10.0.1.2::10.0.1.1:24::slow0:none")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +148,7 @@ func TestNetworkNoneUp(t *testing.T) {
 	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
 		return make([]netcfg.Result, len(ifs)), errors.New("eth0: no carrier after 10s")
 	}
-	p, err := FromCmdline("ip=eth0:dhcp netroot=iscsi:10.0.0.1::::" + t0)
+	p, err := plan.FromCmdline("ip=eth0:dhcp netroot=iscsi:10.0.0.1::::" + t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestNetworkNoneUp(t *testing.T) {
 func TestNetworkHandoffBootDev(t *testing.T) {
 	fakeConfigure(t)
 	for _, bootdev := range []string{"eth0", "eth1"} {
-		p, err := FromCmdline("bootdev=" + bootdev + " ip=10.0.0.2::10.0.0.1:24::eth0:none ip=10.0.1.2::10.0.1.1:24::eth1:none")
+		p, err := plan.FromCmdline("bootdev=" + bootdev + " ip=10.0.0.2::10.0.0.1:24::eth0:none ip=10.0.1.2::10.0.1.1:24::eth1:none")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +201,7 @@ func TestNetworkOptions(t *testing.T) {
 		got = o
 		return []netcfg.Result{{Name: ifs[0].Name, Addresses: ifs[0].Addresses, Hostname: ifs[0].Hostname}}, nil
 	}
-	p, err := FromCmdline("nameserver=10.0.0.53 nameserver=[2001:db8::53] ip=10.0.0.2::10.0.0.1:24:node1:eth0:none")
+	p, err := plan.FromCmdline("nameserver=10.0.0.53 nameserver=[2001:db8::53] ip=10.0.0.2::10.0.0.1:24:node1:eth0:none")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,19 +3,21 @@ package boot
 import (
 	"strings"
 	"testing"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 )
 
 // TestParamPath follows one value from the command line to the three
 // places that use it: the plan, the kernel's parameters before the login,
 // and the node record for iscsid.
 func TestParamPath(t *testing.T) {
-	p, err := FromCmdline("netroot=iscsi:10.0.2.2::::iqn.2025-01.test:disk1 rd.iscsi.initiator=iqn.2025-01.test:i " +
+	p, err := plan.FromCmdline("netroot=iscsi:10.0.2.2::::iqn.2025-01.test:disk1 rd.iscsi.initiator=iqn.2025-01.test:i " +
 		"rd.iscsi.param=node.session.timeo.replacement_timeout=25 rd.iscsi.param=node.session.iscsi.FastAbort=No " +
 		"rd.iscsi.param=node.sesion.scan=manual")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = Merge(nil, p, nil)
+	p = plan.Merge(nil, p, nil)
 	if _, ok := p.Params["node.sesion.scan"]; ok || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "node.sesion.scan ignored") {
 		t.Errorf("misspelled name: params %v, warnings %q: want it warned about and left out", p.Params, p.Warnings)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/iscsiboot/iscsiboot/core/kernel"
@@ -21,7 +23,7 @@ import (
 // sessions: the targets with their credentials, the kernel transport's
 // handle and each session's connection with its persistent portal.
 type ResidentState struct {
-	Plan   Plan
+	Plan   plan.Plan
 	Handle uint64
 	Paths  []ResidentPath
 }
@@ -30,20 +32,20 @@ type ResidentState struct {
 type ResidentPath struct {
 	Target     string
 	SID, CID   uint32
-	Persistent Portal
+	Persistent plan.Portal
 }
 
 // ResidentState returns the state for Resident of the sessions a boot
 // made, with the persistent portal the kernel shows for each (a permanent
 // redirect's, if there was one). Sessions the kernel already had are left
 // to whoever made them.
-func (k *Kernel) ResidentState(p *Plan, sessions []*Session) ResidentState {
-	st := ResidentState{Handle: k.handle, Plan: Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
+func (k *Kernel) ResidentState(p *plan.Plan, sessions []*Session) ResidentState {
+	st := ResidentState{Handle: k.handle, Plan: plan.Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
 	for _, b := range k.bootSessions(p, sessions) {
 		if b.s.Already {
 			continue
 		}
-		if st.Plan.target(b.t.Name) == nil {
+		if st.Plan.FindTarget(b.t.Name) == nil {
 			st.Plan.Targets = append(st.Plan.Targets, *b.t)
 		}
 		st.Paths = append(st.Paths, ResidentPath{Target: b.t.Name, SID: uint32(b.s.SID), CID: 0, Persistent: b.persistent()})
@@ -93,10 +95,10 @@ func DecodeResidentState(r io.Reader) (ResidentState, error) {
 		return ResidentState{}, fmt.Errorf("resident state: %w", err)
 	}
 	st := ResidentState{Handle: wire.Handle, Paths: wire.Paths,
-		Plan: Plan{Initiator: wire.Initiator, Transport: wire.Transport, Params: wire.Params}}
+		Plan: plan.Plan{Initiator: wire.Initiator, Transport: wire.Transport, Params: wire.Params}}
 	for _, t := range wire.Targets {
-		st.Plan.Targets = append(st.Plan.Targets, Target{Name: t.Name, TPGT: t.TPGT, Auth: Auth{Method: t.Method,
-			Username: t.Username, Password: Secret(t.Password), UsernameIn: t.UsernameIn, PasswordIn: Secret(t.PasswordIn)}})
+		st.Plan.Targets = append(st.Plan.Targets, plan.Target{Name: t.Name, TPGT: t.TPGT, Auth: plan.Auth{Method: t.Method,
+			Username: t.Username, Password: plan.Secret(t.Password), UsernameIn: t.UsernameIn, PasswordIn: plan.Secret(t.PasswordIn)}})
 	}
 	return st, nil
 }
@@ -229,7 +231,7 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 				path = p
 			}
 		}
-		t := st.Plan.target(path.Target)
+		t := st.Plan.FindTarget(path.Target)
 		if t == nil {
 			continue
 		}
@@ -245,7 +247,7 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 // reopenUntil runs Reopen until it succeeds or ctx ends, each attempt
 // bounded by attempt, with Run's backoff between attempts; every failure
 // is retried, as iscsid retries within the replacement timeout.
-func (k *Kernel) reopenUntil(ctx context.Context, p *Plan, t *Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
+func (k *Kernel) reopenUntil(ctx context.Context, p *plan.Plan, t *plan.Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
 	var q quietRepeats
 	b := backoff{first: firstBackoff, max: maxBackoff, retryable: func(error) bool { return true }}
 	_, _, err := retry(ctx, b, func(ctx context.Context, _ int) (*Session, error) {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 )
 
 // TestIscsidRunning finds iscsid by its comm in a process table, skipping
@@ -48,11 +50,11 @@ func TestIscsidRunning(t *testing.T) {
 // secrets included (a Plan's JSON would redact them), and garbage is an
 // error.
 func TestResidentStateRoundTrip(t *testing.T) {
-	st := ResidentState{Handle: 0xffff8880deadbeef, Plan: Plan{Initiator: "iqn.2025-01.test:i", Transport: "tcp",
+	st := ResidentState{Handle: 0xffff8880deadbeef, Plan: plan.Plan{Initiator: "iqn.2025-01.test:i", Transport: "tcp",
 		Params: map[string]string{"node.session.auth.chap_algs": "SHA256,MD5"},
-		Targets: []Target{{Name: "iqn.2025-01.test:t", TPGT: 1, Auth: Auth{Method: AuthCHAP, Username: "u",
+		Targets: []plan.Target{{Name: "iqn.2025-01.test:t", TPGT: 1, Auth: plan.Auth{Method: plan.AuthCHAP, Username: "u",
 			Password: "pw-secret-1", UsernameIn: "t", PasswordIn: "pw-secret-2"}}}},
-		Paths: []ResidentPath{{Target: "iqn.2025-01.test:t", SID: 3, CID: 0, Persistent: Portal{Address: "10.0.2.2", Port: 3260}}}}
+		Paths: []ResidentPath{{Target: "iqn.2025-01.test:t", SID: 3, CID: 0, Persistent: plan.Portal{Address: "10.0.2.2", Port: 3260}}}}
 	var b bytes.Buffer
 	if err := st.Encode(&b); err != nil {
 		t.Fatal(err)

@@ -7,9 +7,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/core"
 )
@@ -17,7 +18,7 @@ import (
 // Session is one logged-in path: a target through one portal.
 type Session struct {
 	Target  string
-	Portal  Portal
+	Portal  plan.Portal
 	SID     int    // kernel session id, -1 for none
 	Device  string // the boot LUN's block device ("sda"), when known
 	Already bool   // the kernel had this session before we ran
@@ -28,7 +29,7 @@ type Session struct {
 // LoginFunc logs in to one target through one portal and, when it can,
 // waits for the boot LUN's block device. It is the kernel login at boot
 // and a user-space one in tests.
-type LoginFunc func(ctx context.Context, p *Plan, t *Target, portal Portal) (*Session, error)
+type LoginFunc func(ctx context.Context, p *plan.Plan, t *plan.Target, portal plan.Portal) (*Session, error)
 
 // RunOptions tune Run.
 type RunOptions struct {
@@ -57,7 +58,7 @@ type RunOptions struct {
 	// (dracut's rd.iscsi.testroute): a path is not tried before it has
 	// one, and is skipped when it still has none once Settled is closed.
 	// It returns an error wrapping errNoRoute when there is none.
-	Route func(ctx context.Context, portal Portal) error
+	Route func(ctx context.Context, portal plan.Portal) error
 	// Settled is closed when no interface is still coming up, so that no
 	// missing route will appear; nil means the network is settled already.
 	Settled <-chan struct{}
@@ -76,7 +77,7 @@ const (
 // PathError is one path that did not come up.
 type PathError struct {
 	Target string
-	Portal Portal
+	Portal plan.Portal
 	Tries  int
 	Err    error
 }
@@ -107,6 +108,9 @@ func Retryable(err error) bool {
 	return true
 }
 
+// errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
+var errNoRoute = errors.New("no route")
+
 // errFatal marks local failures no retry can mend (a missing kernel
 // module, an invalid parameter).
 var errFatal = errors.New("fatal")
@@ -119,7 +123,7 @@ func Fatal(err error) error { return fmt.Errorf("%w: %w", err, errFatal) }
 // so a dead portal or target never delays a live one. It returns the
 // sessions that came up and, when a target has none, an error joining every
 // failed path.
-func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Session, error) {
+func Run(ctx context.Context, p *plan.Plan, login LoginFunc, o RunOptions) ([]*Session, error) {
 	if len(p.Targets) == 0 {
 		return nil, fmt.Errorf("no target to log in to")
 	}
@@ -168,7 +172,7 @@ func Run(ctx context.Context, p *Plan, login LoginFunc, o RunOptions) ([]*Sessio
 		}
 		return true
 	}
-	maxTries := p.loginTries()
+	maxTries := p.LoginTries()
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -248,7 +252,7 @@ const routePoll = 100 * time.Millisecond
 // awaitRoute waits until route finds a route to the portal: at once when
 // there is one, else until the network settles, when a route still missing
 // will not come, or ctx ends. It returns route's last error.
-func awaitRoute(ctx context.Context, route func(context.Context, Portal) error, settled <-chan struct{}, portal Portal) error {
+func awaitRoute(ctx context.Context, route func(context.Context, plan.Portal) error, settled <-chan struct{}, portal plan.Portal) error {
 	t := time.NewTicker(routePoll)
 	defer t.Stop()
 	for {
@@ -349,24 +353,6 @@ func retry(ctx context.Context, b backoff, f func(context.Context, int) (*Sessio
 		wait = min(2*wait, b.max)
 	}
 }
-
-// loginTries is how many login attempts each path gets, 0 for as many as
-// the deadline allows: open-iscsi's node.session.initial_login_retry_max
-// when the params set it (rd.iscsi.param, iscsistart -P, or
-// rd.iscsi.login_retry_max, which the command line copies there), else
-// LoginRetryMax. Like dracut, which sets the record only for a positive
-// rd.iscsi.login_retry_max, a value of 0 sets no bound.
-func (p *Plan) loginTries() int {
-	if v, ok := p.Params[loginRetryParam]; ok {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			return n
-		}
-	}
-	return max(p.LoginRetryMax, 0)
-}
-
-// loginRetryParam is the open-iscsi record name of the login retry bound.
-const loginRetryParam = "node.session.initial_login_retry_max"
 
 // Summary prints the sessions as a table: target, portal, session, device,
 // time.

@@ -11,13 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/core"
 )
 
-func twoPortalPlan() *Plan {
-	return &Plan{Targets: []Target{
-		{Name: "iqn.t:a", TPGT: 1, Portals: []Portal{{"10.0.0.1", 3260}, {"10.0.0.2", 3260}}},
-		{Name: "iqn.t:b", TPGT: 1, Portals: []Portal{{"10.0.0.3", 3260}}},
+func twoPortalPlan() *plan.Plan {
+	return &plan.Plan{Targets: []plan.Target{
+		{Name: "iqn.t:a", TPGT: 1, Portals: []plan.Portal{{Address: "10.0.0.1", Port: 3260}, {Address: "10.0.0.2", Port: 3260}}},
+		{Name: "iqn.t:b", TPGT: 1, Portals: []plan.Portal{{Address: "10.0.0.3", Port: 3260}}},
 	}}
 }
 
@@ -28,7 +30,7 @@ func twoPortalPlan() *Plan {
 func TestRunDeadPortalDoesNotDelay(t *testing.T) {
 	var upAt atomic.Int64
 	begin := time.Now()
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if portal.Address == "10.0.0.2" {
 			return nil, syscall.ECONNREFUSED
 		}
@@ -53,13 +55,13 @@ func TestRunDeadPortalDoesNotDelay(t *testing.T) {
 
 func TestRunRetriesThenSucceeds(t *testing.T) {
 	var tries atomic.Int32
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if tries.Add(1) < 3 {
 			return nil, &core.LoginError{Target: tg.Name, Class: 3, Detail: 1, Err: core.ErrRetryable}
 		}
 		return &Session{Target: tg.Name, Portal: portal}, nil
 	}
-	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	p := &plan.Plan{Targets: []plan.Target{{Name: "iqn.t:a", Portals: []plan.Portal{{Address: "10.0.0.1", Port: 3260}}}}}
 	if _, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second, FirstBackoff: 10 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +73,11 @@ func TestRunRetriesThenSucceeds(t *testing.T) {
 // TestRunFatalIsFast: a wrong password is not retried.
 func TestRunFatalIsFast(t *testing.T) {
 	var tries atomic.Int32
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		tries.Add(1)
 		return nil, &core.LoginError{Target: tg.Name, Class: 2, Detail: 1, Err: core.ErrAuth}
 	}
-	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	p := &plan.Plan{Targets: []plan.Target{{Name: "iqn.t:a", Portals: []plan.Portal{{Address: "10.0.0.1", Port: 3260}}}}}
 	begin := time.Now()
 	_, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second})
 	var pe *PathError
@@ -91,7 +93,7 @@ func TestRunFatalIsFast(t *testing.T) {
 }
 
 func TestRunDeadTargetFailsByDeadline(t *testing.T) {
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if tg.Name == "iqn.t:b" {
 			return nil, syscall.ECONNREFUSED
 		}
@@ -110,7 +112,7 @@ func TestRunDeadTargetFailsByDeadline(t *testing.T) {
 // TestRunGraceEndsDeadPaths: once every target is up, a portal that keeps
 // refusing is given up after the grace period, not the whole deadline.
 func TestRunGraceEndsDeadPaths(t *testing.T) {
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if portal.Address == "10.0.0.2" {
 			return nil, syscall.ECONNREFUSED
 		}
@@ -135,7 +137,7 @@ func TestRunGraceEndsDeadPaths(t *testing.T) {
 // the targets are up as they took, at least 250 ms: a fast boot is not held
 // for seconds by a path that will not come.
 func TestRunDefaultGrace(t *testing.T) {
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if portal.Address == "10.0.0.2" {
 			<-ctx.Done() // a portal that never answers
 			return nil, ctx.Err()
@@ -194,13 +196,13 @@ func TestQuietRepeats(t *testing.T) {
 // whatever the console showed of them.
 func TestRunTriesCounted(t *testing.T) {
 	var n atomic.Int32
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if n.Add(1) <= 3 {
 			return nil, syscall.ECONNREFUSED
 		}
 		return &Session{Target: tg.Name, Portal: portal}, nil
 	}
-	p := &Plan{Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+	p := &plan.Plan{Targets: []plan.Target{{Name: "iqn.t:a", Portals: []plan.Portal{{Address: "10.0.0.1", Port: 3260}}}}}
 	var log bytes.Buffer
 	ss, err := Run(context.Background(), p, login, RunOptions{Deadline: 5 * time.Second, FirstBackoff: 5 * time.Millisecond, Log: &log})
 	if err != nil || len(ss) != 1 || ss[0].Tries != 4 {
@@ -212,7 +214,7 @@ func TestRunTriesCounted(t *testing.T) {
 }
 
 func TestRunRequireAny(t *testing.T) {
-	login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 		if tg.Name == "iqn.t:b" {
 			return nil, &core.LoginError{Target: tg.Name, Class: 2, Detail: 3, Err: core.ErrTargetNotFound}
 		}
@@ -248,12 +250,12 @@ func TestRunLoginRetryMax(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var tries atomic.Int32
-			login := func(ctx context.Context, p *Plan, tg *Target, portal Portal) (*Session, error) {
+			login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*Session, error) {
 				tries.Add(1)
 				return nil, syscall.ECONNREFUSED
 			}
-			p := &Plan{LoginRetryMax: tt.retryMax, Params: map[string]string{},
-				Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{"10.0.0.1", 3260}}}}}
+			p := &plan.Plan{LoginRetryMax: tt.retryMax, Params: map[string]string{},
+				Targets: []plan.Target{{Name: "iqn.t:a", Portals: []plan.Portal{{Address: "10.0.0.1", Port: 3260}}}}}
 			if tt.param != "" {
 				p.Params["node.session.initial_login_retry_max"] = tt.param
 			}
@@ -288,8 +290,8 @@ func TestLoginTries(t *testing.T) {
 		{4, map[string]string{"node.session.initial_login_retry_max": "many"}, 4},
 	}
 	for _, tt := range tests {
-		p := &Plan{LoginRetryMax: tt.retryMax, Params: tt.params}
-		if got := p.loginTries(); got != tt.want {
+		p := &plan.Plan{LoginRetryMax: tt.retryMax, Params: tt.params}
+		if got := p.LoginTries(); got != tt.want {
 			t.Errorf("LoginRetryMax %d, params %v: %d tries, want %d", tt.retryMax, tt.params, got, tt.want)
 		}
 	}
@@ -334,21 +336,21 @@ func TestRunRouteTest(t *testing.T) {
 			if tt.routeAfter > 0 && tt.routeAfter != tt.settleAfter {
 				time.AfterFunc(tt.routeAfter, func() { routeUp.Store(true) })
 			}
-			route := func(ctx context.Context, p Portal) error {
+			route := func(ctx context.Context, p plan.Portal) error {
 				if p.Address == portal && !routeUp.Load() {
 					return fmt.Errorf("%w to %s", errNoRoute, p.Address)
 				}
 				return nil
 			}
 			var tries atomic.Int32
-			login := func(ctx context.Context, p *Plan, tg *Target, pt Portal) (*Session, error) {
+			login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, pt plan.Portal) (*Session, error) {
 				tries.Add(1)
 				if !routeUp.Load() {
 					return nil, syscall.ENETUNREACH
 				}
 				return &Session{Target: tg.Name, Portal: pt}, nil
 			}
-			p := &Plan{LoginRetryMax: 1, Targets: []Target{{Name: "iqn.t:a", Portals: []Portal{{portal, 3260}}}}}
+			p := &plan.Plan{LoginRetryMax: 1, Targets: []plan.Target{{Name: "iqn.t:a", Portals: []plan.Portal{{Address: portal, Port: 3260}}}}}
 			var log bytes.Buffer
 			_, err := Run(context.Background(), p, login, RunOptions{Deadline: 10 * time.Second, Log: &log, Route: route, Settled: settled})
 			if tt.wantTried {

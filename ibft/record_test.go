@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/iscsiboot/iscsiboot/core"
 
 	"github.com/google/go-cmp/cmp"
 )

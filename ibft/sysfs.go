@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/core"
 )
 
 // Attribute files of the kernel's iSCSI boot sysfs view, as

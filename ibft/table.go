@@ -2,9 +2,10 @@ package ibft
 
 import (
 	"fmt"
-	"github.com/iscsiboot/iscsiboot/core"
 	"net"
 	"net/netip"
+
+	"github.com/iscsiboot/iscsiboot/core"
 )
 
 // Signatures the ACPI header may carry. iBFT 1.03 names "iBFT";

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/nstest"
 	"github.com/iscsiboot/iscsiboot/internal/tgtd"
@@ -380,9 +382,9 @@ func TestHandoffRecordIscsiadm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	root := t.TempDir()
-	p := &boot.Plan{Initiator: InitiatorIQN, Params: boot.DefaultParams(), Targets: []boot.Target{{
-		Name: TargetIQN, TPGT: 1, Portals: []boot.Portal{{Address: HostAddr, Port: 3260}},
-		Auth: boot.Auth{Method: boot.AuthCHAP, Username: "alice", Password: "alice-secret-1",
+	p := &plan.Plan{Initiator: InitiatorIQN, Params: plan.DefaultParams(), Targets: []plan.Target{{
+		Name: TargetIQN, TPGT: 1, Portals: []plan.Portal{{Address: HostAddr, Port: 3260}},
+		Auth: plan.Auth{Method: plan.AuthCHAP, Username: "alice", Password: "alice-secret-1",
 			UsernameIn: "disk1", PasswordIn: "target-secret-2"},
 	}}}
 	p.Params["node.session.err_timeo.abort_timeout"] = "7"

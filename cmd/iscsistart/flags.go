@@ -4,12 +4,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/iscsiboot/iscsiboot/boot"
-	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/plan"
+
+	"github.com/iscsiboot/iscsiboot/internal/esc"
 
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
@@ -253,9 +255,9 @@ func (o *options) checkParams(stderr io.Writer) error {
 				continue
 			}
 		}
-		known, err := boot.CheckParam(name, p.value)
+		known, err := plan.CheckParam(name, p.value)
 		if !known {
-			fmt.Fprintf(stderr, "iscsistart: warning: %s\n", boot.IgnoredParam(p.name))
+			fmt.Fprintf(stderr, "iscsistart: warning: %s\n", plan.IgnoredParam(p.name))
 			continue
 		}
 		if err != nil {

@@ -7,7 +7,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
@@ -55,17 +56,17 @@ func fwPrint(ctx context.Context, o *options, stdout io.Writer) error {
 // flags (-u -w -U -W) and their record names given with -P
 // (node.session.auth.username and the like; -P comes last, as in
 // open-iscsi's iscsistart) become the target's Auth, not Params.
-func (o *options) flagsPlan() (*boot.Plan, error) {
+func (o *options) flagsPlan() (*plan.Plan, error) {
 	return o.planAuth("node.session.auth.")
 }
 
 // planAuth builds flagsPlan, taking the CHAP record names under authPrefix
 // (node.session.auth. for a login, discovery.sendtargets.auth. for
 // SendTargets discovery). The -P values were checked by checkParams.
-func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
-	p := &boot.Plan{Initiator: o.initiator, Params: map[string]string{}}
-	auth := boot.Auth{Username: o.username, Password: boot.Secret(o.password),
-		UsernameIn: o.usernameIn, PasswordIn: boot.Secret(o.passwordIn)}
+func (o *options) planAuth(authPrefix string) (*plan.Plan, error) {
+	p := &plan.Plan{Initiator: o.initiator, Params: map[string]string{}}
+	auth := plan.Auth{Username: o.username, Password: plan.Secret(o.password),
+		UsernameIn: o.usernameIn, PasswordIn: plan.Secret(o.passwordIn)}
 	method := ""
 	for _, prm := range o.params {
 		name, ok := strings.CutPrefix(prm.name, authPrefix)
@@ -80,31 +81,31 @@ func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
 		case name == "username":
 			auth.Username = prm.value
 		case name == "password":
-			auth.Password = boot.Secret(prm.value)
+			auth.Password = plan.Secret(prm.value)
 		case name == "username_in":
 			auth.UsernameIn = prm.value
 		case name == "password_in":
-			auth.PasswordIn = boot.Secret(prm.value)
+			auth.PasswordIn = plan.Secret(prm.value)
 		case name == "authmethod":
 			method = prm.value
 		}
 	}
 	if method == "" && (auth.Username != "" || auth.Password != "") {
-		method = boot.AuthCHAP
+		method = plan.AuthCHAP
 	}
-	if method == boot.AuthCHAP {
-		auth.Method = boot.AuthCHAP
+	if method == plan.AuthCHAP {
+		auth.Method = plan.AuthCHAP
 	} else {
-		auth = boot.Auth{}
+		auth = plan.Auth{}
 	}
 	if o.target != "" || o.address != "" {
-		t := boot.Target{Name: o.target, TPGT: o.tpgt, Source: boot.SourceFlags,
-			Portals: []boot.Portal{{Address: o.address, Port: o.port}}, Auth: auth}
+		t := plan.Target{Name: o.target, TPGT: o.tpgt, Source: plan.SourceFlags,
+			Portals: []plan.Portal{{Address: o.address, Port: o.port}}, Auth: auth}
 		if a, err := netip.ParseAddr(o.address); err == nil {
 			t.Portals[0].Address = a.Unmap().String()
 		}
 		if o.tpgt < 0 {
-			t.TPGT = boot.DefaultTPGT
+			t.TPGT = plan.DefaultTPGT
 		}
 		p.Targets = append(p.Targets, t)
 	}
@@ -115,7 +116,7 @@ func (o *options) planAuth(authPrefix string) (*boot.Plan, error) {
 // command line (--cmdline or /proc/cmdline), then the firmware table
 // (--ibft FILE, or the machine's when the command line asks for it or
 // nothing else names a target).
-func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
+func resolvePlan(ctx context.Context, o *options) (*plan.Plan, error) {
 	flags, err := o.flagsPlan()
 	if err != nil {
 		return nil, err
@@ -126,11 +127,11 @@ func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
 			return nil, iscsierr.Errorf(iscsierr.Generic, "%v", err)
 		}
 	}
-	cp, err := boot.FromCmdline(cmdline)
+	cp, err := plan.FromCmdline(cmdline)
 	if err != nil {
 		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
 	}
-	fw, err := boot.FirmwareFor(ctx, cp, boot.FirmwareOptions{
+	fw, err := plan.FirmwareFor(ctx, cp, plan.FirmwareOptions{
 		Force:        o.ibftFile != "" || o.fwConnect,
 		OtherTargets: len(flags.Targets) > 0,
 		Load:         func(ctx context.Context) (*ibft.Table, error) { return loadTable(ctx, o) },
@@ -142,7 +143,7 @@ func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
 		}
 		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
 	}
-	return boot.Merge(flags, cp, fw), nil
+	return plan.Merge(flags, cp, fw), nil
 }
 
 // printPlan is --plan: the resolved plan as JSON, touching nothing.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
@@ -15,13 +17,13 @@ import (
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
 // from the firmware with -b.
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	var p *boot.Plan
+	var p *plan.Plan
 	if o.fwConnect {
 		t, err := loadTable(ctx, o)
 		if err != nil {
 			return err
 		}
-		fw, err := boot.FromIBFT(t, nil)
+		fw, err := plan.FromIBFT(t, nil)
 		if err != nil {
 			return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
 		}
@@ -30,7 +32,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		flags.Targets = nil
-		p = boot.Merge(flags, nil, fw)
+		p = plan.Merge(flags, nil, fw)
 	} else {
 		if err := o.checkLoginFlags(true); err != nil {
 			return err
@@ -39,7 +41,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p = boot.Merge(flags, nil, nil)
+		p = plan.Merge(flags, nil, nil)
 	}
 	return kernelLogin(ctx, o, p, stdout, stderr)
 }
@@ -52,7 +54,7 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p, err := boot.FromIBFT(t, ibft.SysResolver("/"))
+	p, err := plan.FromIBFT(t, ibft.SysResolver("/"))
 	if err != nil {
 		return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
 	}
@@ -66,7 +68,7 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 	return nil
 }
 
-func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr io.Writer) error {
+func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr io.Writer) error {
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return &iscsierr.Error{Code: iscsierr.TransNotFound, Err: err}

@@ -7,7 +7,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/core"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
@@ -33,7 +34,7 @@ func (o *options) loginConfig(discovery bool) (core.Config, error) {
 		return core.Config{}, iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
 	}
 	t := &p.Targets[0]
-	cfg, err := boot.LoginConfig(p, t, t.Portals[0])
+	cfg, err := plan.LoginConfig(p, t, t.Portals[0])
 	if err != nil {
 		return cfg, &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid --param: %w", err)}
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/plan"
+
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/core"
 )
@@ -32,8 +34,8 @@ func TestBootStorm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	login := func(ctx context.Context, p *boot.Plan, tg *boot.Target, portal boot.Portal) (*boot.Session, error) {
-		cfg, err := boot.LoginConfig(p, tg, portal)
+	login := func(ctx context.Context, p *plan.Plan, tg *plan.Target, portal plan.Portal) (*boot.Session, error) {
+		cfg, err := plan.LoginConfig(p, tg, portal)
 		if err != nil {
 			return nil, boot.Fatal(err)
 		}
@@ -63,8 +65,8 @@ func TestBootStorm(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := &boot.Plan{Initiator: fmt.Sprintf("iqn.2025-01.test:node%03d", i), Params: boot.DefaultParams(),
-				Targets: []boot.Target{{Name: iqnPlain, TPGT: 1, Portals: []boot.Portal{{Address: host, Port: portNo}}}}}
+			p := &plan.Plan{Initiator: fmt.Sprintf("iqn.2025-01.test:node%03d", i), Params: plan.DefaultParams(),
+				Targets: []plan.Target{{Name: iqnPlain, TPGT: 1, Portals: []plan.Portal{{Address: host, Port: portNo}}}}}
 			var log bytes.Buffer
 			start := time.Now()
 			ss, err := boot.Run(ctx, p, login, boot.RunOptions{Deadline: 90 * time.Second, Log: &log})

@@ -1,9 +1,10 @@
-package boot
+package plan
 
 import (
-	"github.com/iscsiboot/iscsiboot/core"
 	"net/netip"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/core"
 )
 
 // The iSCSI root syntax of RFC 4173, Section 5, extended by dracut with CHAP

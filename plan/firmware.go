@@ -1,12 +1,13 @@
-package boot
+package plan
 
 import (
 	"context"
 	"fmt"
-	"github.com/iscsiboot/iscsiboot/core"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/core"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
 )

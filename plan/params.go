@@ -1,4 +1,4 @@
-package boot
+package plan
 
 import (
 	"errors"
@@ -195,6 +195,13 @@ func IgnoredParam(name string) string {
 	return fmt.Sprintf("unknown parameter %s ignored: not a session setting iscsiboot knows", esc.Clip(name, 64))
 }
 
+// InAuth reports whether the setting is one of the CHAP user names and
+// secrets, which the plan keeps in a target's Auth rather than in Params.
+func (s *Setting) InAuth() bool {
+	_, ok := authParams[s.Name]
+	return ok
+}
+
 // isSecretParam tells which record names hold a CHAP secret:
 // node.session.auth.password, ...password_in, and discovery's twins.
 func isSecretParam(key string) bool {
@@ -271,3 +278,21 @@ func xmitLength(_, v string) error {
 // Section 13) with the login's own rules, so a value refused here is one
 // the login would refuse.
 func iscsiKey(name, v string) error { return core.CheckRecordValue(name, v) }
+
+// LoginTries is how many login attempts each path gets, 0 for as many as
+// the deadline allows: open-iscsi's node.session.initial_login_retry_max
+// when the params set it (rd.iscsi.param, iscsistart -P, or
+// rd.iscsi.login_retry_max, which the command line copies there), else
+// LoginRetryMax. Like dracut, which sets the record only for a positive
+// rd.iscsi.login_retry_max, a value of 0 sets no bound.
+func (p *Plan) LoginTries() int {
+	if v, ok := p.Params[loginRetryParam]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return max(p.LoginRetryMax, 0)
+}
+
+// loginRetryParam is the open-iscsi record name of the login retry bound.
+const loginRetryParam = "node.session.initial_login_retry_max"

@@ -1,4 +1,4 @@
-package boot
+package plan
 
 import (
 	"bytes"
@@ -285,8 +285,8 @@ func first[T comparable](a, b T) T {
 	return b
 }
 
-// target returns the plan's target named name, or nil.
-func (p *Plan) target(name string) *Target {
+// FindTarget returns the plan's target named name, or nil.
+func (p *Plan) FindTarget(name string) *Target {
 	if i := slices.IndexFunc(p.Targets, func(t Target) bool { return t.Name == name }); i >= 0 {
 		return &p.Targets[i]
 	}

@@ -1,4 +1,4 @@
-package boot
+package plan
 
 import (
 	"errors"
@@ -32,9 +32,6 @@ var (
 	errQuote           = errors.New("unterminated quote")
 	errParamValue      = errors.New("invalid session parameter")
 )
-
-// errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
-var errNoRoute = errors.New("no route")
 
 // CmdlineError is a refused kernel command-line word. Value is the value as
 // given, with secrets replaced by "<redacted>"; Part is the piece of it that
