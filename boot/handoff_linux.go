@@ -23,7 +23,7 @@ func (b bootSession) persistent() plan.Portal {
 // bootSessions pairs each of the sessions that has a kernel session with
 // its target in p and the kernel's view of it.
 func (k *Kernel) bootSessions(p *plan.Plan, sessions []*Session) []bootSession {
-	infos, _ := k.sys.Sessions()
+	infos, _ := k.Sysfs().Sessions()
 	var out []bootSession
 	for _, s := range sessions {
 		t := p.FindTarget(s.Target)

@@ -37,7 +37,7 @@ func TestNodeRecordsFromSysfs(t *testing.T) {
 
 	p := handoffPlan()
 	p.Targets[0].Auth = plan.Auth{Method: plan.AuthCHAP, Username: "u", Password: "p"}
-	k := &Kernel{sys: kernel.Sysfs{Root: root}}
+	k := &Kernel{kernel.NewInitiator(nil, kernel.Sysfs{Root: root}, 0)}
 	got := k.NodeRecords(p, []*Session{
 		{Target: "iqn.2025-01.test:disk1", Portal: plan.Portal{Address: "10.0.2.9", Port: 3260}, SID: 3}, // redirected there
 		{Target: "iqn.2025-01.test:disk1", SID: -1},

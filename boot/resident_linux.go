@@ -14,8 +14,6 @@ import (
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/iscsiboot/iscsiboot/core/kernel"
 )
 
 // ResidentState is what the resident loop needs of a finished boot, handed
@@ -40,7 +38,7 @@ type ResidentPath struct {
 // redirect's, if there was one). Sessions the kernel already had are left
 // to whoever made them.
 func (k *Kernel) ResidentState(p *plan.Plan, sessions []*Session) ResidentState {
-	st := ResidentState{Handle: k.handle, Plan: plan.Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
+	st := ResidentState{Handle: k.Handle(), Plan: plan.Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
 	for _, b := range k.bootSessions(p, sessions) {
 		if b.s.Already {
 			continue
@@ -101,17 +99,6 @@ func DecodeResidentState(r io.Reader) (ResidentState, error) {
 			Username: t.Username, Password: plan.Secret(t.Password), UsernameIn: t.UsernameIn, PasswordIn: plan.Secret(t.PasswordIn)}})
 	}
 	return st, nil
-}
-
-// OpenKernelHandle opens the kernel's iSCSI netlink socket for the
-// transport with handle, without reading sysfs: the resident loop runs
-// on after switch_root, where the initramfs's paths are gone.
-func OpenKernelHandle(handle uint64) (*Kernel, error) {
-	nl, err := kernel.Dial()
-	if err != nil {
-		return nil, err
-	}
-	return &Kernel{nl: nl, handle: handle}, nil
 }
 
 // IscsidRunning reports the pid of a process named iscsid in the process
@@ -221,7 +208,7 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 		conns[i] = [2]uint32{p.SID, p.CID}
 	}
 	for {
-		ce, err := k.nl.WaitConnError(ctx, conns)
+		ce, err := k.WaitConnError(ctx, conns)
 		if err != nil {
 			return done(err)
 		}

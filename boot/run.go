@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/core/kernel"
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/core"
@@ -96,7 +97,7 @@ func (e *PathError) Unwrap() error { return e.Err }
 // but not authentication failures or an unknown target.
 func Retryable(err error) bool {
 	switch {
-	case errors.Is(err, core.ErrAuth), errors.Is(err, core.ErrTargetNotFound), errors.Is(err, errFatal):
+	case errors.Is(err, core.ErrAuth), errors.Is(err, core.ErrTargetNotFound), errors.Is(err, kernel.ErrFatal):
 		return false
 	case errors.Is(err, context.Canceled):
 		return false
@@ -111,12 +112,9 @@ func Retryable(err error) bool {
 // errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
 var errNoRoute = errors.New("no route")
 
-// errFatal marks local failures no retry can mend (a missing kernel
-// module, an invalid parameter).
-var errFatal = errors.New("fatal")
-
-// Fatal wraps err so Run does not retry it.
-func Fatal(err error) error { return fmt.Errorf("%w: %w", err, errFatal) }
+// Fatal wraps err so Run does not retry it: a local failure no retry can
+// mend (a missing kernel module, an invalid parameter).
+func Fatal(err error) error { return kernel.Fatal(err) }
 
 // Run logs in to every portal of every target of p in parallel, each path
 // retried with backoff under one deadline (and at most p.loginTries times),

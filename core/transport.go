@@ -14,7 +14,8 @@ import (
 
 // Transport carries whole PDUs between the login state machine and a
 // target. StreamTransport is the user-space TCP implementation; the kernel
-// implementation (SEND_PDU out, RECV_PDU in) lives in package core/kernel.
+// implementation (SEND_PDU out, RECV_PDU in) lives in package core/kernel,
+// with the rest of the kernel session.
 type Transport interface {
 	WritePDU(ctx context.Context, p *PDU) error
 	ReadPDU(ctx context.Context) (*PDU, error)

@@ -21,9 +21,13 @@ func TestParamPath(t *testing.T) {
 	if _, ok := p.Params["node.sesion.scan"]; ok || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "node.sesion.scan ignored") {
 		t.Errorf("misspelled name: params %v, warnings %q: want it warned about and left out", p.Params, p.Warnings)
 	}
+	l, err := KernelLogin(p, &p.Targets[0], p.Targets[0].Portals[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	kernel := map[string]string{}
-	for _, x := range identityParams(p, &p.Targets[0], p.Targets[0].Portals[0]) {
-		kernel[x.p.String()] = x.v
+	for _, x := range l.Params {
+		kernel[x.Param.String()] = x.Value
 	}
 	for k, want := range map[string]string{"ISCSI_PARAM_SESS_RECOVERY_TMO": "25", "ISCSI_PARAM_FAST_ABORT": "0",
 		"ISCSI_PARAM_PING_TMO": "0", "ISCSI_PARAM_RECV_TMO": "0", "ISCSI_PARAM_ABORT_TMO": "15"} {

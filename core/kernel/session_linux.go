@@ -1,0 +1,392 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/core"
+)
+
+// ErrFatal is wrapped by failures no retry of the login can mend: a
+// missing transport, a kernel that refuses a session, a disk that does not
+// appear although the login succeeded.
+var ErrFatal = errors.New("fatal")
+
+// Fatal wraps err with ErrFatal.
+func Fatal(err error) error { return fmt.Errorf("%w: %w", err, ErrFatal) }
+
+// Initiator logs in through the Linux iSCSI transport, in iscsid's order
+// of requests (open-iscsi's initiator.c): connect, create the session and
+// its connection, bind the socket, set the identity and recovery
+// parameters, log in with PDUs the kernel carries (core's state machine),
+// set the negotiated parameters, start the connection, then scan the LUN
+// and wait for its disk.
+type Initiator struct {
+	nl     *Conn
+	sys    Sysfs
+	handle uint64
+	// DeviceWait bounds the wait for the LUN's block device after a
+	// login.
+	DeviceWait time.Duration
+}
+
+// Open opens the kernel transport named transport ("tcp"): its handle
+// from sysfs and a NETLINK_ISCSI socket.
+func Open(transport string) (*Initiator, error) {
+	sys := Sysfs{Root: "/"}
+	h, err := sys.TransportHandle(transport)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	nl, err := Dial()
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	return &Initiator{nl: nl, sys: sys, handle: h, DeviceWait: 20 * time.Second}, nil
+}
+
+// OpenHandle opens a NETLINK_ISCSI socket for the transport whose handle
+// is already known: the resident loop, after switch_root, has no sysfs of
+// the initramfs to look it up in.
+func OpenHandle(handle uint64) (*Initiator, error) {
+	nl, err := Dial()
+	if err != nil {
+		return nil, err
+	}
+	return &Initiator{nl: nl, sys: Sysfs{Root: "/"}, handle: handle}, nil
+}
+
+// NewInitiator returns an Initiator over nl and sys, for tests.
+func NewInitiator(nl *Conn, sys Sysfs, handle uint64) *Initiator {
+	return &Initiator{nl: nl, sys: sys, handle: handle, DeviceWait: 20 * time.Second}
+}
+
+// Close closes the netlink socket. Sessions stay: they belong to the
+// kernel now, and iscsid adopts them after switch_root.
+func (k *Initiator) Close() error { return k.nl.Close() }
+
+// Handle is the transport's handle.
+func (k *Initiator) Handle() uint64 { return k.handle }
+
+// Sysfs is the sysfs the initiator looks sessions and disks up in.
+func (k *Initiator) Sysfs() Sysfs { return k.sys }
+
+// WaitConnError waits for the kernel's connection error on one of conns
+// (see Conn.WaitConnError).
+func (k *Initiator) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
+	return k.nl.WaitConnError(ctx, conns)
+}
+
+// Login is one path's login: a target through one portal.
+type Login struct {
+	// Portal is where to connect, host:port (IPv6 in brackets); it is
+	// also the session's persistent portal until a permanent redirect.
+	Portal string
+	// Config is the login's configuration (names, CHAP, offers); the ISID
+	// and CmdSN are the kernel session's.
+	Config core.Config
+	// Params are set before the first login, after the target name and
+	// persistent portal: the recovery timers and the identity iscsid reads
+	// back from sysfs to adopt the session (iface, initiator, CHAP).
+	Params []ParamValue
+	// CmdsMax and QueueDepth size the kernel session (CREATE_SESSION).
+	CmdsMax, QueueDepth uint16
+	// LUN is the LUN to scan and wait for; with AnyLUN the whole target
+	// is scanned and its first disk taken (what iscsistart does with
+	// flags, where tgt's LUN 0 is a controller).
+	LUN    uint64
+	AnyLUN bool
+	// NoScan leaves the LUNs to the user (node.session.scan=manual).
+	NoScan bool
+}
+
+// ParamValue is one parameter to set on a session or connection.
+type ParamValue struct {
+	Param Param
+	Value string
+}
+
+// Session is a session the kernel has: its id, SCSI host, and the disk of
+// the LUN it was asked for.
+type Session struct {
+	SID    int
+	Host   int
+	Device string // "sda", or "" before the scan or with NoScan
+	// Portal is where it logged in (after any redirect).
+	Portal string
+}
+
+// Existing returns the kernel's session of target at address:port, if it
+// has one.
+func (k *Initiator) Existing(target, address string, port int) (SessionInfo, bool) {
+	ss, _ := k.sys.Sessions()
+	for _, s := range ss {
+		if s.TargetName == target && s.Address == address && s.Port == port {
+			return s, true
+		}
+	}
+	return SessionInfo{}, false
+}
+
+// Login logs in as l says and, unless NoScan, waits for the LUN's disk.
+// Redirects (login status 0x0101, 0x0102) are followed through core's one
+// redirect loop: a temporary one keeps the original portal as the
+// session's persistent address, where iscsid reconnects after a failure,
+// a permanent one replaces it (as open-iscsi does).
+func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
+	var s *Session
+	err := core.FollowRedirects(l.Portal, l.Config.TargetName, func(at, persistent string) (err error) {
+		s, err = k.login(ctx, l, at, persistent)
+		return err
+	})
+	return s, err
+}
+
+// login is one connection's login at portal at, recording persistent as
+// the session's address.
+func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) (*Session, error) {
+	// Connect first: a dead portal costs no kernel session.
+	f, err := dialFile(ctx, at)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+
+	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, l.CmdsMax, l.QueueDepth)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	cid := uint32(0)
+	undo := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// Stop before destroy even when never started, as iscsid does: the
+		// stop releases the bound socket in the transport.
+		k.nl.StopConn(cctx, k.handle, sid, cid, StopTerm)
+		k.nl.DestroyConn(cctx, k.handle, sid, cid)
+		k.nl.DestroySession(cctx, k.handle, sid)
+	}
+	if cid, err = k.nl.CreateConn(ctx, k.handle, sid, 0); err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		k.nl.DestroySession(cctx, k.handle, sid)
+		cancel()
+		return nil, Fatal(err)
+	}
+	if err := k.loginOn(ctx, f, l, at, persistent, sid, cid, true); err != nil {
+		undo()
+		return nil, err
+	}
+	out := &Session{SID: int(sid), Host: int(host), Portal: at}
+	if l.NoScan {
+		return out, nil
+	}
+	scan := func() error { return k.sys.ScanLUN(int(host), l.LUN) }
+	if l.AnyLUN {
+		scan = func() error { return k.sys.ScanAll(int(host)) }
+	}
+	if err := scan(); err != nil {
+		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
+	}
+	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
+	defer cancel()
+	dev, err := k.sys.WaitBlockDevice(wctx, int(host), l.LUN, l.AnyLUN)
+	if err == nil {
+		err = waitOpenable(wctx, "/dev/"+dev)
+	}
+	out.Device = dev
+	if err != nil {
+		// The session is up and stays up; only the disk is missing,
+		// which no retry of the login mends.
+		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
+	}
+	return out, nil
+}
+
+// initialCmdSN is the CmdSN of every login, the first and each reopen, as
+// iscsid sends it.
+const initialCmdSN = 1
+
+// dialFile connects to portal (host:port) and returns the socket as a file
+// to hand to the kernel, which takes its own reference when it binds it:
+// the caller closes the file when the login ends, success or not.
+func dialFile(ctx context.Context, portal string) (*os.File, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", portal)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	defer c.Close()
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", portal, err)
+	}
+	return f, nil
+}
+
+// loginOn logs in over the connected socket f on the kernel's connection
+// sid:cid and starts it: what a first login and a reopen share. first sets
+// the session's identity and timers before (a reopen keeps them).
+func (k *Initiator) loginOn(ctx context.Context, f *os.File, l *Login, at, persistent string, sid, cid uint32, first bool) error {
+	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
+		return err
+	}
+	if first {
+		host, port, err := net.SplitHostPort(persistent)
+		if err != nil {
+			return Fatal(fmt.Errorf("persistent portal %s: %w", persistent, err))
+		}
+		ps := append([]ParamValue{
+			{ParamTargetName, l.Config.TargetName},
+			{ParamPersistentAddress, host},
+			{ParamPersistentPort, port},
+		}, l.Params...)
+		if err := k.setParams(ctx, sid, cid, ps); err != nil {
+			return Fatal(err)
+		}
+	}
+	cfg := l.Config
+	cfg.Portal = at
+	cfg.ISID = core.ISID(sid)
+	cfg.CmdSN = initialCmdSN
+	tr := &transport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
+	s, err := core.Login(ctx, tr, &cfg)
+	if err != nil {
+		return err
+	}
+	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
+		return Fatal(err)
+	}
+	return k.nl.StartConn(ctx, k.handle, sid, cid)
+}
+
+// Reopen logs in again on the kernel's session sid after its connection
+// cid failed, as iscsid does at error recovery level 0
+// (session_conn_reopen): stop the connection for recovery (the kernel
+// keeps the session, its disk and its queued I/O, for up to the
+// replacement timeout), connect to the persistent portal (l.Portal), bind
+// the new socket to the same connection, log in with the session's ISID as
+// a new session (the target ends the old one), set the negotiated
+// parameters and start. Redirects are followed as in Login. A failed
+// attempt leaves the connection stopped for the next one.
+func (k *Initiator) Reopen(ctx context.Context, l *Login, sid, cid uint32) error {
+	return core.FollowRedirects(l.Portal, l.Config.TargetName, func(at, _ string) error {
+		// Stopped for recovery: the failed connection at first, the
+		// socket a redirected login left bound after.
+		if err := k.nl.StopConn(ctx, k.handle, sid, cid, StopRecover); err != nil {
+			return err
+		}
+		f, err := dialFile(ctx, at)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return k.loginOn(ctx, f, l, at, l.Portal, sid, cid, false)
+	})
+}
+
+func (k *Initiator) setParams(ctx context.Context, sid, cid uint32, ps []ParamValue) error {
+	for _, x := range ps {
+		err := k.nl.SetParam(ctx, k.handle, sid, cid, x.Param, x.Value)
+		// A transport that does not keep a parameter says ENOSYS, as
+		// iscsid also tolerates.
+		if err != nil && !errors.Is(err, syscall.ENOSYS) {
+			return err
+		}
+	}
+	return nil
+}
+
+// negotiatedParams are the login's outcome the kernel needs before it
+// starts the connection (open-iscsi's iscsi_session_set_neg_params).
+func negotiatedParams(s *core.Session) []ParamValue {
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+	n := s.Params
+	ps := []ParamValue{
+		{ParamMaxRecvDLength, u(n.MaxRecvDataSegmentLength)},
+		{ParamMaxXmitDLength, u(n.MaxXmitDataSegmentLength)},
+		{ParamHdrDgstEn, b(n.HeaderDigest)},
+		{ParamDataDgstEn, b(n.DataDigest)},
+		{ParamInitialR2TEn, b(n.InitialR2T)},
+		{ParamMaxR2T, u(n.MaxOutstandingR2T)},
+		{ParamImmDataEn, b(n.ImmediateData)},
+		{ParamFirstBurst, u(n.FirstBurstLength)},
+		{ParamMaxBurst, u(n.MaxBurstLength)},
+		{ParamPDUInOrderEn, b(n.DataPDUInOrder)},
+		{ParamDataSeqInOrderEn, b(n.DataSequenceInOrder)},
+		{ParamERL, u(n.ErrorRecoveryLevel)},
+		{ParamIFMarkerEn, "0"},
+		{ParamOFMarkerEn, "0"},
+		{ParamExpStatSN, u(s.ExpStatSN)},
+	}
+	if n.HaveTPGT {
+		ps = append(ps, ParamValue{ParamTPGT, strconv.Itoa(int(n.TargetPortalGroupTag))})
+	}
+	if n.TargetAlias != "" {
+		ps = append(ps, ParamValue{ParamTargetAlias, n.TargetAlias})
+	}
+	return ps
+}
+
+// transport carries login PDUs through the kernel: SEND_PDU out, RECV_PDU
+// in. It is core.Transport for the kernel's connections.
+type transport struct {
+	nl       *Conn
+	handle   uint64
+	sid, cid uint32
+	itt      uint32
+}
+
+func (t *transport) WritePDU(ctx context.Context, p *core.PDU) error {
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	t.itt = p.ITT()
+	return t.nl.SendPDU(ctx, t.handle, t.sid, t.cid, b[:core.BHSLen+len(p.AHS)], p.Data)
+}
+
+func (t *transport) ReadPDU(ctx context.Context) (*core.PDU, error) {
+	hdr, data, err := t.nl.RecvPDU(ctx, t.sid, t.cid)
+	if err != nil {
+		return nil, err
+	}
+	p := &core.PDU{AHS: append([]byte(nil), hdr[core.BHSLen:]...), Data: append([]byte(nil), data...)}
+	copy(p.BHS[:], hdr)
+	// libiscsi sends our login PDU under a task tag of its own and hands
+	// the answer up with that tag; the answer is to the PDU we sent.
+	p.BHS[16], p.BHS[17], p.BHS[18], p.BHS[19] = byte(t.itt>>24), byte(t.itt>>16), byte(t.itt>>8), byte(t.itt)
+	return p, nil
+}
+
+// waitOpenable waits, bounded by ctx, until the disk's device node opens:
+// its sysfs entry shows up while the kernel is still adding the disk,
+// and a mount at that moment fails with ENXIO (seen in QEMU).
+func waitOpenable(ctx context.Context, path string) error {
+	for {
+		f, err := os.Open(path)
+		if err == nil {
+			f.Close()
+			return nil
+		}
+		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
