@@ -1,11 +1,9 @@
 package boot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -18,154 +16,24 @@ import (
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/core"
-	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/netcfg"
 	"golang.org/x/sys/unix"
 )
 
-// Booted is what Boot brought up.
-type Booted struct {
-	// Device is the root disk's block device (/dev/sda).
-	Device string
-	// Resident is the state for the resident loop when the plan asks for
-	// one (rd.iscsi.resident), else nil.
-	Resident *ResidentState
-	// Records are the node records of the sessions, for
-	// InstallNodeRecords.
-	Records []NodeRecord
-}
-
-// Boot is what an initramfs /init runs to reach an iSCSI root, one step
-// after the other: gather the plan from the kernel command line (and the
-// firmware table when it asks for one or names no target), bring the
-// network up, log in to every target in parallel through the kernel,
-// write the files iscsid and the distribution read after switch_root,
-// and return the root disk's block device.
-func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
-	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
-	WarmRandom()
-
-	p, err := gatherPlan(ctx, cmdline, logf)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range p.Warnings {
-		logf("warning: %s", w)
-	}
-	if len(p.Targets) == 0 && !p.DHCPRootPath {
-		return nil, fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
-	}
-
-	nw, err := startNetwork(ctx, p, "/", true, logf)
-	if err != nil {
-		return nil, err
-	}
-	leases, err := nw.forLogins(p)
-	if err != nil {
-		return nil, err
-	}
-	if p.DHCPRootPath {
-		if err := targetsFromDHCP(p, leases, logf); err != nil {
-			return nil, err
-		}
-	}
-
-	k, err := OpenKernel(cmp.Or(p.Transport, "tcp"))
-	if err != nil {
-		return nil, err
-	}
-	defer k.Close()
-	// rd.retry, or Run's default when it is not given (0)
-	deadline := time.Duration(p.RetrySeconds) * time.Second
-	ro := RunOptions{Deadline: deadline, Log: log, Settled: nw.done}
-	if !p.SkipRouteTest && hostRouted(p.Transport) {
-		ro.Route = routeTo
-	}
-	sessions, err := Run(ctx, p, k.Login, ro)
-	if len(sessions) > 0 {
-		Summary(log, sessions)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// The hand-off describes every interface: wait for those still coming
-	// up (each bounded by its carrier and DHCP timeouts).
-	<-nw.done
-
-	out := &Booted{Records: k.NodeRecords(p, sessions)}
-	if err := WriteHandoff("/", p, out.Records); err != nil {
-		logf("warning: hand-off files: %v", err)
-	}
-	if p.Resident {
-		st := k.ResidentState(p, sessions)
-		out.Resident = &st
-	}
-	for _, s := range sessions {
-		if s.Device != "" {
-			out.Device = "/dev/" + s.Device
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("logged in, but no session brought a disk")
-}
-
-// gatherPlan merges the command line with the firmware table when the
-// command line asks for firmware (rd.iscsi.firmware, iscsi_auto) or names
-// no target of its own (FirmwareFor).
-func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*plan.Plan, error) {
-	env := map[string]string{}
-	if b, err := os.ReadFile(plan.InitramfsToolsFile); err == nil {
-		vars, err := plan.ParseInitramfsTools(strings.NewReader(string(b)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", plan.InitramfsToolsFile, err)
-		}
-		env = vars
-	}
-	cp, err := plan.FromCmdline(cmdline, plan.WithEnv(env))
-	if err != nil {
-		return nil, err
-	}
-	fw, err := plan.FirmwareFor(ctx, cp, plan.FirmwareOptions{Load: func(ctx context.Context) (*ibft.Table, error) { return ibft.Load(ctx) },
-		Logf: logf})
-	if err != nil {
-		return nil, err
-	}
-	p := plan.Merge(nil, cp, fw)
-	if p.Initiator == "" {
-		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
-	}
-	return p, nil
-}
-
-// readInitiatorName reads InitiatorName= from an open-iscsi
-// initiatorname.iscsi file, or "".
-func readInitiatorName(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "InitiatorName="); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
 // NetworkUp configures the plan's interfaces and waits for all of them
 // (see netInterfaces for which), as iscsistart -N does: it leaves the host
 // name alone. The boot goes on when at least one of them came up.
 func NetworkUp(ctx context.Context, p *plan.Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
-	n, err := startNetwork(ctx, p, "/", false, logf)
+	n, err := StartNetwork(ctx, p, "/", false, logf)
 	if err != nil {
 		return nil, err
 	}
 	return n.wait()
 }
 
-// network is the plan's interfaces coming up in the background.
-type network struct {
+// Network is the plan's interfaces coming up in the background.
+type Network struct {
 	first chan struct{} // closed when the first interface is up, or all are done
 	done  chan struct{} // closed when every interface is up or has failed
 	root  string        // where the hand-off files go: "/" at boot
@@ -191,12 +59,12 @@ var configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) 
 		netcfg.WithSetHostname(o.setHostname), netcfg.WithOnUp(o.onUp))
 }
 
-// startNetwork names the links ifname= names, then starts configuring the
+// StartNetwork names the links ifname= names, then starts configuring the
 // plan's interfaces in parallel, with the host name when setHostname says
 // so. A link that cannot be renamed is still configured, by its MAC
 // address, under the kernel's name.
-func startNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bool, logf func(string, ...any)) (*network, error) {
-	n := &network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
+func StartNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bool, logf func(string, ...any)) (*Network, error) {
+	n := &Network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
 			if err := netcfg.RenameLink(ctx, i.MAC, i.Name); err != nil {
@@ -236,7 +104,7 @@ func startNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bo
 
 // finish records the interfaces that came up and writes their hand-off
 // files, the boot device's last, so that open-iscsi.interface names it.
-func (n *network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func(string, ...any)) {
+func (n *Network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func(string, ...any)) {
 	var up []netcfg.Result
 	for _, r := range res {
 		if r.Name == "" || len(r.Addresses) == 0 {
@@ -267,19 +135,19 @@ func (n *network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func
 }
 
 // wait waits for every interface and returns those that came up.
-func (n *network) wait() ([]netcfg.Result, error) {
+func (n *Network) wait() ([]netcfg.Result, error) {
 	<-n.done
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.up, n.err
 }
 
-// forLogins waits until the logins can start. As dracut without
+// ForLogins waits until the logins can start. As dracut without
 // rd.iscsi.waitnet, that is once one interface is up, the others coming up
 // meanwhile; with it (WaitNet), once every one is. A root from DHCP needs
 // the leases, and a portal's host name the name servers, of them all. It
 // returns the interfaces up when every one is done, else none.
-func (n *network) forLogins(p *plan.Plan) ([]netcfg.Result, error) {
+func (n *Network) ForLogins(p *plan.Plan) ([]netcfg.Result, error) {
 	if p.WaitNet || p.DHCPRootPath || namedPortals(p) {
 		return n.wait()
 	}
@@ -292,12 +160,12 @@ func (n *network) forLogins(p *plan.Plan) ([]netcfg.Result, error) {
 	}
 }
 
-// routeTo returns an error wrapping errNoRoute when the kernel has no route
+// RouteTo returns an error wrapping errNoRoute when the kernel has no route
 // to the portal's address, what dracut asks "ip route get" before a login
 // (rd.iscsi.testroute). Connecting a UDP socket looks the route up and sends
 // nothing. A host name is not tested, as in dracut, nor is any other
 // failure taken for a missing route.
-func routeTo(ctx context.Context, p plan.Portal) error {
+func RouteTo(ctx context.Context, p plan.Portal) error {
 	a, err := netip.ParseAddr(p.Address)
 	if err != nil {
 		return nil
@@ -313,13 +181,13 @@ func routeTo(ctx context.Context, p plan.Portal) error {
 	return nil
 }
 
-// targetsFromDHCP adds the targets of the leases' root-path (option 17),
+// TargetsFromDHCP adds the targets of the leases' root-path (option 17),
 // for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
 // (option 203) when nothing else gave one. With bootdev=, only the boot
 // device's lease counts, as in dracut. Both come from any machine on the
 // segment: netcfg drops values of the wrong syntax, and so does this step
 // again, with a warning, since a Result is plain data anyone can fill.
-func targetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...any)) error {
+func TargetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...any)) error {
 	for _, r := range leases {
 		if p.BootDev != "" && r.Name != p.BootDev {
 			continue
@@ -336,7 +204,7 @@ func targetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...
 			continue
 		}
 		if !esc.Printable(r.RootPath) {
-			logf("warning: %s: DHCP option 17 (root path) dropped: %s: %v", r.Name, esc.Clip(r.RootPath, 255), errControlByte)
+			logf("warning: %s: DHCP option 17 (root path) dropped: %s: holds a control byte or invalid UTF-8", r.Name, esc.Clip(r.RootPath, 255))
 			continue
 		}
 		t, err := plan.TargetFromRootPath(r.RootPath, r.ServerAddr)
@@ -369,10 +237,10 @@ func namedPortals(p *plan.Plan) bool {
 	return false
 }
 
-// hostRouted tells whether a transport's connections follow the kernel's
+// HostRouted tells whether a transport's connections follow the kernel's
 // routes, so that a missing route means a login cannot work: tcp and iser
 // do; offload cards (bnx2i, qedi, ...) have a network of their own.
-func hostRouted(transport string) bool {
+func HostRouted(transport string) bool {
 	return transport == "" || transport == "tcp" || transport == "iser"
 }
 
@@ -388,3 +256,6 @@ func physicalLinks() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Done is closed when every interface is up or has failed.
+func (n *Network) Done() <-chan struct{} { return n.done }

@@ -36,7 +36,7 @@ func TestTargetsFromDHCPHostile(t *testing.T) {
 			var log []string
 			logf := func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
 			p := &plan.Plan{DHCPRootPath: true}
-			err := targetsFromDHCP(p, []netcfg.Result{tc.lease}, logf)
+			err := TargetsFromDHCP(p, []netcfg.Result{tc.lease}, logf)
 			if p.Initiator != tc.initiator || len(p.Targets) != tc.targets {
 				t.Errorf("initiator %q, %d targets; want %q, %d", p.Initiator, len(p.Targets), tc.initiator, tc.targets)
 			}
@@ -63,7 +63,7 @@ func TestTargetsFromDHCPHostile(t *testing.T) {
 	}
 	// A good lease still gives both.
 	p := &plan.Plan{DHCPRootPath: true}
-	if err := targetsFromDHCP(p, []netcfg.Result{{Name: "eth0", RootPath: good, InitiatorName: "iqn.2025-01.test:init", ServerAddr: netip.MustParseAddr("10.0.0.1")}}, func(string, ...any) {}); err != nil || p.Initiator != "iqn.2025-01.test:init" || len(p.Targets) != 1 {
+	if err := TargetsFromDHCP(p, []netcfg.Result{{Name: "eth0", RootPath: good, InitiatorName: "iqn.2025-01.test:init", ServerAddr: netip.MustParseAddr("10.0.0.1")}}, func(string, ...any) {}); err != nil || p.Initiator != "iqn.2025-01.test:init" || len(p.Targets) != 1 {
 		t.Errorf("good lease: %v, initiator %q, targets %v", err, p.Initiator, p.Targets)
 	}
 }

@@ -108,7 +108,7 @@ func identityParams(p *plan.Plan, t *plan.Target) []kernel.ParamValue {
 		}
 		ps = append(ps, kernel.ParamValue{Param: s.Kernel, Value: v})
 	}
-	ps = append(ps, kernel.ParamValue{Param: kernel.ParamIfaceName, Value: ifaceName(t)},
+	ps = append(ps, kernel.ParamValue{Param: kernel.ParamIfaceName, Value: t.IfaceRecord()},
 		kernel.ParamValue{Param: kernel.ParamInitiatorName, Value: p.Initiator})
 	if t.Auth.Method == plan.AuthCHAP {
 		ps = append(ps, kernel.ParamValue{Param: kernel.ParamUsername, Value: t.Auth.Username},

@@ -32,9 +32,9 @@ func TestRouteTo(t *testing.T) {
 		{"san.example", nil}, // host names are not tested
 	}
 	for _, tt := range tests {
-		err := routeTo(context.Background(), plan.Portal{Address: tt.addr, Port: 3260})
+		err := RouteTo(context.Background(), plan.Portal{Address: tt.addr, Port: 3260})
 		if !errors.Is(err, tt.want) {
-			t.Errorf("routeTo(%s) = %v, want %v", tt.addr, err, tt.want)
+			t.Errorf("RouteTo(%s) = %v, want %v", tt.addr, err, tt.want)
 		}
 	}
 }
@@ -59,7 +59,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p := &plan.Plan{DHCPRootPath: true, BootDev: tt.bootdev}
-		err := targetsFromDHCP(p, leases, func(string, ...any) {})
+		err := TargetsFromDHCP(p, leases, func(string, ...any) {})
 		var names []string
 		for _, tg := range p.Targets {
 			names = append(names, tg.Name)
@@ -119,11 +119,11 @@ func TestNetworkForLogins(t *testing.T) {
 				t.Fatal(err)
 			}
 			begin := time.Now()
-			nw, err := startNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
+			nw, err := StartNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
 			if err != nil {
 				t.Fatal(err)
 			}
-			up, err := nw.forLogins(p)
+			up, err := nw.ForLogins(p)
 			took := time.Since(begin)
 			if err != nil {
 				t.Fatal(err)
@@ -152,11 +152,11 @@ func TestNetworkNoneUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nw, err := startNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
+	nw, err := StartNetwork(context.Background(), p, t.TempDir(), true, func(string, ...any) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nw.forLogins(p); err == nil || !strings.Contains(err.Error(), "no interface came up") {
+	if _, err := nw.ForLogins(p); err == nil || !strings.Contains(err.Error(), "no interface came up") {
 		t.Errorf("forLogins = %v, want no interface up", err)
 	}
 }
@@ -171,7 +171,7 @@ func TestNetworkHandoffBootDev(t *testing.T) {
 			t.Fatal(err)
 		}
 		root := t.TempDir()
-		nw, err := startNetwork(context.Background(), p, root, true, func(string, ...any) {})
+		nw, err := StartNetwork(context.Background(), p, root, true, func(string, ...any) {})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,7 +206,7 @@ func TestNetworkOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, boot := range []bool{true, false} {
-		nw, err := startNetwork(context.Background(), p, t.TempDir(), boot, func(string, ...any) {})
+		nw, err := StartNetwork(context.Background(), p, t.TempDir(), boot, func(string, ...any) {})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -271,6 +271,23 @@ func awaitRoute(ctx context.Context, route func(context.Context, plan.Portal) er
 	}
 }
 
+// Reattempt runs f until it succeeds or ctx ends, with Run's backoff
+// between attempts and every failure retried, as iscsid retries within the
+// replacement timeout. fail hears of each failure worth a line: one that
+// repeats the one before is told once per 10 s, with a note of how many
+// attempts the line stands for.
+func Reattempt(ctx context.Context, f func(context.Context) error, fail func(err error, try int, note string, wait time.Duration)) error {
+	var q quietRepeats
+	b := backoff{first: firstBackoff, max: maxBackoff, retryable: func(error) bool { return true }}
+	_, _, err := retry(ctx, b, func(ctx context.Context, _ int) (*Session, error) { return nil, f(ctx) },
+		func(err error, try int, wait time.Duration) {
+			if note, ok := q.show(err, time.Now()); ok {
+				fail(err, try, note, wait)
+			}
+		})
+	return err
+}
+
 // quietRepeats keeps a path that fails the same way at every attempt (a
 // dead portal, retried every second until the deadline) to one console
 // line per repeatInterval, not one per attempt: a line when the failure

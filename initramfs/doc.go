@@ -5,7 +5,8 @@
 // needs and no metadata names).
 //
 // The modules go in with a load-order list, /etc/iscsiboot/modules (see
-// package pid1), so that the guest loads them without modprobe.
+// package internal/modlist), so that the guest /init (package pid1) loads
+// them without modprobe.
 //
 // Builder writes one archive segment. Append copies an existing image first
 // and adds the segment after it; the kernel unpacks concatenated archives in

@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
 )
 
 // ModuleListPath is where the image lists its modules in load order.
-const ModuleListPath = pid1.ModuleList
+const ModuleListPath = modlist.Path
 
 // ModulesDir returns the directory holding the modules of kernel kver in the
 // tree rooted at kernelDir ("/" for the running system): lib/modules/KVER, or
@@ -168,9 +168,9 @@ func hasConfigLine(config []byte, want string) bool {
 
 // formatModuleList renders the module list file.
 func formatModuleList(paths []string) []byte {
-	mods := make([]pid1.Module, len(paths))
+	mods := make([]modlist.Module, len(paths))
 	for i, p := range paths {
-		mods[i] = pid1.Module{Path: p}
+		mods[i] = modlist.Module{Path: p}
 	}
-	return pid1.FormatModuleList(mods)
+	return modlist.Format(mods)
 }

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
+
 	"github.com/google/go-cmp/cmp"
-	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
 )
 
 const testKver = "6.1.0-99-amd64"
@@ -165,7 +166,7 @@ func TestAddModulesImage(t *testing.T) {
 	for _, f := range readArchive(t, gunzip(t, out.Bytes())) {
 		files["/"+f.Name] = f.Data
 	}
-	mods, err := pid1.ParseModuleList([]byte(files[ModuleListPath]))
+	mods, err := modlist.Parse([]byte(files[ModuleListPath]))
 	if err != nil {
 		t.Fatalf("module list: %v", err)
 	}

@@ -57,12 +57,33 @@ type word struct {
 	hasValue bool
 }
 
+// SplitCmdline splits a kernel command line into its parameters,
+// "key=value" or "key", as the kernel does (tokenize): the one tokenizer
+// of the plan's command-line source and the guest /init. Empty parameters
+// (a bare "") are dropped.
+func SplitCmdline(s string) []string {
+	var out []string
+	for _, w := range tokenize(s) {
+		switch {
+		case w.hasValue:
+			out = append(out, w.key+"="+w.value)
+		case w.key != "":
+			out = append(out, w.key)
+		}
+	}
+	return out
+}
+
 // tokenize splits a command line as the kernel's next_arg does
 // (lib/cmdline.c): words end at unquoted white space; a double quote
 // toggles quoting anywhere; one quote at the start of the word or of the
 // value, and one at its end, are dropped. "--" alone ends the list: what
-// follows is for init.
+// follows is for init. The line ends at a NUL byte, as the kernel's C
+// string does.
 func tokenize(s string) []word {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
 	var out []word
 	for {
 		s = strings.TrimLeft(s, " \t\n\v\f\r")

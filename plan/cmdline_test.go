@@ -501,3 +501,62 @@ func TestFromCmdlineTooMany(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitCmdline(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"  ro  quiet\n", []string{"ro", "quiet"}},
+		{`root=/dev/sda1 rootflags="data=ordered,noatime" x`, []string{"root=/dev/sda1", "rootflags=data=ordered,noatime", "x"}},
+		{`root=LABEL="my root" ro`, []string{`root=LABEL="my root"`, "ro"}}, // the kernel keeps a quote inside the value
+		{"ro -- single rdinit=/x", []string{"ro"}},                          // what follows -- is init's
+		{`"init=/bin/sh -x"`, []string{"init=/bin/sh -x"}},
+		{`a=""`, []string{"a="}},
+		{`"" " x`, []string{" x"}},
+		{"ro root=/dev/sda1\x00 rw init=/bin/sh", []string{"ro", "root=/dev/sda1"}},
+		{"a=\xff\xfe b", []string{"a=\xff\xfe", "b"}},
+	} {
+		if diff := cmp.Diff(tc.want, SplitCmdline(tc.in)); diff != "" {
+			t.Errorf("SplitCmdline(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+// FuzzSplitCmdline: the kernel command line is whatever the boot loader (or
+// whoever edited its menu) passed. Splitting it never panics, makes no
+// word longer than the input, keeps no NUL (the kernel's line ends there)
+// and no empty word, and words with neither white space nor a quote split
+// again to themselves.
+func FuzzSplitCmdline(f *testing.F) {
+	f.Add(`root=LABEL="my root" ro rootflags="a b" init=/sbin/init -- single`)
+	f.Add("a\x00b c")
+	f.Add("\"unterminated x=\xff\t\ny")
+	f.Fuzz(func(t *testing.T, s string) {
+		words := SplitCmdline(s)
+		total := 0
+		var plain []string
+		for _, w := range words {
+			if w == "" || strings.Contains(w, "\x00") {
+				t.Fatalf("word %q from %q", w, s)
+			}
+			total += len(w)
+			if !strings.ContainsAny(w, "\" \t\n\v\f\r") && w != "--" {
+				plain = append(plain, w)
+			}
+		}
+		if total > len(s) {
+			t.Fatalf("%d bytes of words from %d bytes of %q", total, len(s), s)
+		}
+		again := SplitCmdline(strings.Join(plain, " "))
+		if len(again) != len(plain) {
+			t.Fatalf("round trip of %q: %q, then %q", s, plain, again)
+		}
+		for i := range plain {
+			if again[i] != plain[i] {
+				t.Fatalf("round trip of %q: %q, then %q", s, plain, again)
+			}
+		}
+	})
+}

@@ -114,6 +114,15 @@ type Target struct {
 	Source    string `json:"source"`
 }
 
+// IfaceRecord is the open-iscsi iface record the target's sessions use:
+// IfaceName, or "default" for plain TCP.
+func (t *Target) IfaceRecord() string {
+	if t.IfaceName != "" {
+		return t.IfaceName
+	}
+	return "default"
+}
+
 // Portal is one address of a target.
 type Portal struct {
 	Address string `json:"address"` // IP literal without brackets, or host name

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/handoff"
+
 	"github.com/iscsiboot/iscsiboot/plan"
 
-	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/nstest"
 	"github.com/iscsiboot/iscsiboot/internal/tgtd"
 )
@@ -388,8 +389,8 @@ func TestHandoffRecordIscsiadm(t *testing.T) {
 			UsernameIn: "disk1", PasswordIn: "target-secret-2"},
 	}}}
 	p.Params["node.session.err_timeo.abort_timeout"] = "7"
-	rec := boot.NewNodeRecord(p, &p.Targets[0], p.Targets[0].Portals[0], 1)
-	if err := boot.WriteHandoff(root, p, []boot.NodeRecord{rec}); err != nil {
+	rec := handoff.NewNodeRecord(p, &p.Targets[0], p.Targets[0].Portals[0], 1)
+	if err := handoff.WriteHandoff(root, p, []handoff.NodeRecord{rec}); err != nil {
 		t.Fatal(err)
 	}
 	script := `mount --bind "$1/etc/iscsi" /etc/iscsi && mkdir -p /run/lock &&

@@ -10,8 +10,8 @@ import (
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
-	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+	"github.com/iscsiboot/iscsiboot/pid1"
 )
 
 // loadTable reads the iBFT from --ibft FILE or from the firmware.

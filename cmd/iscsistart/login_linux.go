@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/iscsiboot/iscsiboot/handoff"
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/boot"
@@ -94,7 +95,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr i
 		boot.Summary(stdout, sessions)
 	}
 	if o.resident && len(sessions) > 0 {
-		if rerr := startResident(k.ResidentState(p, sessions)); rerr != nil {
+		if rerr := handoff.StartResident(handoff.NewResidentState(k, p, sessions)); rerr != nil {
 			fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
 		} else {
 			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")

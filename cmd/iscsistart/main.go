@@ -22,18 +22,20 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/iscsiboot/iscsiboot/handoff"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+	"github.com/iscsiboot/iscsiboot/pid1"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	if len(os.Args) == 2 && os.Args[1] == residentArg {
-		os.Exit(residentMain())
+	if len(os.Args) == 2 && os.Args[1] == handoff.ResidentArg {
+		os.Exit(handoff.ResidentMain())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if ok, err := asInit(ctx); ok {
+	if ok, err := pid1.Run(ctx, ownFlag); ok {
 		// Reached only when the boot failed past every rescue.
 		fmt.Fprintf(os.Stderr, "iscsiboot: %v\n", err)
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package boot
+package handoff
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"golang.org/x/sys/unix"
@@ -37,9 +38,9 @@ type ResidentPath struct {
 // made, with the persistent portal the kernel shows for each (a permanent
 // redirect's, if there was one). Sessions the kernel already had are left
 // to whoever made them.
-func (k *Kernel) ResidentState(p *plan.Plan, sessions []*Session) ResidentState {
+func NewResidentState(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) ResidentState {
 	st := ResidentState{Handle: k.Handle(), Plan: plan.Plan{Initiator: p.Initiator, Params: p.Params, Transport: p.Transport}}
-	for _, b := range k.bootSessions(p, sessions) {
+	for _, b := range bootSessions(k, p, sessions) {
 		if b.s.Already {
 			continue
 		}
@@ -157,7 +158,7 @@ type ResidentOptions struct {
 // nil once iscsid runs (it stops at once, even in the middle of a login:
 // iscsid recovers what it finds), ctx's error when ctx ends. A session
 // that is never dropped costs nothing but the 200 ms poll for iscsid.
-func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOptions) error {
+func Resident(ctx context.Context, k *boot.Kernel, st ResidentState, o ResidentOptions) error {
 	if o.Poll <= 0 {
 		o.Poll = 200 * time.Millisecond
 	}
@@ -224,7 +225,7 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 		}
 		logf("session %d (%s at %s): %s; logging in again", ce.SID, path.Target, path.Persistent, ce.Code)
 		begin := time.Now()
-		if err := k.reopenUntil(ctx, &st.Plan, t, path, o.AttemptTimeout, logf); err != nil {
+		if err := reopenUntil(ctx, k, &st.Plan, t, path, o.AttemptTimeout, logf); err != nil {
 			return done(err)
 		}
 		logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
@@ -232,19 +233,13 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 }
 
 // reopenUntil runs Reopen until it succeeds or ctx ends, each attempt
-// bounded by attempt, with Run's backoff between attempts; every failure
-// is retried, as iscsid retries within the replacement timeout.
-func (k *Kernel) reopenUntil(ctx context.Context, p *plan.Plan, t *plan.Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
-	var q quietRepeats
-	b := backoff{first: firstBackoff, max: maxBackoff, retryable: func(error) bool { return true }}
-	_, _, err := retry(ctx, b, func(ctx context.Context, _ int) (*Session, error) {
+// bounded by attempt, with Run's backoff between attempts (boot.Reattempt).
+func reopenUntil(ctx context.Context, k *boot.Kernel, p *plan.Plan, t *plan.Target, path ResidentPath, attempt time.Duration, logf func(string, ...any)) error {
+	return boot.Reattempt(ctx, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, attempt)
 		defer cancel()
-		return nil, k.Reopen(actx, p, t, path.SID, path.CID, path.Persistent)
-	}, func(err error, try int, wait time.Duration) {
-		if note, ok := q.show(err, time.Now()); ok {
-			logf("session %d: attempt %d failed: %v%s; retrying in %.2fs", path.SID, try, err, note, wait.Seconds())
-		}
+		return k.Reopen(actx, p, t, path.SID, path.CID, path.Persistent)
+	}, func(err error, try int, note string, wait time.Duration) {
+		logf("session %d: attempt %d failed: %v%s; retrying in %.2fs", path.SID, try, err, note, wait.Seconds())
 	})
-	return err
 }

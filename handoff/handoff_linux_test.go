@@ -1,10 +1,11 @@
-package boot
+package handoff
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,8 +38,8 @@ func TestNodeRecordsFromSysfs(t *testing.T) {
 
 	p := handoffPlan()
 	p.Targets[0].Auth = plan.Auth{Method: plan.AuthCHAP, Username: "u", Password: "p"}
-	k := &Kernel{kernel.NewInitiator(nil, kernel.Sysfs{Root: root}, 0)}
-	got := k.NodeRecords(p, []*Session{
+	k := &boot.Kernel{Initiator: kernel.NewInitiator(nil, kernel.Sysfs{Root: root}, 0)}
+	got := NodeRecords(k, p, []*boot.Session{
 		{Target: "iqn.2025-01.test:disk1", Portal: plan.Portal{Address: "10.0.2.9", Port: 3260}, SID: 3}, // redirected there
 		{Target: "iqn.2025-01.test:disk1", SID: -1},
 		{Target: "iqn.2025-01.test:other", SID: 4},

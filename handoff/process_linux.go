@@ -1,4 +1,4 @@
-package main
+package handoff
 
 import (
 	"context"
@@ -10,19 +10,19 @@ import (
 	"github.com/iscsiboot/iscsiboot/boot"
 )
 
-// residentArg, as the first argument, runs the resident loop: startResident
+// ResidentArg, as the first argument, runs the resident loop: StartResident
 // passes it to the process it starts. It is not a flag users give.
-const residentArg = "--resident-loop"
+const ResidentArg = "--resident-loop"
 
 // residentName is the loop's argv[0]. The leading @ is systemd's mark of a
 // root storage daemon, which its initrd does not kill at switch_root.
 const residentName = "@iscsiboot-resident"
 
-// startResident starts the resident loop (boot.Resident) as a detached
+// StartResident starts the resident loop (Resident) as a detached
 // process of its own, hands it st through a pipe, and returns once it has
 // opened what it keeps using (the netlink socket, /proc), so that the
 // caller may move /proc into the new root and switch to it.
-func startResident(st boot.ResidentState) error {
+func StartResident(st ResidentState) error {
 	stateR, stateW, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("resident loop: %w", err)
@@ -34,7 +34,7 @@ func startResident(st boot.ResidentState) error {
 		return fmt.Errorf("resident loop: %w", err)
 	}
 	defer readyR.Close()
-	p, err := os.StartProcess("/proc/self/exe", []string{residentName, residentArg}, &os.ProcAttr{
+	p, err := os.StartProcess("/proc/self/exe", []string{residentName, ResidentArg}, &os.ProcAttr{
 		Files: []*os.File{stateR, os.Stdout, os.Stderr, readyW},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
@@ -60,14 +60,14 @@ func startResident(st boot.ResidentState) error {
 	return nil
 }
 
-// residentMain is the resident loop's process: it reads the state from
+// ResidentMain is the resident loop's process: it reads the state from
 // stdin, opens the netlink socket and /proc, says it is ready on fd 3,
-// and runs boot.Resident until iscsid runs.
-func residentMain() int {
+// and runs Resident until iscsid runs.
+func ResidentMain() int {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stdout, "iscsiboot-resident: "+format+"\n", args...)
 	}
-	st, err := boot.DecodeResidentState(os.Stdin)
+	st, err := DecodeResidentState(os.Stdin)
 	if err != nil {
 		logf("read the sessions: %v", err)
 		return 1
@@ -87,8 +87,8 @@ func residentMain() int {
 	ready.Write([]byte{1})
 	ready.Close()
 	self := os.Getpid()
-	err = boot.Resident(context.Background(), k, st, boot.ResidentOptions{
-		Iscsid: func() (int, bool) { return boot.IscsidRunning(proc, self) },
+	err = Resident(context.Background(), k, st, ResidentOptions{
+		Iscsid: func() (int, bool) { return IscsidRunning(proc, self) },
 		Logf:   logf,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package boot
+package handoff
 
 import (
 	"cmp"
@@ -132,7 +132,7 @@ func NewNodeRecord(p *plan.Plan, t *plan.Target, portal plan.Portal, tpgt int) N
 	for k, v := range p.Params {
 		params[k] = v
 	}
-	return NodeRecord{Target: t.Name, TPGT: tpgt, Portal: portal, Iface: ifaceName(t),
+	return NodeRecord{Target: t.Name, TPGT: tpgt, Portal: portal, Iface: t.IfaceRecord(),
 		Transport: cmp.Or(p.Transport, "tcp"), Auth: t.Auth, Params: params}
 }
 
@@ -257,12 +257,4 @@ func writeFileAtomic(path string, data []byte, perm, dirPerm os.FileMode) error 
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-// ifaceName is the open-iscsi iface record a target's sessions use.
-func ifaceName(t *plan.Target) string {
-	if t.IfaceName != "" {
-		return t.IfaceName
-	}
-	return "default"
 }

@@ -9,28 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/iscsiboot/iscsiboot/plan"
 )
-
-func TestSplitCmdline(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"  ro  quiet\n", []string{"ro", "quiet"}},
-		{`root=/dev/sda1 rootflags="data=ordered,noatime" x`, []string{"root=/dev/sda1", "rootflags=data=ordered,noatime", "x"}},
-		{`root=LABEL="my root" ro`, []string{"root=LABEL=my root", "ro"}},
-		{`"init=/bin/sh -x"`, []string{"init=/bin/sh -x"}},
-		{`a=""`, []string{"a="}},
-		{`"" " x`, []string{" x"}},
-		{"ro root=/dev/sda1\x00 rw init=/bin/sh", []string{"ro", "root=/dev/sda1"}},
-		{"a=\xff\xfe b", []string{"a=\xff\xfe", "b"}},
-	} {
-		if diff := cmp.Diff(tc.want, SplitCmdline(tc.in)); diff != "" {
-			t.Errorf("SplitCmdline(%q) (-want +got):\n%s", tc.in, diff)
-		}
-	}
-}
 
 func TestParseCmdline(t *testing.T) {
 	def := func(f func(c *Config)) Config {
@@ -137,43 +117,6 @@ func TestReadCmdlineEndless(t *testing.T) {
 	}
 }
 
-// FuzzSplitCmdline: the kernel command line is whatever the boot loader (or
-// whoever edited its menu) passed. Splitting it never panics, makes no
-// word longer than the input, keeps no NUL (the kernel's line ends there)
-// and no empty word, and quoting each word again gives the same words.
-func FuzzSplitCmdline(f *testing.F) {
-	f.Add(`root=LABEL="my root" ro rootflags="a b" init=/sbin/init -- single`)
-	f.Add("a\x00b c")
-	f.Add("\"unterminated x=\xff\t\ny")
-	f.Fuzz(func(t *testing.T, s string) {
-		words := SplitCmdline(s)
-		total := 0
-		quoted := make([]string, len(words))
-		for i, w := range words {
-			if w == "" || strings.ContainsAny(w, "\x00\"") {
-				t.Fatalf("word %q from %q", w, s)
-			}
-			total += len(w)
-			quoted[i] = w
-			if strings.ContainsAny(w, " \t\n") {
-				quoted[i] = `"` + w + `"`
-			}
-		}
-		if total > len(s) {
-			t.Fatalf("%d bytes of words from %d bytes of %q", total, len(s), s)
-		}
-		again := SplitCmdline(strings.Join(quoted, " "))
-		if len(again) != len(words) {
-			t.Fatalf("round trip of %q: %q, then %q", s, words, again)
-		}
-		for i := range words {
-			if again[i] != words[i] {
-				t.Fatalf("round trip of %q: %q, then %q", s, words, again)
-			}
-		}
-	})
-}
-
 func FuzzParseCmdline(f *testing.F) {
 	f.Add(`root=UUID=abc ro rootflags="a b" rd.retry=3 panic=-1 init=/x rd.break=pre-mount`)
 	f.Add(`"unterminated root=/dev/sda`)
@@ -188,7 +131,7 @@ func FuzzParseCmdline(f *testing.F) {
 		if c.Root.Path != "" && (!strings.HasPrefix(c.Root.Path, "/dev/") || strings.Contains(c.Root.Path, "..")) {
 			t.Errorf("root path %q accepted", c.Root.Path)
 		}
-		for _, a := range SplitCmdline(s) {
+		for _, a := range plan.SplitCmdline(s) {
 			if a == "" {
 				t.Errorf("empty parameter from %q", s)
 			}

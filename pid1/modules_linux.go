@@ -8,10 +8,12 @@ import (
 	"os"
 	"path"
 
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
+
 	"golang.org/x/sys/unix"
 )
 
-// LoadModules loads the modules listed in the file list (see ModuleList), in
+// LoadModules loads the modules listed in the file list (see modlist.Path), in
 // order, with finit_module(2). A module that is already loaded counts as
 // loaded. A module that fails does not stop the others, since one missing
 // driver need not stop the boot; the failures come back joined in the error.
@@ -24,7 +26,7 @@ func LoadModules(ctx context.Context, list string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load modules: %w", err)
 	}
-	mods, err := ParseModuleList(data)
+	mods, err := modlist.Parse(data)
 	if err != nil {
 		return 0, fmt.Errorf("load modules: %s: %w", list, err)
 	}
@@ -43,7 +45,7 @@ func LoadModules(ctx context.Context, list string) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-func loadModule(m Module) error {
+func loadModule(m modlist.Module) error {
 	f, err := os.Open(m.Path)
 	if err != nil {
 		return fmt.Errorf("load module: %w", err)

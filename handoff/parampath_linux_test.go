@@ -1,9 +1,10 @@
-package boot
+package handoff
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/plan"
 )
 
@@ -21,7 +22,7 @@ func TestParamPath(t *testing.T) {
 	if _, ok := p.Params["node.sesion.scan"]; ok || len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], "node.sesion.scan ignored") {
 		t.Errorf("misspelled name: params %v, warnings %q: want it warned about and left out", p.Params, p.Warnings)
 	}
-	l, err := KernelLogin(p, &p.Targets[0], p.Targets[0].Portals[0])
+	l, err := boot.KernelLogin(p, &p.Targets[0], p.Targets[0].Portals[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pid1
+package modlist
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseModuleList(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		in   string
@@ -21,7 +21,7 @@ func TestParseModuleList(t *testing.T) {
 		{name: "nul", in: "/lib/a.ko x=\x00\n", err: errNulInModule},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseModuleList([]byte(tc.in))
+			got, err := Parse([]byte(tc.in))
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("got %v, want %v", err, tc.err)
 			}
@@ -35,11 +35,11 @@ func TestParseModuleList(t *testing.T) {
 func FuzzModuleList(f *testing.F) {
 	f.Add([]byte("/lib/a.ko\n/lib/b.ko p=1\n# c\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		mods, err := ParseModuleList(data)
+		mods, err := Parse(data)
 		if err != nil {
 			return
 		}
-		again, err := ParseModuleList(FormatModuleList(mods))
+		again, err := Parse(Format(mods))
 		if err != nil {
 			t.Fatalf("reparse: %v", err)
 		}

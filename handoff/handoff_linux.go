@@ -1,6 +1,7 @@
-package boot
+package handoff
 
 import (
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/core/kernel"
 	"github.com/iscsiboot/iscsiboot/plan"
 )
@@ -8,7 +9,7 @@ import (
 // bootSession is a session of the boot with its target in the plan and
 // what the kernel shows for it.
 type bootSession struct {
-	s    *Session
+	s    *boot.Session
 	t    *plan.Target
 	info kernel.SessionInfo
 }
@@ -22,7 +23,7 @@ func (b bootSession) persistent() plan.Portal {
 
 // bootSessions pairs each of the sessions that has a kernel session with
 // its target in p and the kernel's view of it.
-func (k *Kernel) bootSessions(p *plan.Plan, sessions []*Session) []bootSession {
+func bootSessions(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) []bootSession {
 	infos, _ := k.Sysfs().Sessions()
 	var out []bootSession
 	for _, s := range sessions {
@@ -42,9 +43,9 @@ func (k *Kernel) bootSessions(p *plan.Plan, sessions []*Session) []bootSession {
 // NodeRecords returns a node record for each of the sessions, with the
 // persistent portal and portal group tag the kernel shows for it: the
 // values iscsid looks its record up by.
-func (k *Kernel) NodeRecords(p *plan.Plan, sessions []*Session) []NodeRecord {
+func NodeRecords(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) []NodeRecord {
 	var out []NodeRecord
-	for _, b := range k.bootSessions(p, sessions) {
+	for _, b := range bootSessions(k, p, sessions) {
 		out = append(out, NewNodeRecord(p, b.t, b.persistent(), b.info.TPGT))
 	}
 	return out

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/plan"
 )
 
 // DefaultRootWait bounds the wait for the root device when the command line
@@ -80,40 +82,6 @@ func ReadCmdline(path string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// SplitCmdline splits a kernel command line into parameters as the kernel's
-// next_arg does: on spaces, except inside double quotes, which are removed.
-// Parameters left empty (a bare "") are dropped. The line ends at a NUL
-// byte, as the kernel's C string does; bytes are taken as they are, valid
-// UTF-8 or not.
-func SplitCmdline(s string) []string {
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
-	}
-	var args []string
-	var cur strings.Builder
-	inQuote, inArg := false, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
-			inQuote = !inQuote
-			inArg = true
-		case !inQuote && (c == ' ' || c == '\t' || c == '\n'):
-			if inArg && cur.Len() > 0 {
-				args = append(args, cur.String())
-				cur.Reset()
-				inArg = false
-			}
-		default:
-			cur.WriteByte(c)
-			inArg = true
-		}
-	}
-	if inArg && cur.Len() > 0 {
-		args = append(args, cur.String())
-	}
-	return args
-}
-
 // ParseCmdline reads the parameters init acts on from a kernel command line.
 // Later parameters override earlier ones, as with the kernel. A parameter with
 // a bad value keeps its default and adds a *ParamError to the returned error,
@@ -130,7 +98,7 @@ func ParseCmdline(cmdline string) (Config, error) {
 		}
 		c.RootWait = time.Duration(n) * time.Second
 	}
-	for _, arg := range SplitCmdline(cmdline) {
+	for _, arg := range plan.SplitCmdline(cmdline) {
 		k, v, hasValue := strings.Cut(arg, "=")
 		switch k {
 		case "root":

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -44,7 +46,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		con.printf("warning: %v", err)
 	}
 
-	n, err := LoadModules(ctx, ModuleList)
+	n, err := LoadModules(ctx, modlist.Path)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			con.printf("warning: %v", e)

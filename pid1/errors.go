@@ -6,8 +6,6 @@ import (
 )
 
 var (
-	errRelativeModule = errors.New("path is not absolute")
-	errNulInModule    = errors.New("line holds a NUL byte")
 	errBadValue       = errors.New("invalid value")
 	errUnsupported    = errors.New("unsupported root= form")
 	errNoRoot         = errors.New("no root= on the command line and the boot step found no root device")

@@ -1,19 +1,29 @@
-package pid1
+// Package modlist is the format of the file that names the kernel modules
+// the guest /init loads: written by the image builder on the build host
+// (package initramfs), read by the /init in the guest (package pid1). It
+// imports nothing of this project.
+package modlist
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// ModuleList is the file in the image that names the kernel modules to load,
+var (
+	errRelativeModule = errors.New("path is not absolute")
+	errNulInModule    = errors.New("line holds a NUL byte")
+)
+
+// Path is the file in the image that names the kernel modules to load,
 // in load order, dependencies first. It is written by package initramfs.
 //
 // Format: one module per line, "PATH [PARAMS]", where PATH is the absolute
 // path of the .ko (or .ko.xz, .ko.zst) file in the image and PARAMS, if any,
 // are passed to the module as insmod would ("iscsi_tcp.ko max_lun=1").
 // Empty lines and lines starting with '#' are ignored.
-const ModuleList = "/etc/iscsiboot/modules"
+const Path = "/etc/iscsiboot/modules"
 
 // Module is one entry of the module list.
 type Module struct {
@@ -21,8 +31,8 @@ type Module struct {
 	Params string // module parameters, space separated; may be empty
 }
 
-// ParseModuleList parses the contents of a module list.
-func ParseModuleList(data []byte) ([]Module, error) {
+// Parse parses the contents of a module list.
+func Parse(data []byte) ([]Module, error) {
 	var mods []Module
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		s := strings.TrimSpace(string(line))
@@ -44,8 +54,8 @@ func ParseModuleList(data []byte) ([]Module, error) {
 	return mods, nil
 }
 
-// FormatModuleList returns mods in the format ParseModuleList reads.
-func FormatModuleList(mods []Module) []byte {
+// Format returns mods in the format Parse reads.
+func Format(mods []Module) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Kernel modules iscsiboot's init loads, in this order: PATH [PARAMS]\n")
 	for _, m := range mods {

@@ -1,9 +1,9 @@
-package main
+package pid1
 
 import (
 	"strings"
 
-	"github.com/iscsiboot/iscsiboot/initramfs/pid1"
+	"github.com/iscsiboot/iscsiboot/plan"
 )
 
 // initPaths are the names the kernel runs init by (init/main.c, kernel_init): /init, the default rdinit=,
@@ -52,7 +52,7 @@ func initPath(p string, cmdline string) bool {
 		}
 	}
 	rdinit, init := "", ""
-	for _, w := range pid1.SplitCmdline(cmdline) {
+	for _, w := range plan.SplitCmdline(cmdline) {
 		if w == "--" {
 			break
 		}

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package main
-
-import "context"
-
-func asInit(ctx context.Context) (bool, error) { return false, nil }

@@ -1,0 +1,145 @@
+package pid1
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/handoff"
+	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/plan"
+)
+
+// Booted is what Boot brought up.
+type Booted struct {
+	// Device is the root disk's block device (/dev/sda).
+	Device string
+	// Resident is the state for the resident loop when the plan asks for
+	// one (rd.iscsi.resident), else nil.
+	Resident *handoff.ResidentState
+	// Records are the node records of the sessions, for
+	// InstallNodeRecords.
+	Records []handoff.NodeRecord
+}
+
+// Boot is what an initramfs /init runs to reach an iSCSI root, one step
+// after the other: gather the plan from the kernel command line (and the
+// firmware table when it asks for one or names no target), bring the
+// network up, log in to every target in parallel through the kernel,
+// write the files iscsid and the distribution read after switch_root,
+// and return the root disk's block device.
+func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
+	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
+	boot.WarmRandom()
+
+	p, err := gatherPlan(ctx, cmdline, logf)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Warnings {
+		logf("warning: %s", w)
+	}
+	if len(p.Targets) == 0 && !p.DHCPRootPath {
+		return nil, fmt.Errorf("nothing to boot: no netroot=, root=iscsi:, rd.iscsi.* target or iBFT")
+	}
+
+	nw, err := boot.StartNetwork(ctx, p, "/", true, logf)
+	if err != nil {
+		return nil, err
+	}
+	leases, err := nw.ForLogins(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.DHCPRootPath {
+		if err := boot.TargetsFromDHCP(p, leases, logf); err != nil {
+			return nil, err
+		}
+	}
+
+	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	// rd.retry, or Run's default when it is not given (0)
+	deadline := time.Duration(p.RetrySeconds) * time.Second
+	ro := boot.RunOptions{Deadline: deadline, Log: log, Settled: nw.Done()}
+	if !p.SkipRouteTest && boot.HostRouted(p.Transport) {
+		ro.Route = boot.RouteTo
+	}
+	sessions, err := boot.Run(ctx, p, k.Login, ro)
+	if len(sessions) > 0 {
+		boot.Summary(log, sessions)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The hand-off describes every interface: wait for those still coming
+	// up (each bounded by its carrier and DHCP timeouts).
+	<-nw.Done()
+
+	out := &Booted{Records: handoff.NodeRecords(k, p, sessions)}
+	if err := handoff.WriteHandoff("/", p, out.Records); err != nil {
+		logf("warning: hand-off files: %v", err)
+	}
+	if p.Resident {
+		st := handoff.NewResidentState(k, p, sessions)
+		out.Resident = &st
+	}
+	for _, s := range sessions {
+		if s.Device != "" {
+			out.Device = "/dev/" + s.Device
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("logged in, but no session brought a disk")
+}
+
+// gatherPlan merges the command line with the firmware table when the
+// command line asks for firmware (rd.iscsi.firmware, iscsi_auto) or names
+// no target of its own (FirmwareFor).
+func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) (*plan.Plan, error) {
+	env := map[string]string{}
+	if b, err := os.ReadFile(plan.InitramfsToolsFile); err == nil {
+		vars, err := plan.ParseInitramfsTools(strings.NewReader(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", plan.InitramfsToolsFile, err)
+		}
+		env = vars
+	}
+	cp, err := plan.FromCmdline(cmdline, plan.WithEnv(env))
+	if err != nil {
+		return nil, err
+	}
+	fw, err := plan.FirmwareFor(ctx, cp, plan.FirmwareOptions{Load: func(ctx context.Context) (*ibft.Table, error) { return ibft.Load(ctx) },
+		Logf: logf})
+	if err != nil {
+		return nil, err
+	}
+	p := plan.Merge(nil, cp, fw)
+	if p.Initiator == "" {
+		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
+	}
+	return p, nil
+}
+
+// readInitiatorName reads InitiatorName= from an open-iscsi
+// initiatorname.iscsi file, or "".
+func readInitiatorName(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "InitiatorName="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
