@@ -187,14 +187,14 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		case errors.Is(err, flag.ErrHelp):
 			o.help = true
 		case valueErr != nil:
-			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", valueErr)
+			return nil, iscsierr.Markf(iscsierr.ErrUsage, "%v (try --help)", valueErr)
 		default:
-			return nil, iscsierr.Errorf(iscsierr.Invalid, "%v (try --help)", flagError(err, names))
+			return nil, iscsierr.Markf(iscsierr.ErrUsage, "%v (try --help)", flagError(err, names))
 		}
 	}
 	fs.Visit(func(f *flag.Flag) { o.timeoutSet = o.timeoutSet || f.Name == "timeout" })
 	if fs.NArg() > 0 {
-		return nil, iscsierr.Errorf(iscsierr.Invalid, "unexpected argument %q (try --help)", fs.Arg(0))
+		return nil, iscsierr.Markf(iscsierr.ErrUsage, "unexpected argument %q (try --help)", fs.Arg(0))
 	}
 	if o.help {
 		io.WriteString(stdout, usage)
@@ -205,19 +205,19 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return o, nil
 	}
 	if o.require != "all" && o.require != "any" {
-		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid value %q for --require: want all or any", o.require)
+		return nil, iscsierr.Markf(iscsierr.ErrUsage, "invalid value %q for --require: want all or any", o.require)
 	}
 	if o.timeout <= 0 {
-		return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid value %q for --timeout: want a positive duration", o.timeout)
+		return nil, iscsierr.Markf(iscsierr.ErrUsage, "invalid value %q for --timeout: want a positive duration", o.timeout)
 	}
 	for _, s := range []struct{ name, v string }{{"targetname", o.target}, {"initiatorname", o.initiator}} {
 		if len(s.v) > 223 {
-			return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid %s: %d bytes, at most 223 (RFC 7143, Section 4.2.7.1)", s.name, len(s.v))
+			return nil, iscsierr.Markf(iscsierr.ErrUsage, "invalid %s: %d bytes, at most 223 (RFC 7143, Section 4.2.7.1)", s.name, len(s.v))
 		}
 	}
 	for _, s := range []struct{ name, v string }{{"username", o.username}, {"password", o.password}, {"username_in", o.usernameIn}, {"password_in", o.passwordIn}} {
 		if len(s.v) > 256 {
-			return nil, iscsierr.Errorf(iscsierr.Invalid, "invalid %s: %d bytes, at most 256", s.name, len(s.v))
+			return nil, iscsierr.Markf(iscsierr.ErrUsage, "invalid %s: %d bytes, at most 256", s.name, len(s.v))
 		}
 	}
 	return o, nil
@@ -228,13 +228,13 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 func (o *options) checkLoginFlags(needTPGT bool) error {
 	switch {
 	case o.initiator == "":
-		return iscsierr.Errorf(iscsierr.Invalid, "InitiatorName not set (-i)")
+		return iscsierr.Markf(iscsierr.ErrUsage, "InitiatorName not set (-i)")
 	case needTPGT && o.tpgt < 0:
-		return iscsierr.Errorf(iscsierr.Invalid, "Portal Group not set (-g)")
+		return iscsierr.Markf(iscsierr.ErrUsage, "Portal Group not set (-g)")
 	case o.target == "":
-		return iscsierr.Errorf(iscsierr.Invalid, "TargetName not set (-t)")
+		return iscsierr.Markf(iscsierr.ErrUsage, "TargetName not set (-t)")
 	case o.address == "":
-		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+		return iscsierr.Markf(iscsierr.ErrUsage, "IP Address not set (-a)")
 	}
 	return nil
 }
@@ -261,7 +261,7 @@ func (o *options) checkParams(stderr io.Writer) error {
 			continue
 		}
 		if err != nil {
-			return &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid -P: %w", err)}
+			return iscsierr.Mark(iscsierr.ErrUsage, fmt.Errorf("invalid -P: %w", err))
 		}
 		kept = append(kept, p)
 	}

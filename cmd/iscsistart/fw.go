@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/netip"
 	"strings"
@@ -26,12 +25,8 @@ func loadTable(ctx context.Context, o *options) (*ibft.Table, error) {
 		t, err = ibft.Load(ctx)
 	}
 	if err != nil {
-		code := iscsierr.NoObjsFound
-		var fe *ibft.FormatError
-		if errors.As(err, &fe) {
-			code = iscsierr.Invalid
-		}
-		return nil, &iscsierr.Error{Code: code, Err: err}
+		// A corrupt table (ibft.FormatError) is exit 7 nonetheless.
+		return nil, iscsierr.Mark(iscsierr.ErrNotFound, err)
 	}
 	return t, nil
 }
@@ -44,7 +39,7 @@ func fwPrint(ctx context.Context, o *options, stdout io.Writer) error {
 	}
 	recs := t.Records(ibft.SysResolver("/"))
 	if len(recs) == 0 {
-		return iscsierr.Errorf(iscsierr.NoObjsFound, "could not get list of targets from firmware (%s)", t.Source)
+		return iscsierr.Markf(iscsierr.ErrNotFound, "could not get list of targets from firmware (%s)", t.Source)
 	}
 	if o.json {
 		return ibft.WriteRecordsJSON(stdout, recs, o.showSecrets)
@@ -124,12 +119,12 @@ func resolvePlan(ctx context.Context, o *options) (*plan.Plan, error) {
 	cmdline := o.cmdline
 	if cmdline == "" {
 		if cmdline, err = pid1.ReadCmdline("/proc/cmdline"); err != nil {
-			return nil, iscsierr.Errorf(iscsierr.Generic, "%v", err)
+			return nil, iscsierr.Markf(iscsierr.ErrSystem, "%v", err)
 		}
 	}
 	cp, err := plan.FromCmdline(cmdline)
 	if err != nil {
-		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
+		return nil, iscsierr.Mark(iscsierr.ErrUsage, err)
 	}
 	fw, err := plan.FirmwareFor(ctx, cp, plan.FirmwareOptions{
 		Force:        o.ibftFile != "" || o.fwConnect,
@@ -137,11 +132,10 @@ func resolvePlan(ctx context.Context, o *options) (*plan.Plan, error) {
 		Load:         func(ctx context.Context) (*ibft.Table, error) { return loadTable(ctx, o) },
 	})
 	if err != nil {
-		var ie *iscsierr.Error
-		if errors.As(err, &ie) {
-			return nil, err
+		if iscsierr.Marked(err) {
+			return nil, err // the table's own failure
 		}
-		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
+		return nil, iscsierr.Mark(iscsierr.ErrUsage, err)
 	}
 	return plan.Merge(flags, cp, fw), nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -26,7 +25,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		fw, err := plan.FromIBFT(t, nil)
 		if err != nil {
-			return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
+			return iscsierr.Mark(iscsierr.ErrNotFound, err)
 		}
 		flags, err := o.flagsPlan()
 		if err != nil {
@@ -57,14 +56,14 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 	}
 	p, err := plan.FromIBFT(t, ibft.SysResolver("/"))
 	if err != nil {
-		return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
+		return iscsierr.Mark(iscsierr.ErrNotFound, err)
 	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(stdout, "iscsistart: warning: %s\n", w)
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stdout, "iscsistart: "+format+"\n", args...) }
 	if _, err := boot.NetworkUp(ctx, p, logf); err != nil {
-		return &iscsierr.Error{Code: iscsierr.Trans, Err: err}
+		return iscsierr.Mark(iscsierr.ErrNetwork, err)
 	}
 	return nil
 }
@@ -72,7 +71,7 @@ func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
 func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr io.Writer) error {
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
-		return &iscsierr.Error{Code: iscsierr.TransNotFound, Err: err}
+		return err
 	}
 	defer k.Close()
 	deadline := o.timeout
@@ -101,14 +100,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr i
 			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")
 		}
 	}
-	if err != nil {
-		var pe *boot.PathError
-		if errors.As(err, &pe) {
-			return &iscsierr.Error{Code: iscsierr.Code(pe.Err), Err: err}
-		}
-		return err
-	}
-	return nil
+	return err
 }
 
 func orDash(s string) string {

@@ -10,9 +10,9 @@ import (
 )
 
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	return iscsierr.Errorf(iscsierr.OpNotSupp, "kernel login needs Linux")
+	return iscsierr.Markf(iscsierr.ErrUnsupported, "kernel login needs Linux")
 }
 
 func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
-	return iscsierr.Errorf(iscsierr.OpNotSupp, "-N needs Linux")
+	return iscsierr.Markf(iscsierr.ErrUnsupported, "-N needs Linux")
 }

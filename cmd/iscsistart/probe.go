@@ -31,17 +31,17 @@ func (o *options) loginConfig(discovery bool) (core.Config, error) {
 		p.Initiator = "iqn.2025-01.org.iscsiboot:discovery"
 	}
 	if len(p.Targets) == 0 {
-		return core.Config{}, iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+		return core.Config{}, iscsierr.Markf(iscsierr.ErrUsage, "IP Address not set (-a)")
 	}
 	t := &p.Targets[0]
 	cfg, err := plan.LoginConfig(p, t, t.Portals[0])
 	if err != nil {
-		return cfg, &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid --param: %w", err)}
+		return cfg, iscsierr.Mark(iscsierr.ErrUsage, fmt.Errorf("invalid --param: %w", err))
 	}
 	if discovery {
 		cfg.TargetName = ""
 		if cfg.Offers, err = core.ApplyOverrides(core.DiscoveryOffers(), p.Params); err != nil {
-			return cfg, &iscsierr.Error{Code: iscsierr.Invalid, Err: fmt.Errorf("invalid --param: %w", err)}
+			return cfg, iscsierr.Mark(iscsierr.ErrUsage, fmt.Errorf("invalid --param: %w", err))
 		}
 	}
 	cfg.ISID = core.ISID(uint32(time.Now().UnixNano()) & 0xffffff)
@@ -103,18 +103,18 @@ func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	luns, err := s.ReportLUNs(ctx)
 	if err != nil {
-		return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", target, portal, err)
+		return iscsierr.Markf(iscsierr.ErrSystem, "%s at %s: %v", target, portal, err)
 	}
 	for _, l := range luns {
 		q, err := s.Inquiry(ctx, l)
 		if err != nil {
-			return iscsierr.Errorf(iscsierr.Generic, "%s at %s: %v", target, portal, err)
+			return iscsierr.Markf(iscsierr.ErrSystem, "%s at %s: %v", target, portal, err)
 		}
 		fmt.Fprintf(stdout, "LUN %d: %s %s %s %s\n", l, q.DeviceTypeName(), esc.String(q.Vendor), esc.String(q.Product),
 			esc.String(q.Revision))
 	}
 	if err := s.Logout(ctx); err != nil {
-		return &iscsierr.Error{Code: iscsierr.Logout, Err: fmt.Errorf("logout from %s at %s: %w", target, portal, err)}
+		return iscsierr.Mark(iscsierr.ErrLogout, fmt.Errorf("logout from %s at %s: %w", target, portal, err))
 	}
 	fmt.Fprintf(stdout, "iscsistart: logged out of %s\n", target)
 	return nil
@@ -126,7 +126,7 @@ func probe(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 // FormatDiscovery.
 func discover(ctx context.Context, o *options, stdout io.Writer) error {
 	if o.address == "" {
-		return iscsierr.Errorf(iscsierr.Invalid, "IP Address not set (-a)")
+		return iscsierr.Markf(iscsierr.ErrUsage, "IP Address not set (-a)")
 	}
 	cfg, err := o.loginConfig(true)
 	if err != nil {
@@ -144,7 +144,7 @@ func discover(ctx context.Context, o *options, stdout io.Writer) error {
 		return fmt.Errorf("SendTargets at %s: %w", esc.String(cfg.Portal), err)
 	}
 	if len(ts) == 0 {
-		return iscsierr.Errorf(iscsierr.NoObjsFound, "SendTargets at %s: no targets", esc.String(cfg.Portal))
+		return iscsierr.Markf(iscsierr.ErrNotFound, "SendTargets at %s: no targets", esc.String(cfg.Portal))
 	}
 	io.WriteString(stdout, core.FormatDiscovery(ts))
 	// A failed logout after a complete answer does not undo the answer.

@@ -60,3 +60,14 @@ type ConnError struct {
 func (e *ConnError) Error() string {
 	return fmt.Sprintf("kernel reports connection %d:%d failed: %s", e.SID, e.CID, e.Code)
 }
+
+// ErrNoTransport is wrapped when the kernel's iSCSI transport cannot be
+// opened: its module is not loaded, or NETLINK_ISCSI is missing.
+var ErrNoTransport = errors.New("no iSCSI transport")
+
+// noTransport marks an error as ErrNoTransport, keeping its message.
+type noTransport struct{ err error }
+
+func (e noTransport) Error() string        { return e.err.Error() }
+func (e noTransport) Unwrap() error        { return e.err }
+func (e noTransport) Is(target error) bool { return target == ErrNoTransport }

@@ -42,11 +42,11 @@ func Open(transport string) (*Initiator, error) {
 	sys := Sysfs{Root: "/"}
 	h, err := sys.TransportHandle(transport)
 	if err != nil {
-		return nil, Fatal(err)
+		return nil, Fatal(noTransport{err})
 	}
 	nl, err := Dial()
 	if err != nil {
-		return nil, Fatal(err)
+		return nil, Fatal(noTransport{err})
 	}
 	return &Initiator{nl: nl, sys: sys, handle: h, DeviceWait: 20 * time.Second}, nil
 }

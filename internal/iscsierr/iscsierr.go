@@ -1,6 +1,6 @@
 // Package iscsierr holds the exit codes of open-iscsi's include/iscsi_err.h
-// and the mapping from this project's errors to them, so scripts that test
-// iscsistart's status keep working. It never prints.
+// and the one mapping (Code) from this project's errors to them, so scripts
+// that test iscsistart's status keep working. It never prints.
 package iscsierr
 
 import (
@@ -12,7 +12,11 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/core/kernel"
+	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/plan"
 )
 
 // Exit codes, with open-iscsi's meaning (include/iscsi_err.h).
@@ -40,30 +44,65 @@ const (
 	SessionNotConnected = 32 // ISCSI_ERR_SESSION_NOT_CONNECTED
 )
 
-// Error carries an exit code chosen where the failure is understood best.
-type Error struct {
-	Code int
-	Err  error
+// Kinds of failure that only the command knows of. The command marks an
+// error with its kind (Mark) where it meets it; Code, the one place errors
+// become exit codes, maps the kinds and every sentinel and type of the
+// packages below to open-iscsi's codes.
+var (
+	ErrUsage       = errors.New("invalid arguments")                   // Invalid
+	ErrNotFound    = errors.New("no firmware table or no target")      // NoObjsFound
+	ErrNetwork     = errors.New("network configuration failed")        // Trans
+	ErrLogout      = errors.New("logout failed")                       // Logout
+	ErrUnsupported = errors.New("not supported on this system")        // OpNotSupp
+	ErrSystem      = errors.New("a file of the system cannot be read") // Generic
+)
+
+// kindError is an error marked with its kind; its message is the error's.
+type kindError struct{ kind, err error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// Mark marks err with kind, keeping its message.
+func Mark(kind, err error) error { return &kindError{kind: kind, err: err} }
+
+// Markf is Mark of a formatted error.
+func Markf(kind error, format string, args ...any) error {
+	return Mark(kind, fmt.Errorf(format, args...))
 }
 
-func (e *Error) Error() string { return e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf returns an *Error with code and a formatted message.
-func Errorf(code int, format string, args ...any) error {
-	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
+// Marked reports whether err already carries a kind.
+func Marked(err error) bool {
+	var k *kindError
+	return errors.As(err, &k)
 }
 
-// Code returns the exit code for err: an explicit *Error's code, else the
-// open-iscsi code for what the error wraps.
+// Code returns the exit code for err: its kind's, else the open-iscsi code
+// for what it wraps. A run of logins that failed (boot.PathError, joined
+// when several did) exits with the code of the first path's failure.
 func Code(err error) int {
-	var e *Error
 	var ne net.Error
+	var pe *boot.PathError
 	switch {
 	case err == nil:
 		return Success
-	case errors.As(err, &e):
-		return e.Code
+	case errors.As(err, &pe):
+		return Code(pe.Err)
+	case errors.Is(err, ErrUsage), errors.As(err, new(*ibft.FormatError)), errors.As(err, new(*plan.CmdlineError)),
+		errors.As(err, new(*plan.ConfigError)), errors.As(err, new(*plan.ParamError)):
+		return Invalid
+	case errors.Is(err, ErrNotFound):
+		return NoObjsFound
+	case errors.Is(err, ErrNetwork):
+		return Trans
+	case errors.Is(err, ErrLogout):
+		return Logout
+	case errors.Is(err, ErrUnsupported):
+		return OpNotSupp
+	case errors.Is(err, ErrSystem):
+		return Generic
+	case errors.Is(err, kernel.ErrNoTransport):
+		return TransNotFound
 	case errors.Is(err, core.ErrAuth):
 		return LoginAuthFailed
 	case errors.Is(err, core.ErrTargetNotFound):
