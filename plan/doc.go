@@ -13,8 +13,9 @@
 // and iscsistart's flags (built by cmd/iscsistart from the same types).
 //
 // Building and printing a plan (iscsistart --plan) reads its inputs and
-// touches nothing: this package makes no system call, opens no socket and
-// never imports boot, netcfg or core/kernel's Linux side. Passwords stay in
+// touches nothing: this package makes no system call and opens no socket;
+// it never imports boot or netcfg, and of core/kernel it uses only the
+// parameter ids that its table of session values names. Passwords stay in
 // the Plan for the login but never leave it: every printed form, errors
 // included, shows "<redacted>".
 package plan
