@@ -94,10 +94,10 @@ func TestQemuArgs(t *testing.T) {
 		want []string
 	}{
 		{"pvh", BootOptions{Initrd: "/i", Append: "x=1"}, cat(base, []string{"-netdev", "user,id=n0"}, nic,
-			[]string{"-kernel", "/k/vmlinux", "-initrd", "/i", "-append", "console=ttyS0 panic=-1 quiet x=1"})},
+			[]string{"-kernel", "/k/vmlinux", "-initrd", "/i", "-append", "console=ttyS0 panic=-1 quiet no_timer_check x=1"})},
 		{"bzImage with iBFT", BootOptions{Initrd: "/i", BzImage: true, ExtraArgs: []string{"-acpitable", "sig=iBFT,file=/t"}},
 			cat(base, []string{"-netdev", "user,id=n0"}, nic,
-				[]string{"-kernel", "/k/boot/vmlinuz-6.1.0-1-amd64", "-initrd", "/i", "-append", "console=ttyS0 panic=-1 quiet",
+				[]string{"-kernel", "/k/boot/vmlinuz-6.1.0-1-amd64", "-initrd", "/i", "-append", "console=ttyS0 panic=-1 quiet no_timer_check",
 					"-acpitable", "sig=iBFT,file=/t"})},
 		{"firmware", BootOptions{Firmware: true, Netdev: ",tftp=/d,bootfile=b.ipxe", ExtraArgs: []string{"-boot", "n"}},
 			cat(base, []string{"-netdev", "user,id=n0,tftp=/d,bootfile=b.ipxe"}, nic, []string{"-boot", "n"})},
