@@ -90,13 +90,20 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	// up (each bounded by its carrier and DHCP timeouts).
 	<-nw.done
 
-	out := &Booted{Records: k.NodeRecords(p, sessions)}
+	// dm-multipath: a disk with several paths is mounted through its map
+	// (boot/multipath_linux.go).
+	maps := MultipathMaps(p, sessions, logf)
+	out := &Booted{Records: k.NodeRecords(p, sessions), Device: maps.Root(sessions)}
 	if err := WriteHandoff("/", p, out.Records); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}
 	if p.Resident {
 		st := k.ResidentState(p, sessions)
+		st.SetMaps(maps)
 		out.Resident = &st
+	}
+	if out.Device != "" {
+		return out, nil
 	}
 	for _, s := range sessions {
 		if s.Device != "" {
@@ -129,6 +136,7 @@ func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) 
 		return nil, err
 	}
 	p := Merge(nil, cp, fw)
+	PlanMultipath(p, cp, fw)
 	if p.Initiator == "" {
 		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
 	}

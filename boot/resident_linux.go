@@ -31,6 +31,10 @@ type ResidentPath struct {
 	Target     string
 	SID, CID   uint32
 	Persistent Portal
+	// Map is the dm-multipath map the session's disk (Dev, major:minor)
+	// is a path of, if any (ResidentState.SetMaps).
+	Map string `json:"map,omitempty"`
+	Dev string `json:"dev,omitempty"`
 }
 
 // ResidentState returns the state for Resident of the sessions a boot
@@ -156,6 +160,9 @@ type ResidentOptions struct {
 	AttemptTimeout time.Duration
 	// Logf receives one line per state change.
 	Logf func(format string, args ...any)
+	// Relogged, when set, runs after each path is logged in again: the
+	// resident loop's caller puts it back in its multipath map.
+	Relogged func(ResidentPath)
 }
 
 // Resident keeps the boot sessions of st logged in until open-iscsi's
@@ -239,6 +246,9 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 			return done(err)
 		}
 		logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
+		if o.Relogged != nil {
+			o.Relogged(path)
+		}
 	}
 }
 

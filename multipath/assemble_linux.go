@@ -22,6 +22,10 @@ type Options struct {
 	// Selector is tried first (default ServiceTime); RoundRobin follows
 	// when the kernel refuses it.
 	Selector string
+	// MinPaths is how many paths a WWID needs for a map (default 2). 1
+	// maps a disk whose other paths are down at boot, so that
+	// queue_if_no_path covers it and multipathd can add them later.
+	MinPaths int
 }
 
 // Map is one multipath map Assemble made, or found made already.
@@ -37,7 +41,7 @@ type Map struct {
 
 // Assemble reads the block devices names (sda, sdb...) from sysfs, groups
 // them by WWID and makes a multipath map, as multipathd would name it,
-// of every WWID with more than one path: one path group (the paths have
+// of every WWID with at least MinPaths paths: one path group (the paths have
 // no priorities to tell apart), queue_if_no_path. It returns the maps
 // and every group, single paths included. A map whose uuid exists already
 // is taken as it is. A failure leaves no map of its own behind.
@@ -60,9 +64,12 @@ func Assemble(names []string, o Options) ([]Map, []Multi, error) {
 		disks = append(disks, d)
 	}
 	groups, gerr := GroupDisks(disks)
+	if o.MinPaths <= 0 {
+		o.MinPaths = 2
+	}
 	var multi []Multi
 	for _, g := range groups {
-		if len(g.Paths) > 1 {
+		if len(g.Paths) >= o.MinPaths {
 			multi = append(multi, g)
 		}
 	}

@@ -142,7 +142,13 @@ func resolvePlan(ctx context.Context, o *options) (*boot.Plan, error) {
 		}
 		return nil, &iscsierr.Error{Code: iscsierr.Invalid, Err: err}
 	}
-	return boot.Merge(flags, cp, fw), nil
+	p := boot.Merge(flags, cp, fw)
+	boot.PlanMultipath(p, flags, cp, fw)
+	if o.multipath {
+		p.Multipath = true
+		boot.UseMultipathTimers(p, flags, cp, fw)
+	}
+	return p, nil
 }
 
 // printPlan is --plan: the resolved plan as JSON, touching nothing.

@@ -15,7 +15,7 @@ import (
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
 // from the firmware with -b.
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	var p *boot.Plan
+	var p, flags *boot.Plan
 	if o.fwConnect {
 		t, err := loadTable(ctx, o)
 		if err != nil {
@@ -25,8 +25,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return &iscsierr.Error{Code: iscsierr.NoObjsFound, Err: err}
 		}
-		flags, err := o.flagsPlan()
-		if err != nil {
+		if flags, err = o.flagsPlan(); err != nil {
 			return err
 		}
 		flags.Targets = nil
@@ -35,11 +34,15 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err := o.checkLoginFlags(true); err != nil {
 			return err
 		}
-		flags, err := o.flagsPlan()
-		if err != nil {
+		var err error
+		if flags, err = o.flagsPlan(); err != nil {
 			return err
 		}
 		p = boot.Merge(flags, nil, nil)
+	}
+	if o.multipath { // open-iscsi's iscsistart makes sessions only; --multipath asks for the map too
+		p.Multipath = true
+		boot.UseMultipathTimers(p, flags)
 	}
 	return kernelLogin(ctx, o, p, stdout, stderr)
 }
@@ -91,8 +94,14 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 	if len(sessions) > 1 {
 		boot.Summary(stdout, sessions)
 	}
+	var maps boot.Maps
+	if o.multipath && len(sessions) > 0 {
+		maps = boot.MultipathMaps(p, sessions, func(f string, a ...any) { fmt.Fprintf(stdout, "iscsistart: "+f+"\n", a...) })
+	}
 	if o.resident && len(sessions) > 0 {
-		if rerr := startResident(k.ResidentState(p, sessions)); rerr != nil {
+		st := k.ResidentState(p, sessions)
+		st.SetMaps(maps)
+		if rerr := startResident(st); rerr != nil {
 			fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
 		} else {
 			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")

@@ -1,0 +1,124 @@
+package boot
+
+import (
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/iscsiboot/iscsiboot/multipath"
+)
+
+// Maps are the dm-multipath maps a boot made, with the sessions that are
+// their paths.
+type Maps struct {
+	Maps []multipath.Map
+	// paths are the sessions' disks that are paths of a map, by kernel
+	// session id.
+	paths map[int]mapPath
+}
+
+type mapPath struct {
+	m   *multipath.Map
+	dev string // the session's disk, major:minor
+}
+
+// MultipathMaps makes a dm-multipath map (package multipath) of every disk
+// the sessions reach through several paths, or through any number when
+// the plan is a multipath one (a single path then still gets
+// queue_if_no_path, which its short timers need, and multipathd adds the
+// others later). A disk found with several paths in a boot not planned
+// as multipath (two single-portal targets exporting one LUN) gets the
+// map too, and its sessions section 8.1's replacement timeout through
+// sysfs unless the plan's is not the root-disk default (a -P or
+// rd.iscsi.param); their NOP-Outs start with the next login, by iscsid,
+// whose node records then carry them. Nothing is done with
+// rd.multipath=0. A map that cannot be made is a warning: the boot goes
+// on through one path.
+func MultipathMaps(p *Plan, sessions []*Session, logf func(string, ...any)) Maps {
+	out := Maps{paths: map[int]mapPath{}}
+	if p.NoMultipath {
+		return out
+	}
+	var names []string
+	for _, s := range sessions {
+		if s.Device != "" {
+			names = append(names, s.Device)
+		}
+	}
+	if len(names) == 0 || (!p.Multipath && len(names) < 2) {
+		return out
+	}
+	o := multipath.Options{}
+	if p.Multipath {
+		o.MinPaths = 1
+	}
+	if f, err := os.Open(multipath.BindingsFile); err == nil {
+		bs, err := multipath.ParseBindings(f)
+		f.Close()
+		if err != nil {
+			logf("warning: %s: %v; maps are named by WWID", multipath.BindingsFile, err)
+		}
+		o.Bindings = bs
+	}
+	maps, _, err := multipath.Assemble(names, o)
+	if err != nil {
+		logf("warning: dm-multipath: %v", err)
+		if len(maps) == 0 {
+			logf("warning: no multipath map: the root is mounted through one path")
+		}
+	}
+	out.Maps = maps
+	cross := false
+	for i := range out.Maps {
+		m := &out.Maps[i]
+		var paths []string
+		for _, d := range m.Paths {
+			for _, s := range sessions {
+				if s.Device == d.Name {
+					out.paths[s.SID] = mapPath{m, d.Dev}
+					paths = append(paths, d.Name+" ("+s.Portal.String()+")")
+				}
+			}
+		}
+		verb := "made"
+		if m.Existed {
+			verb = "found"
+		}
+		logf("multipath map %s %s as %s: WWID %s, paths %s, table %q", m.Name, verb, m.Device, m.WWID, strings.Join(paths, ", "), m.Table)
+		cross = cross || len(m.Paths) > 1 && !p.Multipath
+	}
+	if cross && p.Params[paramReplacement] == DefaultParams()[paramReplacement] {
+		UseMultipathTimers(p)
+		for sid := range out.paths {
+			if err := multipath.SetRecoveryTimeout("/sys", sid, 5); err != nil {
+				logf("warning: session %d: replacement timeout: %v", sid, err)
+			}
+		}
+		logf("paths of one disk through several targets: replacement timeout %s s now, NOP-Outs from the next login", p.Params[paramReplacement])
+	}
+	return out
+}
+
+// Root returns the map the disk of the first session with a disk is a
+// path of (Run sorts the sessions), or "" when it is in none.
+func (ms Maps) Root(sessions []*Session) string {
+	i := slices.IndexFunc(sessions, func(s *Session) bool { return s.Device != "" })
+	if i < 0 {
+		return ""
+	}
+	if mp, ok := ms.paths[sessions[i].SID]; ok {
+		return mp.m.Device
+	}
+	return ""
+}
+
+// SetMaps tells the resident loop which map each of its paths is in, so
+// that it puts a path back in use (reinstate_path) after logging it in
+// again: without multipathd nothing else would.
+func (st *ResidentState) SetMaps(ms Maps) {
+	for i, p := range st.Paths {
+		if mp, ok := ms.paths[int(p.SID)]; ok {
+			st.Paths[i].Map, st.Paths[i].Dev = mp.m.Name, mp.dev
+		}
+	}
+}
