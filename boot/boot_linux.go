@@ -76,6 +76,9 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	// rd.retry, or Run's default when it is not given (0)
 	deadline := time.Duration(p.RetrySeconds) * time.Second
 	ro := RunOptions{Deadline: deadline, Log: log, Settled: nw.done}
+	if p.Multipath {
+		ro.Grace = MultipathGrace // every path counts (boot/multipath.go)
+	}
 	if !p.SkipRouteTest && hostRouted(p.Transport) {
 		ro.Route = routeTo
 	}

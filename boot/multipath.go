@@ -1,6 +1,9 @@
 package boot
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // The timers of a session that is one path of a dm-multipath map, from the
 // open-iscsi README, section 8.1 ("iSCSI settings for dm-multipath"): NOP-
@@ -17,6 +20,14 @@ const (
 	paramNoopTimeout  = "node.conn[0].timeo.noop_out_timeout"
 	paramReplacement  = "node.session.timeo.replacement_timeout"
 )
+
+// MultipathGrace is how long the other paths of a multipath boot may go
+// on trying once its targets are up (RunOptions.Grace), instead of the
+// 250 ms to 2 s a single-path boot gives a dead second portal: a path
+// given up here has no session for iscsid or multipathd to adopt, and
+// nothing logs it in later, while an IPv6 portal waits a second or two
+// for its address's duplicate address detection.
+const MultipathGrace = 5 * time.Second
 
 // MultipathTimers returns section 8.1's values.
 func MultipathTimers() map[string]string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -225,6 +226,15 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 	for i, p := range paths {
 		conns[i] = [2]uint32{p.SID, p.CID}
 	}
+	// Each path is logged in again on its own: the paths of a multipath
+	// map fail together, and one that stays down must not hold the others.
+	// An error on a path already being logged in again is the same outage.
+	var (
+		mu   sync.Mutex
+		busy = map[[2]uint32]bool{}
+		wg   sync.WaitGroup
+	)
+	defer func() { cancel(nil); wg.Wait() }()
 	for {
 		ce, err := k.nl.WaitConnError(ctx, conns)
 		if err != nil {
@@ -237,18 +247,31 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 			}
 		}
 		t := st.Plan.target(path.Target)
-		if t == nil {
+		key := [2]uint32{ce.SID, ce.CID}
+		mu.Lock()
+		skip := t == nil || busy[key]
+		busy[key] = busy[key] || !skip
+		mu.Unlock()
+		if skip {
 			continue
 		}
 		logf("session %d (%s at %s): %s; logging in again", ce.SID, path.Target, path.Persistent, ce.Code)
-		begin := time.Now()
-		if err := k.reopenUntil(ctx, &st.Plan, t, path, o.AttemptTimeout, logf); err != nil {
-			return done(err)
-		}
-		logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
-		if o.Relogged != nil {
-			o.Relogged(path)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			begin := time.Now()
+			err := k.reopenUntil(ctx, &st.Plan, t, path, o.AttemptTimeout, logf)
+			mu.Lock()
+			delete(busy, key)
+			mu.Unlock()
+			if err != nil { // ctx ended: the loop above returns
+				return
+			}
+			logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
+			if o.Relogged != nil {
+				o.Relogged(path)
+			}
+		}()
 	}
 }
 
