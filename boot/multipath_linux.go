@@ -3,6 +3,7 @@ package boot
 import (
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/multipath"
@@ -89,12 +90,24 @@ func MultipathMaps(p *Plan, sessions []*Session, logf func(string, ...any)) Maps
 	}
 	if cross && p.Params[paramReplacement] == DefaultParams()[paramReplacement] {
 		UseMultipathTimers(p)
-		for sid := range out.paths {
-			if err := multipath.SetRecoveryTimeout("/sys", sid, 5); err != nil {
-				logf("warning: session %d: replacement timeout: %v", sid, err)
-			}
+		logf("paths of one disk through several targets: section 8.1's timers, NOP-Outs from the next login")
+	}
+	// Every path of a map gets the plan's replacement timeout, which the
+	// kernel takes at any time: a session an earlier call made with the
+	// root-disk timers (iscsistart without --multipath) would hold the
+	// map's I/O for a day instead of failing over.
+	want := p.ParamValue(paramReplacement)
+	for sid := range out.paths {
+		f := "/sys/class/iscsi_session/session" + strconv.Itoa(sid) + "/recovery_tmo"
+		if have := multipath.ReadAttr(f); have == want {
+			continue
 		}
-		logf("paths of one disk through several targets: replacement timeout %s s now, NOP-Outs from the next login", p.Params[paramReplacement])
+		n, _ := strconv.Atoi(want)
+		if err := multipath.SetRecoveryTimeout("/sys", sid, n); err != nil {
+			logf("warning: session %d: replacement timeout: %v", sid, err)
+			continue
+		}
+		logf("session %d: replacement timeout %s s, as a path of a map", sid, want)
 	}
 	return out
 }
@@ -121,4 +134,27 @@ func (st *ResidentState) SetMaps(ms Maps) {
 			st.Paths[i].Map, st.Paths[i].Dev = mp.m.Name, mp.dev
 		}
 	}
+}
+
+// TargetSessions returns sessions and, after them, the kernel's other
+// sessions to the plan's targets with their disks: what earlier calls of
+// iscsistart made (one portal a call, as open-iscsi's), so that
+// --multipath maps every path of the disk, not only this call's.
+func (k *Kernel) TargetSessions(p *Plan, sessions []*Session) []*Session {
+	out := slices.Clone(sessions)
+	infos, _ := k.sys.Sessions()
+	for _, in := range infos {
+		t := p.target(in.TargetName)
+		if t == nil || in.Host < 0 || slices.ContainsFunc(out, func(s *Session) bool { return s.SID == in.SID }) {
+			continue
+		}
+		dev := ""
+		if t.LUN == 0 {
+			_, dev = k.sys.AnyBlockDevice(in.Host)
+		} else {
+			dev = k.sys.BlockDevice(in.Host, t.LUN)
+		}
+		out = append(out, &Session{Target: t.Name, Portal: Portal{Address: in.Address, Port: in.Port}, SID: in.SID, Device: dev, Already: true})
+	}
+	return out
 }

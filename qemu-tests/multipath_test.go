@@ -275,3 +275,45 @@ func mpInitramfs(ctx context.Context, t *testing.T, h *Harness) string {
 	}
 	return out
 }
+
+// TestMultipathDropIn: the drop-in iscsistart keeps open-iscsi's
+// behaviour, one portal a call and sessions only, and --multipath on the
+// last call makes the map of the disk over both sessions (the first
+// call's one included, whose replacement timeout it lowers to the map's),
+// for an initramfs script that mounts /dev/mapper/WWID itself.
+func TestMultipathDropIn(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	if _, err := r.srv.Tgtadm(r.ctx, "--op", "new", "--mode", "portal", "--param", fmt.Sprintf("portal=[::1]:%d", r.srv.Port)); err != nil {
+		t.Fatal(err)
+	}
+	const wwid = "360000000000000000e00000000010001" // tgt's NAA name of target 1, LUN 1
+	// The second call, with --multipath, through IPv6; OurGuest's lines
+	// after it print the sessions and their timers.
+	g := OurGuest(r.bin, r.srv.Port, "--multipath")
+	g.Login = strings.Replace(g.Login, "-a "+HostAddr+" ", "-a "+HostAddr6+" ", 1)
+	// slirp's router advertisement gives the guest its IPv6 address; wait
+	// out duplicate address detection, bounded
+	g.Login = `i=0; until ip -6 addr show dev eth0 scope global | grep -q inet6 && ! ip -6 addr show dev eth0 | grep -q tentative; do
+	i=$((i+1)); [ $i -gt 100 ] && { echo "no IPv6 address"; exit 1; }; sleep 0.1; done
+` + fmt.Sprintf("iscsistart -i %s -t %s -g 1 -a %s -p %d || exit $?\n", InitiatorIQN, TargetIQN, HostAddr, r.srv.Port) +
+		`echo "AFTER ONE: $(ls /dev/mapper 2>/dev/null | grep -vc control) maps"` + "\n" + g.Login
+	g.Modules = mpModules
+	g.RootDev = "/dev/mapper/" + wwid
+	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, g), Netdev: mpNetdev})
+	vm.Expect(r.ctx, r.disk.Marker)
+	vm.Wait(r.ctx)
+	c := consoleText(vm)
+	for _, w := range []string{
+		"AFTER ONE: 0 maps",
+		"iscsistart: multipath map " + wwid + " made as /dev/mapper/" + wwid,
+		"iscsistart: session 1: replacement timeout 5 s, as a path of a map",
+		"SESSIONS: 2",
+		"TIMERS: recovery_tmo=5 noop=0,0", // the first call's: NOP-Outs as it logged in
+		"TIMERS: recovery_tmo=5 noop=10,5",
+	} {
+		if !strings.Contains(c, w) {
+			t.Errorf("console lacks %q:\n%s", w, c)
+		}
+	}
+}

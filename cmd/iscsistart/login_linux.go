@@ -96,7 +96,7 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 	}
 	var maps boot.Maps
 	if o.multipath && len(sessions) > 0 {
-		maps = boot.MultipathMaps(p, sessions, func(f string, a ...any) { fmt.Fprintf(stdout, "iscsistart: "+f+"\n", a...) })
+		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stdout, "iscsistart: "+f+"\n", a...) })
 	}
 	if o.resident && len(sessions) > 0 {
 		st := k.ResidentState(p, sessions)
