@@ -83,13 +83,15 @@ func ResidentMain() int {
 		return 1
 	}
 	defer k.Close()
+	relogged := reinstater(st, logf) // dm-multipath (multipath_linux.go)
 	ready := os.NewFile(3, "ready")
 	ready.Write([]byte{1})
 	ready.Close()
 	self := os.Getpid()
 	err = Resident(context.Background(), k, st, ResidentOptions{
-		Iscsid: func() (int, bool) { return IscsidRunning(proc, self) },
-		Logf:   logf,
+		Iscsid:   func() (int, bool) { return IscsidRunning(proc, self) },
+		Logf:     logf,
+		Relogged: relogged,
 	})
 	if err != nil {
 		logf("%v", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/boot"
@@ -32,6 +33,10 @@ type ResidentPath struct {
 	Target     string
 	SID, CID   uint32
 	Persistent plan.Portal
+	// Map is the dm-multipath map the session's disk (Dev, major:minor)
+	// is a path of, if any (ResidentState.SetMaps).
+	Map string `json:"map,omitempty"`
+	Dev string `json:"dev,omitempty"`
 }
 
 // ResidentState returns the state for Resident of the sessions a boot
@@ -146,6 +151,9 @@ type ResidentOptions struct {
 	AttemptTimeout time.Duration
 	// Logf receives one line per state change.
 	Logf func(format string, args ...any)
+	// Relogged, when set, runs after each path is logged in again: the
+	// resident loop's caller puts it back in its multipath map.
+	Relogged func(ResidentPath)
 }
 
 // Resident keeps the boot sessions of st logged in until open-iscsi's
@@ -208,6 +216,15 @@ func Resident(ctx context.Context, k *boot.Kernel, st ResidentState, o ResidentO
 	for i, p := range paths {
 		conns[i] = [2]uint32{p.SID, p.CID}
 	}
+	// Each path is logged in again on its own: the paths of a multipath
+	// map fail together, and one that stays down must not hold the others.
+	// An error on a path already being logged in again is the same outage.
+	var (
+		mu   sync.Mutex
+		busy = map[[2]uint32]bool{}
+		wg   sync.WaitGroup
+	)
+	defer func() { cancel(nil); wg.Wait() }()
 	for {
 		ce, err := k.WaitConnError(ctx, conns)
 		if err != nil {
@@ -220,15 +237,31 @@ func Resident(ctx context.Context, k *boot.Kernel, st ResidentState, o ResidentO
 			}
 		}
 		t := st.Plan.FindTarget(path.Target)
-		if t == nil {
+		key := [2]uint32{ce.SID, ce.CID}
+		mu.Lock()
+		skip := t == nil || busy[key]
+		busy[key] = busy[key] || !skip
+		mu.Unlock()
+		if skip {
 			continue
 		}
 		logf("session %d (%s at %s): %s; logging in again", ce.SID, path.Target, path.Persistent, ce.Code)
-		begin := time.Now()
-		if err := reopenUntil(ctx, k, &st.Plan, t, path, o.AttemptTimeout, logf); err != nil {
-			return done(err)
-		}
-		logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			begin := time.Now()
+			err := reopenUntil(ctx, k, &st.Plan, t, path, o.AttemptTimeout, logf)
+			mu.Lock()
+			delete(busy, key)
+			mu.Unlock()
+			if err != nil { // ctx ended: the loop above returns
+				return
+			}
+			logf("session %d: logged in again after %.2fs", ce.SID, time.Since(begin).Seconds())
+			if o.Relogged != nil {
+				o.Relogged(path)
+			}
+		}()
 	}
 }
 

@@ -70,6 +70,9 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	// rd.retry, or Run's default when it is not given (0)
 	deadline := time.Duration(p.RetrySeconds) * time.Second
 	ro := boot.RunOptions{Deadline: deadline, Log: log, Settled: nw.Done()}
+	if p.Multipath {
+		ro.Grace = boot.MultipathGrace // every path counts (boot/multipath.go)
+	}
 	if !p.SkipRouteTest && boot.HostRouted(p.Transport) {
 		ro.Route = boot.RouteTo
 	}
@@ -84,13 +87,20 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	// up (each bounded by its carrier and DHCP timeouts).
 	<-nw.Done()
 
-	out := &Booted{Records: handoff.NodeRecords(k, p, sessions)}
+	// dm-multipath: a disk with several paths is mounted through its map
+	// (boot/multipath_linux.go).
+	maps := boot.MultipathMaps(p, sessions, logf)
+	out := &Booted{Records: handoff.NodeRecords(k, p, sessions), Device: maps.Root(sessions)}
 	if err := handoff.WriteHandoff("/", p, out.Records); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}
 	if p.Resident {
 		st := handoff.NewResidentState(k, p, sessions)
+		st.SetMaps(maps)
 		out.Resident = &st
+	}
+	if out.Device != "" {
+		return out, nil
 	}
 	for _, s := range sessions {
 		if s.Device != "" {
@@ -123,6 +133,7 @@ func gatherPlan(ctx context.Context, cmdline string, logf func(string, ...any)) 
 		return nil, err
 	}
 	p := plan.Merge(nil, cp, fw)
+	plan.PlanMultipath(p, cp, fw)
 	if p.Initiator == "" {
 		p.Initiator = readInitiatorName("/etc/iscsi/initiatorname.iscsi")
 	}

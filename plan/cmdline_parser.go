@@ -160,6 +160,13 @@ func (p *cmdlineParser) word(w word, src string) {
 		// rd.iscsi.mp; FromIBFT configures the NIC of every target in the
 		// table either way, and a NIC no target uses carries no path.
 		p.ignored(w, "the NIC of every target in the firmware table is configured, with or without it")
+	case "rd.multipath":
+		// dracut's switch; "default" (its own config) leaves it on
+		on := true
+		if w.value != "default" {
+			p.boolean(w, src, &on)
+		}
+		p.plan.NoMultipath = !on
 	case "rd.iscsi.waitnet":
 		p.boolean(w, src, &p.plan.WaitNet)
 	case "rd.iscsi.resident":

@@ -560,3 +560,9 @@ func FuzzSplitCmdline(f *testing.F) {
 		}
 	})
 }
+
+func TestRdMultipathRefused(t *testing.T) {
+	if _, err := FromCmdline("rd.multipath=maybe"); err == nil || !strings.Contains(err.Error(), "rd.multipath") {
+		t.Errorf("rd.multipath=maybe: %v", err)
+	}
+}

@@ -28,6 +28,10 @@ type Setting struct {
 	// plan does not set one: the open-iscsi README's advice (section 8.2)
 	// where it differs from Record.
 	Root string
+	// Multipath, when not empty, is the value for one path of a
+	// dm-multipath map (the open-iscsi README, section 8.1; see
+	// PlanMultipath), used instead of Root when the plan sets none.
+	Multipath string
 	// Kernel is the session or connection parameter (ISCSI_PARAM_*) the
 	// value is set as before the login, when InKernel.
 	Kernel   kernel.Param
@@ -106,7 +110,7 @@ var Settings = []Setting{
 	{Name: "node.session.auth.password", check: credential, Secret: true},
 	{Name: "node.session.auth.username_in", check: credential},
 	{Name: "node.session.auth.password_in", check: credential, Secret: true},
-	{Name: "node.session.timeo.replacement_timeout", Record: "120", Root: "86400", Kernel: kernel.ParamSessRecoveryTmo, InKernel: true, check: seconds},
+	{Name: "node.session.timeo.replacement_timeout", Record: "120", Root: "86400", Multipath: "5", Kernel: kernel.ParamSessRecoveryTmo, InKernel: true, check: seconds},
 	{Name: "node.session.err_timeo.abort_timeout", Record: "15", Kernel: kernel.ParamAbortTmo, InKernel: true, check: seconds},
 	{Name: "node.session.err_timeo.lu_reset_timeout", Record: "30", Kernel: kernel.ParamLUResetTmo, InKernel: true, check: seconds},
 	{Name: "node.session.err_timeo.tgt_reset_timeout", Record: "30", Kernel: kernel.ParamTgtResetTmo, InKernel: true, check: seconds},
@@ -133,8 +137,8 @@ var Settings = []Setting{
 	{Name: "node.conn[0].timeo.auth_timeout", Record: "45", check: seconds},
 	// No NOP-Outs for a root disk: nothing answers a NOP failure before
 	// iscsid runs.
-	{Name: "node.conn[0].timeo.noop_out_interval", Record: "5", Root: "0", Kernel: kernel.ParamRecvTmo, InKernel: true, check: seconds},
-	{Name: "node.conn[0].timeo.noop_out_timeout", Record: "5", Root: "0", Kernel: kernel.ParamPingTmo, InKernel: true, check: seconds},
+	{Name: "node.conn[0].timeo.noop_out_interval", Record: "5", Root: "0", Multipath: "5", Kernel: kernel.ParamRecvTmo, InKernel: true, check: seconds},
+	{Name: "node.conn[0].timeo.noop_out_timeout", Record: "5", Root: "0", Multipath: "10", Kernel: kernel.ParamPingTmo, InKernel: true, check: seconds},
 	{Name: "node.conn[0].iscsi.MaxXmitDataSegmentLength", Record: "0", check: xmitLength},
 	{Name: "node.conn[0].iscsi.MaxRecvDataSegmentLength", Record: "262144", check: iscsiKey},
 	{Name: "node.conn[0].iscsi.HeaderDigest", Record: "None", check: iscsiKey},

@@ -74,11 +74,15 @@ type Plan struct {
 	// Transport is the kernel iSCSI transport: tcp, iser or an offload
 	// driver (rd.iscsi.transport). Empty means tcp.
 	Transport string `json:"transport"`
-	// Multipath would configure every iBFT NIC, not only the boot one
-	// (dracut's rd.iscsi.mp). Nothing sets it: the NIC of every firmware
-	// target is configured either way, and the command line warns that
-	// rd.iscsi.mp is ignored. dm-multipath is not built yet.
+	// Multipath says the boot plans a dm-multipath root: a target has
+	// several portals and NoMultipath is not set, so its sessions get the
+	// open-iscsi README's multipath timers (section 8.1) and a disk seen
+	// through several paths is mounted through one map. PlanMultipath
+	// sets it after Merge (boot/multipath.go).
 	Multipath bool `json:"multipath"`
+	// NoMultipath turns dm-multipath off (dracut's rd.multipath=0): every
+	// path is a plain session, with the root-disk timers.
+	NoMultipath bool `json:"no_multipath"`
 	// WaitNet waits for every interface before the first login
 	// (rd.iscsi.waitnet); without it the logins start once one is up.
 	WaitNet bool `json:"wait_net"`
@@ -256,6 +260,7 @@ func Merge(flags, cmdline, firmware *Plan) *Plan {
 		out.DHCPRootPath = out.DHCPRootPath || p.DHCPRootPath
 		out.NeedNet = out.NeedNet || p.NeedNet
 		out.Multipath = out.Multipath || p.Multipath
+		out.NoMultipath = out.NoMultipath || p.NoMultipath
 		out.WaitNet = out.WaitNet || p.WaitNet
 		out.Resident = out.Resident || p.Resident
 		out.SkipRouteTest = out.SkipRouteTest || p.SkipRouteTest

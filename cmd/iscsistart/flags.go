@@ -35,6 +35,7 @@ type options struct {
 	timeoutSet                 bool // --timeout given: a login waits that long instead of 120 s
 	require                    string
 	resident                   bool
+	multipath                  bool // --multipath: a dm-multipath map over the sessions
 }
 
 type param struct{ name, value string }
@@ -114,6 +115,11 @@ iscsiboot additions:
       --resident           after a kernel login, keep a process that logs the
                            sessions in again if the target drops them, until
                            iscsid runs (also rd.iscsi.resident=1 for /init)
+      --multipath          after a kernel login, make a dm-multipath map of each
+                           disk (queue_if_no_path, named as multipathd would),
+                           with the open-iscsi README's multipath timers (8.1)
+                           unless -P sets them; /init does this by itself when
+                           a target has several portals (rd.multipath=0: off)
 Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments or
 a corrupt firmware table, 21: no firmware table or target, 4: transport
 error, 8: transport timeout, 24: login authentication failed, 19: fatal
@@ -166,6 +172,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	boolean(&o.json, "", "json")
 	boolean(&o.showSecrets, "", "show-secrets")
 	boolean(&o.resident, "", "resident")
+	boolean(&o.multipath, "", "multipath")
 	str(&o.ibftFile, "ibft", "ibft-file")
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")

@@ -137,7 +137,13 @@ func resolvePlan(ctx context.Context, o *options) (*plan.Plan, error) {
 		}
 		return nil, iscsierr.Mark(iscsierr.ErrUsage, err)
 	}
-	return plan.Merge(flags, cp, fw), nil
+	p := plan.Merge(flags, cp, fw)
+	plan.PlanMultipath(p, flags, cp, fw)
+	if o.multipath {
+		p.Multipath = true
+		plan.UseMultipathTimers(p, flags, cp, fw)
+	}
+	return p, nil
 }
 
 // printPlan is --plan: the resolved plan as JSON, touching nothing.

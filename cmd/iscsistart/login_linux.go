@@ -17,7 +17,7 @@ import (
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
 // from the firmware with -b.
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	var p *plan.Plan
+	var p, flags *plan.Plan
 	if o.fwConnect {
 		t, err := loadTable(ctx, o)
 		if err != nil {
@@ -27,8 +27,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return iscsierr.Mark(iscsierr.ErrNotFound, err)
 		}
-		flags, err := o.flagsPlan()
-		if err != nil {
+		if flags, err = o.flagsPlan(); err != nil {
 			return err
 		}
 		flags.Targets = nil
@@ -37,11 +36,15 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err := o.checkLoginFlags(true); err != nil {
 			return err
 		}
-		flags, err := o.flagsPlan()
-		if err != nil {
+		var err error
+		if flags, err = o.flagsPlan(); err != nil {
 			return err
 		}
 		p = plan.Merge(flags, nil, nil)
+	}
+	if o.multipath { // open-iscsi's iscsistart makes sessions only; --multipath asks for the map too
+		p.Multipath = true
+		plan.UseMultipathTimers(p, flags)
 	}
 	return kernelLogin(ctx, o, p, stdout, stderr)
 }
@@ -93,8 +96,14 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr i
 	if len(sessions) > 1 {
 		boot.Summary(stdout, sessions)
 	}
+	var maps boot.Maps
+	if o.multipath && len(sessions) > 0 {
+		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stdout, "iscsistart: "+f+"\n", a...) })
+	}
 	if o.resident && len(sessions) > 0 {
-		if rerr := handoff.StartResident(handoff.NewResidentState(k, p, sessions)); rerr != nil {
+		st := handoff.NewResidentState(k, p, sessions)
+		st.SetMaps(maps)
+		if rerr := handoff.StartResident(st); rerr != nil {
 			fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
 		} else {
 			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")
