@@ -13,7 +13,9 @@
 # Everything but the final path goes to stderr, so callers can take the path from stdout.
 set -euo pipefail
 
-PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs)
+# initramfs-tools (with zstd, its default compressor) builds the Debian-image scenarios (qemu-tests/itools*).
+PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs
+	initramfs-tools zstd)
 CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
 
 log() { echo "deps.sh: $*" >&2; }
