@@ -26,6 +26,10 @@ type Kernel struct {
 	// DeviceWait bounds the wait for the boot LUN's block device after a
 	// login.
 	DeviceWait time.Duration
+	// ScanAll scans every LUN of a target after its login, as open-iscsi
+	// does, rather than the boot LUN alone; the wait is still for the
+	// boot LUN.
+	ScanAll bool
 }
 
 // OpenKernel opens the kernel transport named transport ("tcp").
@@ -66,7 +70,11 @@ func (k *Kernel) Login(ctx context.Context, p *Plan, t *Target, portal Portal) (
 	begin := time.Now()
 	if s, ok := k.Existing(t, portal); ok {
 		dev := ""
-		if s.Host >= 0 {
+		switch {
+		case s.Host < 0:
+		case t.LUN == 0: // no LUN named: the first disk, as the login took
+			_, dev = k.sys.AnyBlockDevice(s.Host)
+		default:
 			dev = k.sys.BlockDevice(s.Host, t.LUN)
 		}
 		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
@@ -153,7 +161,7 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 	// target and takes its first disk (tgt's LUN 0 is a controller).
 	any := t.LUN == 0
 	scan := func() error { return k.sys.ScanLUN(int(host), t.LUN) }
-	if any {
+	if any || k.ScanAll {
 		scan = func() error { return k.sys.ScanAll(int(host)) }
 	}
 	if err := scan(); err != nil {
