@@ -13,6 +13,6 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	return iscsierr.Errorf(iscsierr.OpNotSupp, "kernel login needs Linux")
 }
 
-func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
+func setupNICs(ctx context.Context, o *options, stderr io.Writer) error {
 	return iscsierr.Errorf(iscsierr.OpNotSupp, "-N needs Linux")
 }
