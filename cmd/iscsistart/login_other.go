@@ -16,3 +16,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 func setupNICs(ctx context.Context, o *options, stderr io.Writer) error {
 	return iscsierr.Errorf(iscsierr.OpNotSupp, "-N needs Linux")
 }
+
+func bootCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	return iscsierr.Errorf(iscsierr.OpNotSupp, "--boot needs Linux")
+}

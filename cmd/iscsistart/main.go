@@ -67,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fwPrint(ctx, o, stdout)
 	case o.plan:
 		return printPlan(ctx, o, stdout)
+	case o.bootCmd:
+		return bootCmd(ctx, o, stdout, stderr)
 	}
 	return loginCmd(ctx, o, stdout, stderr)
 }
