@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Every fuzzer runs this long in `make test`; longer runs: make fuzz FUZZTIME=5m
 FUZZTIME ?= 8s
 
-.PHONY: all build deps test check unit fuzz demo demo-protocol bench clean
+.PHONY: all build deps test check unit fuzz demo demo-protocol bench clean install
 
 all: build
 
@@ -52,6 +52,24 @@ demo-protocol: deps build
 
 bench: deps build
 	scripts/bench.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries in $(PREFIX)/sbin (not over open-iscsi's
+# /usr/sbin/iscsistart), and the builders' pieces where initramfs-tools and dracut look for them; the hook
+# and the dracut module find the binary at $(PREFIX)/sbin/iscsistart.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+ITOOLS  ?= /etc/initramfs-tools
+DRACUTMODDIR ?= /usr/lib/dracut/modules.d
+
+install: build
+	install -D -m 0755 $(OUT)/iscsistart $(DESTDIR)$(PREFIX)/sbin/iscsistart
+	install -D -m 0755 $(OUT)/iscsiboot-initramfs $(DESTDIR)$(PREFIX)/bin/iscsiboot-initramfs
+	install -D -m 0755 contrib/initramfs-tools/hooks/iscsiboot $(DESTDIR)$(ITOOLS)/hooks/iscsiboot
+	install -D -m 0755 contrib/initramfs-tools/scripts/init-bottom/iscsiboot $(DESTDIR)$(ITOOLS)/scripts/init-bottom/iscsiboot
+	@if [ "$(PREFIX)" != /usr/local ]; then \
+	  echo "ISCSIBOOT_ISCSISTART=$(PREFIX)/sbin/iscsistart" | install -D -m 0644 /dev/stdin $(DESTDIR)$(ITOOLS)/conf.d/iscsiboot; fi
+	install -d $(DESTDIR)$(DRACUTMODDIR)/95iscsiboot
+	for f in contrib/dracut/95iscsiboot/*; do install -m 0755 -T "$$(readlink -f $$f)" $(DESTDIR)$(DRACUTMODDIR)/95iscsiboot/$$(basename $$f); done
 
 clean:
 	rm -rf $(OUT)

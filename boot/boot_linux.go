@@ -21,17 +21,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NetworkUp configures the plan's interfaces and waits for all of them
-// (see netInterfaces for which), as iscsistart -N does: it leaves the host
-// name alone. The boot goes on when at least one of them came up.
-func NetworkUp(ctx context.Context, p *plan.Plan, logf func(string, ...any)) ([]netcfg.Result, error) {
-	n, err := StartNetwork(ctx, p, "/", false, logf)
-	if err != nil {
-		return nil, err
-	}
-	return n.wait()
-}
-
 // Network is the plan's interfaces coming up in the background.
 type Network struct {
 	first chan struct{} // closed when the first interface is up, or all are done

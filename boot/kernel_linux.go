@@ -13,6 +13,10 @@ import (
 // plan's target and portal become one kernel.Login.
 type Kernel struct {
 	*kernel.Initiator
+	// ScanAll scans every LUN of a target after its login, as open-iscsi
+	// does, rather than the boot LUN alone; the wait is still for the
+	// boot LUN.
+	ScanAll bool
 }
 
 // OpenKernel opens the kernel transport named transport ("tcp").
@@ -21,7 +25,7 @@ func OpenKernel(transport string) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{k}, nil
+	return &Kernel{Initiator: k}, nil
 }
 
 // OpenKernelHandle opens the kernel's iSCSI netlink socket for the
@@ -32,7 +36,7 @@ func OpenKernelHandle(handle uint64) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Kernel{k}, nil
+	return &Kernel{Initiator: k}, nil
 }
 
 // Login implements LoginFunc. A target the kernel has a session with at
@@ -41,7 +45,13 @@ func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal
 	begin := time.Now()
 	if s, ok := k.Existing(t.Name, portal.Address, portal.Port); ok {
 		dev := ""
-		if s.Host >= 0 {
+		switch {
+		case s.Host < 0:
+		case t.LUN == 0:
+			// A flag login names no LUN: its disk is the target's first,
+			// as the login itself takes it.
+			_, dev = k.Sysfs().AnyBlockDevice(s.Host)
+		default:
 			dev = k.Sysfs().BlockDevice(s.Host, t.LUN)
 		}
 		return &Session{Target: t.Name, Portal: portal, SID: s.SID, Device: dev, Already: true}, nil
@@ -50,6 +60,7 @@ func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal
 	if err != nil {
 		return nil, err
 	}
+	l.ScanAll = k.ScanAll
 	ks, err := k.Initiator.Login(ctx, l)
 	if err != nil {
 		return nil, err

@@ -242,6 +242,13 @@ func (x *depIndex) closure(names []string) ([]string, error) {
 				}
 			}
 		}
+		for _, bus := range busDrivers[name] {
+			if m, err := x.resolve(bus); err == nil && m != "" && state[m] != visiting {
+				if err := visit(m, name); err != nil {
+					return err
+				}
+			}
+		}
 		state[name] = done
 		order = append(order, name)
 		return nil

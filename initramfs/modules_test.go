@@ -103,11 +103,18 @@ func TestAddModulesOrder(t *testing.T) {
 			name:  "lab set, dependencies first, crc32c before iscsi_tcp",
 			names: []string{"virtio_net", "virtio_pci", "sd_mod", "iscsi_tcp"},
 			want: []string{
-				"virtio_ring", "virtio", "failover", "net_failover", "virtio_net",
-				"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
+				"virtio_ring", "virtio", "failover", "net_failover",
+				"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_net",
 				"scsi_common", "scsi_mod", "crc64", "crct10dif_common", "crc_t10dif", "crc64_rocksoft", "t10_pi", "sd_mod",
 				"scsi_transport_iscsi", "libiscsi", "libiscsi_tcp", "crc32c_generic", "iscsi_tcp",
 			},
+		},
+		{
+			// README's command names virtio_net alone; its device appears only through virtio_pci
+			name:  "the bus driver a NIC needs",
+			names: []string{"virtio_net"},
+			want: []string{"virtio_ring", "virtio", "failover", "net_failover",
+				"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_net"},
 		},
 		{
 			name:  "hyphens and underscores are one",

@@ -5,7 +5,9 @@
 #   packages  install the Debian packages the tests use (root only when something is missing)
 #   kernel    fetch Debian's current linux-image-amd64 into the cache, depmod it, extract an uncompressed
 #             vmlinux for QEMU's PVH boot; the last line on stdout is the kernel directory
-#   all       both (the default; what `make deps` runs)
+#   dracut    fetch Debian's dracut (dracut-core, dracut-network) into the cache, unpacked and NOT installed:
+#             it conflicts with initramfs-tools as a package; the last line on stdout is its directory
+#   all       all three (the default; what `make deps` runs)
 #
 # Kernel cache: ${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}/kernel/<kver>/ holding
 # boot/vmlinuz-<kver>, lib/modules/<kver>/ (with modules.dep) and vmlinux. A finished directory has a
@@ -13,7 +15,12 @@
 # Everything but the final path goes to stderr, so callers can take the path from stdout.
 set -euo pipefail
 
-PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs dmsetup)
+# initramfs-tools (with zstd, its default compressor) builds the Debian-image scenarios (qemu-tests/itools*).
+# isc-dhcp-client and iputils-arping are what dracut's own network-legacy module puts in its iSCSI image,
+# the yardstick for contrib/dracut's.
+# dmsetup shows the multipath scenarios' maps in the guest's root.
+PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs
+	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup)
 CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
 
 log() { echo "deps.sh: $*" >&2; }
@@ -136,13 +143,42 @@ fetch_kernel() {
 	echo "$dir"
 }
 
+# fetch_dracut: Debian's dracut packages unpacked into the cache, for scripts/dracut-image.sh.
+fetch_dracut() {
+	local ver dir tmp deb
+	ver=$(apt-cache policy dracut-core 2>/dev/null | awk '/Candidate:/{print $2; exit}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve dracut-core (apt-cache policy)"
+	dir=$CACHE/dracut/$ver
+	if [ -e "$dir/.complete" ]; then
+		echo "$dir"
+		return 0
+	fi
+	mkdir -p "$CACHE/dracut"
+	tmp=$(mktemp -d "$CACHE/dracut/.tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	log "fetching dracut-core and dracut-network $ver"
+	(cd "$tmp" && apt-get download -q "dracut-core=$ver" "dracut-network=$ver" >&2) || die "apt-get download dracut failed"
+	mkdir "$tmp/root"
+	for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+	[ -x "$tmp/root/usr/bin/dracut" ] || die "dracut-core $ver has no usr/bin/dracut"
+	touch "$tmp/root/.complete"
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+	rm -rf "$tmp"
+	trap - EXIT
+	log "dracut $ver cached in $dir"
+	echo "$dir"
+}
+
 case "${1:-all}" in
 packages) install_packages ;;
 kernel) fetch_kernel ;;
+dracut) fetch_dracut ;;
 all)
 	install_packages
 	stop_services
+	fetch_dracut >/dev/null
 	fetch_kernel
 	;;
-*) die "usage: $0 [all|packages|kernel]" ;;
+*) die "usage: $0 [all|packages|kernel|dracut]" ;;
 esac

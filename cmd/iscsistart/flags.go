@@ -36,6 +36,7 @@ type options struct {
 	require                    string
 	resident                   bool
 	multipath                  bool // --multipath: a dm-multipath map over the sessions
+	bootCmd                    bool // --boot
 }
 
 type param struct{ name, value string }
@@ -112,6 +113,10 @@ iscsiboot additions:
       --require=all|any    with -b or several targets: every target must come
                            up (all, the default) or one is enough (any)
       --timeout=DURATION   overall deadline: probe 30s, kernel login 120s
+      --boot               in an initramfs: boot as our /init does, from the
+                           kernel command line (or --cmdline) and the iBFT:
+                           network, logins, hand-off files; print the root
+                           disk's device on stdout (for dracut's hook)
       --resident           after a kernel login, keep a process that logs the
                            sessions in again if the target drops them, until
                            iscsid runs (also rd.iscsi.resident=1 for /init)
@@ -173,6 +178,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	boolean(&o.showSecrets, "", "show-secrets")
 	boolean(&o.resident, "", "resident")
 	boolean(&o.multipath, "", "multipath")
+	boolean(&o.bootCmd, "", "boot")
 	str(&o.ibftFile, "ibft", "ibft-file")
 	fs.StringVar(&o.cmdline, "cmdline", "", "")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "")

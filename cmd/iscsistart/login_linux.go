@@ -10,12 +10,12 @@ import (
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"github.com/iscsiboot/iscsiboot/boot"
-	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
-// from the firmware with -b.
+// from the firmware with -b. Its progress goes to stderr, where open-iscsi's
+// iscsistart writes its own: scripts keep stdout for what they parse.
 func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	var p, flags *plan.Plan
 	if o.fwConnect {
@@ -46,42 +46,22 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		p.Multipath = true
 		plan.UseMultipathTimers(p, flags)
 	}
-	return kernelLogin(ctx, o, p, stdout, stderr)
+	return kernelLogin(ctx, o, p, stderr)
 }
 
-// fwNetwork is -N: bring up every NIC the firmware table names, as it
-// says (static address with its gateway as the default route, or DHCP),
-// with a VLAN interface where the table has a VLAN.
-func fwNetwork(ctx context.Context, o *options, stdout io.Writer) error {
-	t, err := loadTable(ctx, o)
-	if err != nil {
-		return err
-	}
-	p, err := plan.FromIBFT(t, ibft.SysResolver("/"))
-	if err != nil {
-		return iscsierr.Mark(iscsierr.ErrNotFound, err)
-	}
-	for _, w := range p.Warnings {
-		fmt.Fprintf(stdout, "iscsistart: warning: %s\n", w)
-	}
-	logf := func(format string, args ...any) { fmt.Fprintf(stdout, "iscsistart: "+format+"\n", args...) }
-	if _, err := boot.NetworkUp(ctx, p, logf); err != nil {
-		return iscsierr.Mark(iscsierr.ErrNetwork, err)
-	}
-	return nil
-}
-
-func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr io.Writer) error {
+func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer) error {
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return err
 	}
 	defer k.Close()
+	// As open-iscsi's: every LUN of the target appears, not the boot one alone.
+	k.ScanAll = true
 	deadline := o.timeout
 	if !o.timeoutSet { // o.timeout's default is the probe's
 		deadline = boot.DefaultDeadline
 	}
-	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stdout, Require: o.require})
+	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stderr, Require: o.require})
 	for _, s := range sessions {
 		state := "logged in"
 		if s.Already {
@@ -91,14 +71,19 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr i
 		if s.Tries > 1 {
 			after = fmt.Sprintf(" (%d attempts)", s.Tries)
 		}
-		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d, %s%s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device), after)
+		fmt.Fprintf(stderr, "iscsistart: %s to %s at %s: session %d, %s%s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device), after)
 	}
 	if len(sessions) > 1 {
-		boot.Summary(stdout, sessions)
+		boot.Summary(stderr, sessions)
+	}
+	if n, rerr := handoff.LeaveRecords(k, p, sessions); rerr != nil {
+		fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
+	} else if n > 0 {
+		fmt.Fprintf(stderr, "iscsistart: node records: %d left in /%s for the root's iscsid\n", n, handoff.RunNodeDB)
 	}
 	var maps boot.Maps
 	if o.multipath && len(sessions) > 0 {
-		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stdout, "iscsistart: "+f+"\n", a...) })
+		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stderr, "iscsistart: "+f+"\n", a...) })
 	}
 	if o.resident && len(sessions) > 0 {
 		st := handoff.NewResidentState(k, p, sessions)
@@ -106,7 +91,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stdout, stderr i
 		if rerr := handoff.StartResident(st); rerr != nil {
 			fmt.Fprintf(stderr, "iscsistart: warning: %v\n", rerr)
 		} else {
-			fmt.Fprintf(stdout, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")
+			fmt.Fprintf(stderr, "iscsistart: resident loop started: it keeps the sessions until iscsid runs\n")
 		}
 	}
 	return err

@@ -64,11 +64,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case o.discover:
 		return discover(ctx, o, stdout)
 	case o.fwNetwork:
-		return fwNetwork(ctx, o, stdout)
+		return setupNICs(ctx, o, stderr)
 	case o.fwPrint:
 		return fwPrint(ctx, o, stdout)
 	case o.plan:
 		return printPlan(ctx, o, stdout)
+	case o.bootCmd:
+		return bootCmd(ctx, o, stdout, stderr)
 	}
 	return loginCmd(ctx, o, stdout, stderr)
 }

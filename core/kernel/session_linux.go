@@ -102,6 +102,9 @@ type Login struct {
 	// flags, where tgt's LUN 0 is a controller).
 	LUN    uint64
 	AnyLUN bool
+	// ScanAll scans every LUN of the target, as open-iscsi does, and
+	// still waits for LUN alone.
+	ScanAll bool
 	// NoScan leaves the LUNs to the user (node.session.scan=manual).
 	NoScan bool
 }
@@ -187,7 +190,7 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		return out, nil
 	}
 	scan := func() error { return k.sys.ScanLUN(int(host), l.LUN) }
-	if l.AnyLUN {
+	if l.AnyLUN || l.ScanAll {
 		scan = func() error { return k.sys.ScanAll(int(host)) }
 	}
 	if err := scan(); err != nil {

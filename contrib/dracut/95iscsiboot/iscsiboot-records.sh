@@ -1,0 +1,1 @@
+../../initramfs-tools/scripts/init-bottom/iscsiboot
