@@ -109,6 +109,17 @@ func Retryable(err error) bool {
 	return true
 }
 
+// ErrNoFirmwareNIC is iscsistart -N with a table none of whose NICs can
+// be set up.
+var ErrNoFirmwareNIC = errors.New("ibft: no NIC of the table can be set up")
+
+// NetworkError is a network that could not be configured (iscsistart
+// -N): open-iscsi's transport error.
+type NetworkError struct{ Err error }
+
+func (e *NetworkError) Error() string { return e.Err.Error() }
+func (e *NetworkError) Unwrap() error { return e.Err }
+
 // errNoRoute is a portal the kernel has no route to (rd.iscsi.testroute).
 var errNoRoute = errors.New("no route")
 
