@@ -23,15 +23,17 @@ type Kernel struct {
 	nl     *kernel.Conn
 	sys    kernel.Sysfs
 	handle uint64
+	tr     kernel.Transport // its name and caps decide socket or kernel endpoint (ep_connect)
 	// DeviceWait bounds the wait for the boot LUN's block device after a
 	// login.
 	DeviceWait time.Duration
 }
 
-// OpenKernel opens the kernel transport named transport ("tcp").
+// OpenKernel opens the kernel transport named transport ("tcp", "iser",
+// an offload driver's name).
 func OpenKernel(transport string) (*Kernel, error) {
 	sys := kernel.Sysfs{Root: "/"}
-	h, err := sys.TransportHandle(transport)
+	tr, err := sys.Transport(transport)
 	if err != nil {
 		return nil, Fatal(err)
 	}
@@ -39,7 +41,7 @@ func OpenKernel(transport string) (*Kernel, error) {
 	if err != nil {
 		return nil, Fatal(err)
 	}
-	return &Kernel{nl: nl, sys: sys, handle: h, DeviceWait: 20 * time.Second}, nil
+	return &Kernel{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second}, nil
 }
 
 // Close closes the netlink socket. Sessions stay: they belong to the
@@ -110,21 +112,24 @@ func followRedirects(portal Portal, attempt func(at, persistent Portal) error) e
 // login is one connection's login at portal at, recording persistent as
 // the session's address.
 func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent Portal) (*Session, error) {
-	// Connect first: a dead portal costs no kernel session.
-	f, err := dialFile(ctx, at)
+	// Connect first: a dead portal costs no kernel session. A socket
+	// for iscsi_tcp, a kernel endpoint (ep_connect) for the others.
+	ep, err := k.connect(ctx, t, at)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer ep.Close()
 
 	cmdsMax, _ := strconv.Atoi(p.ParamValue("node.session.cmds_max"))
 	depth, _ := strconv.Atoi(p.ParamValue("node.session.queue_depth"))
-	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, uint16(cmdsMax), uint16(depth))
+	sid, host, err := k.nl.CreateSessionOn(ctx, ep, initialCmdSN, uint16(cmdsMax), uint16(depth))
 	if err != nil {
+		ep.Disconnect()
 		return nil, Fatal(err)
 	}
 	cid := uint32(0)
 	undo := func() {
+		ep.Disconnect() // a kernel endpoint first, as iscsid does
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		// Stop before destroy even when never started, as iscsid does: the
@@ -134,12 +139,13 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 		k.nl.DestroySession(cctx, k.handle, sid)
 	}
 	if cid, err = k.nl.CreateConn(ctx, k.handle, sid, 0); err != nil {
+		ep.Disconnect()
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		k.nl.DestroySession(cctx, k.handle, sid)
 		cancel()
 		return nil, Fatal(err)
 	}
-	if err := k.loginOn(ctx, f, p, t, at, persistent, sid, cid, true); err != nil {
+	if err := k.loginOn(ctx, ep, p, t, at, persistent, sid, cid, true); err != nil {
 		undo()
 		return nil, err
 	}
@@ -178,28 +184,12 @@ func (k *Kernel) login(ctx context.Context, p *Plan, t *Target, at, persistent P
 // iscsid sends it.
 const initialCmdSN = 1
 
-// dialFile connects to portal and returns the socket as a file to hand to
-// the kernel, which takes its own reference when it binds it: the caller
-// closes the file when the login ends, success or not.
-func dialFile(ctx context.Context, portal Portal) (*os.File, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(portal.Address, strconv.Itoa(portal.Port)))
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
-	}
-	defer c.Close()
-	f, err := c.(*net.TCPConn).File()
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
-	}
-	return f, nil
-}
-
-// loginOn logs in over the connected socket f on the kernel's connection
-// sid:cid and starts it: what a first login and a reopen share. first sets
-// the session's identity and timers before (a reopen keeps them).
-func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) error {
-	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
+// loginOn logs in over the connected endpoint ep on the kernel's
+// connection sid:cid and starts it: what a first login and a reopen share.
+// first sets the session's identity and timers before (a reopen keeps
+// them).
+func (k *Kernel) loginOn(ctx context.Context, ep *kernel.Endpoint, p *Plan, t *Target, at, persistent Portal, sid, cid uint32, first bool) error {
+	if err := k.nl.BindEndpoint(ctx, sid, cid, ep, true); err != nil {
 		return err
 	}
 	if first {
@@ -213,6 +203,9 @@ func (k *Kernel) loginOn(ctx context.Context, f *os.File, p *Plan, t *Target, at
 	}
 	cfg.ISID = core.ISID(sid)
 	cfg.CmdSN = initialCmdSN
+	if k.tr.RDMA() {
+		cfg.Offers = core.ISEROffers(cfg.Offers)
+	}
 	tr := &kernelTransport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
 	s, err := core.Login(ctx, tr, &cfg)
 	if err != nil {
@@ -240,12 +233,16 @@ func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32
 		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
 			return err
 		}
-		f, err := dialFile(ctx, at)
+		ep, err := k.connect(ctx, t, at)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		return k.loginOn(ctx, f, p, t, at, persistent, sid, cid, false)
+		defer ep.Close()
+		if err := k.loginOn(ctx, ep, p, t, at, persistent, sid, cid, false); err != nil {
+			ep.Disconnect()
+			return err
+		}
+		return nil
 	})
 }
 
@@ -383,4 +380,24 @@ func waitOpenable(ctx context.Context, path string) error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// connect makes the transport end of a connection to portal at: a TCP
+// socket for iscsi_tcp, a kernel endpoint (EP_CONNECT and EP_POLL) for
+// iSER and the offload NICs, through the offload host on t's interface
+// where the transport binds its endpoints to one.
+func (k *Kernel) connect(ctx context.Context, t *Target, at Portal) (*kernel.Endpoint, error) {
+	host := -1
+	if k.tr.Route() == kernel.RouteEndpoint && k.tr.BindsHost() {
+		h, err := k.sys.HostFor(k.tr, t.Iface, "")
+		if err != nil {
+			return nil, Fatal(err)
+		}
+		host = h
+	}
+	ep, err := k.nl.Connect(ctx, k.tr, host, at.Address, at.Port)
+	if errors.Is(err, kernel.ErrHBALogin) {
+		return nil, Fatal(err)
+	}
+	return ep, err
 }

@@ -178,6 +178,11 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 	if o.AttemptTimeout <= 0 {
 		o.AttemptTimeout = 15 * time.Second
 	}
+	if k.tr.Name == "" {
+		// OpenKernelHandle reads no sysfs: the plan names the transport,
+		// whose name decides socket or kernel endpoint for Reopen.
+		k.tr = kernel.Transport{Name: first(st.Plan.Transport, "tcp"), Handle: k.handle}
+	}
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
