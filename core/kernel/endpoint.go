@@ -141,33 +141,34 @@ type Path struct {
 	MTU    uint16     // the path MTU; 0 leaves the driver's
 }
 
-// MarshalBinary encodes p as struct iscsi_path. Src and Dst must be of
-// one family; ip_addr_len says which (4 or 16).
+// MarshalBinary encodes p as struct iscsi_path: in IPv4 form
+// (ip_addr_len 4) when both addresses are IPv4 (or IPv4-mapped), else in
+// IPv6 form, an IPv4 address then IPv4-mapped. Dst must be valid; an
+// invalid Src is left zero.
 func (p *Path) MarshalBinary() ([]byte, error) {
+	if !p.Dst.IsValid() {
+		return nil, fmt.Errorf("iscsi_path: destination %v: %w", p.Dst, errPathFamily)
+	}
 	b := make([]byte, PathLen)
 	ne.PutUint64(b[0:], p.Handle)
 	copy(b[8:14], p.MAC[:])
 	copy(b[14:20], p.OldMAC[:])
-	src, dst := p.Src.Unmap(), p.Dst.Unmap()
-	switch {
-	case dst.Is4() && (!src.IsValid() || src.Is4()):
+	if p.Dst.Unmap().Is4() && (!p.Src.IsValid() || p.Src.Unmap().Is4()) {
 		ne.PutUint32(b[20:], 4)
-		if src.IsValid() {
-			v := src.As4()
+		if p.Src.IsValid() {
+			v := p.Src.Unmap().As4()
 			copy(b[24:], v[:])
 		}
-		v := dst.As4()
+		v := p.Dst.Unmap().As4()
 		copy(b[40:], v[:])
-	case dst.Is6() && (!src.IsValid() || src.Is6()):
+	} else {
 		ne.PutUint32(b[20:], 16)
-		if src.IsValid() {
-			v := src.As16()
+		if p.Src.IsValid() {
+			v := p.Src.As16()
 			copy(b[24:], v[:])
 		}
-		v := dst.As16()
+		v := p.Dst.As16()
 		copy(b[40:], v[:])
-	default:
-		return nil, fmt.Errorf("iscsi_path: source %v and destination %v: %w", p.Src, p.Dst, errPathFamily)
 	}
 	ne.PutUint16(b[56:], p.VLAN)
 	ne.PutUint16(b[58:], p.MTU)

@@ -211,3 +211,16 @@ func dialFile(ctx context.Context, addr string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// FlushConn drops every PDU and connection error the kernel passed up for
+// sid:cid that nobody has read: after STOP_CONN they belong to a login
+// that is over (a target's reject that came after the connection's error,
+// say), and the next login on the same connection must not read them as
+// answers to its own requests.
+func (c *Conn) FlushConn(sid, cid uint32) {
+	k := connKey{sid, cid}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pdus, k)
+	delete(c.errs, k)
+}

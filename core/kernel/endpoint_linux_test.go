@@ -217,3 +217,19 @@ func TestConnectSocket(t *testing.T) {
 		t.Errorf("kernel got %v, want BIND_CONN with fd %s alone", types(got), strconv.Itoa(int(e.file.Fd())))
 	}
 }
+
+// A PDU and an error queued for a connection before FlushConn are not
+// read by the next login on it; another connection's stay.
+func TestFlushConn(t *testing.T) {
+	c, k := newFakeKernel(t, func(*Uevent) []netlink.Message { return nil })
+	k.emit(recvPDUEvent(1, 0, loginRsp(1, 0), nil), connErrorEvent(1, 0, ErrConnFailed), recvPDUEvent(2, 0, loginRsp(7, 0), nil))
+	if _, _, err := c.RecvPDU(bounded(t), 2, 0); err != nil { // all three are queued once this one is
+		t.Fatal(err)
+	}
+	c.FlushConn(1, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if hdr, _, err := c.RecvPDU(ctx, 1, 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("RecvPDU after FlushConn = %x, %v; want nothing until the deadline", hdr, err)
+	}
+}
