@@ -233,6 +233,8 @@ func (k *Kernel) Reopen(ctx context.Context, p *Plan, t *Target, sid, cid uint32
 		if err := k.nl.StopConn(ctx, k.handle, sid, cid, kernel.StopRecover); err != nil {
 			return err
 		}
+		// What the failed login left queued is no answer to this one.
+		k.nl.FlushConn(sid, cid)
 		ep, err := k.connect(ctx, t, at)
 		if err != nil {
 			return err

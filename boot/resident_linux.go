@@ -223,9 +223,14 @@ func Resident(ctx context.Context, k *Kernel, st ResidentState, o ResidentOption
 	for i, p := range paths {
 		conns[i] = [2]uint32{p.SID, p.CID}
 	}
+	// Failures before this loop listened come first.
+	missed := missedConnErrors(k, kernel.Sysfs{Root: "/"}, paths)
 	for {
-		ce, err := k.nl.WaitConnError(ctx, conns)
-		if err != nil {
+		var ce *kernel.ConnError
+		var err error
+		if len(missed) > 0 {
+			ce, missed = missed[0], missed[1:]
+		} else if ce, err = k.nl.WaitConnError(ctx, conns); err != nil {
 			return done(err)
 		}
 		var path ResidentPath
