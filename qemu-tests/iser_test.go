@@ -141,7 +141,7 @@ echo "SESSION AGAIN: $(st)"; [ "$(st)" = LOGGED_IN ]`
 			want := wantLIO(s.iser)
 			if !s.reference {
 				// Our login line names the transport.
-				want = append(want, map[bool]string{true: ", transport iser", false: ", transport tcp"}[s.iser])
+				want = append(want, map[bool]string{true: "(transport iser), sd", false: "(transport tcp), sd"}[s.iser])
 			}
 			if s.drop {
 				want = append(want, "iscsistart: resident loop started", "SESSION: FAILED",

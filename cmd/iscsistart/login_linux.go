@@ -86,7 +86,7 @@ func kernelLogin(ctx context.Context, o *options, p *boot.Plan, stdout, stderr i
 		if s.Tries > 1 {
 			after = fmt.Sprintf(" (%d attempts)", s.Tries)
 		}
-		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d, %s, transport %s%s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device), cmp.Or(p.Transport, "tcp"), after)
+		fmt.Fprintf(stdout, "iscsistart: %s to %s at %s: session %d (transport %s), %s%s\n", state, s.Target, s.Portal, s.SID, cmp.Or(p.Transport, "tcp"), orDash(s.Device), after)
 	}
 	if len(sessions) > 1 {
 		boot.Summary(stdout, sessions)
