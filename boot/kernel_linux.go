@@ -29,10 +29,10 @@ func OpenKernel(transport string) (*Kernel, error) {
 }
 
 // OpenKernelHandle opens the kernel's iSCSI netlink socket for the
-// transport whose handle is known (the resident loop's, after
+// transport whose name and handle are known (the resident loop's, after
 // switch_root).
-func OpenKernelHandle(handle uint64) (*Kernel, error) {
-	k, err := kernel.OpenHandle(handle)
+func OpenKernelHandle(transport string, handle uint64) (*Kernel, error) {
+	k, err := kernel.OpenHandle(transport, handle)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,7 @@ func KernelLogin(p *plan.Plan, t *plan.Target, portal plan.Portal) (*kernel.Logi
 		// controller).
 		LUN: t.LUN, AnyLUN: t.LUN == 0,
 		NoScan: p.ParamValue("node.session.scan") == "manual",
+		Iface:  t.Iface,
 	}, nil
 }
 

@@ -58,6 +58,12 @@ var keyDefs = map[string]keyDef{
 	"TargetPortalGroupTag":     {kind: kindDeclarative, min: 0, max: 65535},                  // 13.9
 	"AuthMethod":               {kind: kindList, def: "None", security: true},                // 12.1
 	"SendTargets":              {kind: kindDeclarative},                                      // 13.3
+	// iSER (RFC 7145, Section 6.3): RDMAExtensions=Yes makes the
+	// connection an iSER one, where two declarations replace
+	// MaxRecvDataSegmentLength.
+	"RDMAExtensions":                 {kind: kindAnd, def: "No", leading: true},
+	"InitiatorRecvDataSegmentLength": {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"},
+	"TargetRecvDataSegmentLength":    {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"},
 }
 
 // Special values any key may be answered with (RFC 7143, Section 6.2).

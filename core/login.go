@@ -209,6 +209,9 @@ func (l *login) run(ctx context.Context) error {
 	l.stage = StageFullFeature
 	l.s.TSIH = resp.TSIH
 	l.s.Params = neg.params()
+	if err := checkRDMA(offers, l.s.Params); err != nil {
+		return err
+	}
 	l.s.Warnings = append(l.s.Warnings, neg.warn...)
 	if len(neg.pending) > 0 {
 		keys := make([]string, 0, len(neg.pending))

@@ -30,6 +30,10 @@ type Params struct {
 	TargetAlias              string // 13.7
 	TargetPortalGroupTag     uint16 // 13.9
 	HaveTPGT                 bool   // the target sent TargetPortalGroupTag
+	// RDMAExtensions is an iSER connection (RFC 7145, Section 6.3.1):
+	// the two segment lengths above then come from
+	// InitiatorRecvDataSegmentLength and TargetRecvDataSegmentLength.
+	RDMAExtensions bool
 }
 
 // KVs lists the parameters as key=value pairs in a stable order, as the
@@ -262,6 +266,12 @@ func (n *negotiator) answer(key, value string) (string, error) {
 		return "", nil
 	}
 	if def.kind == kindDeclarative {
+		if n.offered(key) && (value == valNotUnderstood || value == valIrrelevant || value == valReject) {
+			// The target's word on a declaration of ours (a TCP
+			// target on iSER's InitiatorRecvDataSegmentLength): no
+			// declaration of its own, so none is in force.
+			return "", nil
+		}
 		if err := checkValue(key, value); err != nil {
 			return "", fmt.Errorf("target declared %w: %w", err, ErrProtocol)
 		}
@@ -316,6 +326,16 @@ func (n *negotiator) answer(key, value string) (string, error) {
 	}
 }
 
+// offered reports whether we sent key.
+func (n *negotiator) offered(key string) bool {
+	for _, kv := range n.offers {
+		if kv.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 // params folds the outcome over the RFC defaults.
 func (n *negotiator) params() Params {
 	get := func(key string) string {
@@ -360,6 +380,10 @@ func (n *negotiator) params() Params {
 	if v, ok := n.result["TargetPortalGroupTag"]; ok {
 		t, _ := parseNumber(v)
 		p.TargetPortalGroupTag, p.HaveTPGT = uint16(t), true
+	}
+	if yes("RDMAExtensions") {
+		p.RDMAExtensions = true
+		n.iserLengths(&p)
 	}
 	return p
 }

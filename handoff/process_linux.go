@@ -1,6 +1,7 @@
 package handoff
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -77,7 +78,7 @@ func ResidentMain() int {
 		logf("%v", err)
 		return 1
 	}
-	k, err := boot.OpenKernelHandle(st.Handle)
+	k, err := boot.OpenKernelHandle(cmp.Or(st.Plan.Transport, "tcp"), st.Handle)
 	if err != nil {
 		logf("%v", err)
 		return 1

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/boot"
+	"github.com/iscsiboot/iscsiboot/core/kernel"
 	"github.com/iscsiboot/iscsiboot/plan"
 
 	"golang.org/x/sys/unix"
@@ -225,9 +226,14 @@ func Resident(ctx context.Context, k *boot.Kernel, st ResidentState, o ResidentO
 		wg   sync.WaitGroup
 	)
 	defer func() { cancel(nil); wg.Wait() }()
+	// Failures before this loop listened come first.
+	missed := missedConnErrors(k, kernel.Sysfs{Root: "/"}, paths)
 	for {
-		ce, err := k.WaitConnError(ctx, conns)
-		if err != nil {
+		var ce *kernel.ConnError
+		var err error
+		if len(missed) > 0 {
+			ce, missed = missed[0], missed[1:]
+		} else if ce, err = k.WaitConnError(ctx, conns); err != nil {
 			return done(err)
 		}
 		var path ResidentPath

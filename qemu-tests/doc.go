@@ -16,6 +16,10 @@
 //	vm := h.Boot(ctx, qemutests.BootOptions{Initrd: h.Initramfs(ctx, qemutests.ReferenceGuest(srv.Port))})
 //	vm.Expect(ctx, qemutests.RootMarker)
 //
+// A second target implementation runs in a guest of its own: h.StartLIO boots the kernel's LIO target
+// with ib_isert on soft-RoCE, on a QEMU socket network that initiator guests join (LIO.Netdev), serving
+// each disk over TCP and iSER at 10.0.2.2:3260 (TestLIO).
+//
 // Firmware boots go through QEMU's iPXE ROM with h.IPXEBoot, which hooks the target with sanhook and so
 // publishes an iBFT, as a NIC's boot ROM does.
 //

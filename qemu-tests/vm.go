@@ -40,7 +40,9 @@ type BootOptions struct {
 	// NetdevSpec replaces the whole -netdev value, e.g. "tap,id=n0,ifname=tap0,script=no,downscript=no"
 	// for a guest on a tap in the test's own namespace; the id must stay n0.
 	NetdevSpec string
-	Timeout    time.Duration // defaults to DefaultBootTimeout
+	// MAC replaces the NIC's address MAC, for two guests on one QEMU socket network.
+	MAC     string
+	Timeout time.Duration // defaults to DefaultBootTimeout
 	// BzImage boots the compressed kernel instead of the PVH vmlinux (2.5 s slower under TCG).
 	BzImage bool
 	// Firmware boots without -kernel, -initrd and -append: the BIOS and ExtraArgs (such as "-boot n" for
@@ -71,11 +73,15 @@ func qemuArgs(k Kernel, opts BootOptions) []string {
 	if opts.NetdevSpec != "" {
 		netdev = opts.NetdevSpec
 	}
+	mac := MAC
+	if opts.MAC != "" {
+		mac = opts.MAC
+	}
 	args := []string{
 		"-M", "pc", "-accel", "tcg", "-m", "512", "-nodefaults", "-display", "none",
 		"-serial", "stdio", "-no-reboot",
 		"-netdev", netdev,
-		"-device", "virtio-net-pci,netdev=n0,mac=" + MAC + ",addr=0x3",
+		"-device", "virtio-net-pci,netdev=n0,mac=" + mac + ",addr=0x3",
 	}
 	if !opts.Firmware {
 		kernel := k.VMLinux()

@@ -71,7 +71,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 		if s.Tries > 1 {
 			after = fmt.Sprintf(" (%d attempts)", s.Tries)
 		}
-		fmt.Fprintf(stderr, "iscsistart: %s to %s at %s: session %d, %s%s\n", state, s.Target, s.Portal, s.SID, orDash(s.Device), after)
+		fmt.Fprintf(stderr, "iscsistart: %s to %s at %s: session %d (transport %s), %s%s\n", state, s.Target, s.Portal, s.SID, cmp.Or(p.Transport, "tcp"), orDash(s.Device), after)
 	}
 	if len(sessions) > 1 {
 		boot.Summary(stderr, sessions)

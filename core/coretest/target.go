@@ -41,6 +41,10 @@ type Target struct {
 	MutualUser, MutualSecret string // our own credentials for mutual CHAP
 	CHAPAlg                  core.CHAPAlg
 	Digests                  bool // accept CRC32C when offered
+	// ISER answers RDMAExtensions=Yes and declares its iSER segment
+	// lengths (RFC 7145, Section 6.3), as an iSER portal does; without
+	// it, RDMAExtensions is answered No.
+	ISER bool
 
 	// Faults.
 	Status            uint16        // class<<8|detail answered to the first login PDU
@@ -318,6 +322,16 @@ func (cn *conn) login(ctx context.Context) error {
 					}
 				case "MaxRecvDataSegmentLength":
 					v = "65536"
+				case "RDMAExtensions":
+					if !t.ISER {
+						v = "No"
+					}
+				case "InitiatorRecvDataSegmentLength", "TargetRecvDataSegmentLength":
+					if !t.ISER {
+						v = "NotUnderstood"
+						break
+					}
+					v = map[string]string{"InitiatorRecvDataSegmentLength": "131072", "TargetRecvDataSegmentLength": "4096"}[kv.Key]
 				case "InitialR2T", "ImmediateData", "MaxConnections", "MaxBurstLength", "FirstBurstLength",
 					"DefaultTime2Wait", "DefaultTime2Retain", "MaxOutstandingR2T", "DataPDUInOrder",
 					"DataSequenceInOrder", "ErrorRecoveryLevel", "IFMarker", "OFMarker":

@@ -6,6 +6,14 @@ import (
 	"syscall"
 )
 
+var (
+	errShortPath     = errors.New("shorter than struct iscsi_path")
+	errPathFamily    = errors.New("not one IPv4 or IPv6 address family")
+	errTransportName = errors.New("not a transport name")
+	errNoEndpoint    = errors.New("kernel answered EP_CONNECT with no endpoint")
+	errPortal        = errors.New("the kernel connects to an IP address and port only")
+)
+
 // ErrClosed is returned by a Conn after Close or after its socket failed.
 var ErrClosed = errors.New("iscsi netlink connection closed")
 
@@ -49,6 +57,21 @@ func (e *OpError) hint() string {
 	}
 	return ""
 }
+
+// ErrHBALogin is returned for a connection over a transport whose HBA
+// logs in by itself (CAP_LOGIN_OFFLOAD): its sessions are found in sysfs,
+// not made.
+var ErrHBALogin = errors.New("the HBA logs in by itself (CAP_LOGIN_OFFLOAD): find its boot sessions instead")
+
+// errEPFailed is a kernel connect that failed without an errno (iSER's
+// EP_POLL answers -1). It is a transport failure like a refused TCP
+// connect, and classifies as one.
+type errEPFailed struct{}
+
+func (errEPFailed) Error() string {
+	return "the kernel transport could not connect (no route or RDMA device to the portal, refused, or unreachable)"
+}
+func (errEPFailed) Unwrap() error { return syscall.ECONNREFUSED }
 
 // ConnError is a connection failure the kernel reported with
 // ISCSI_KEVENT_CONN_ERROR.

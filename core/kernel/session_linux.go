@@ -31,16 +31,18 @@ type Initiator struct {
 	nl     *Conn
 	sys    Sysfs
 	handle uint64
+	tr     Transport // its name and caps decide socket or kernel endpoint (ep_connect)
 	// DeviceWait bounds the wait for the LUN's block device after a
 	// login.
 	DeviceWait time.Duration
 }
 
-// Open opens the kernel transport named transport ("tcp"): its handle
-// from sysfs and a NETLINK_ISCSI socket.
+// Open opens the kernel transport named transport ("tcp", "iser", an
+// offload driver's name): its handle and capabilities from sysfs, and a
+// NETLINK_ISCSI socket.
 func Open(transport string) (*Initiator, error) {
 	sys := Sysfs{Root: "/"}
-	h, err := sys.TransportHandle(transport)
+	tr, err := sys.Transport(transport)
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
@@ -48,18 +50,19 @@ func Open(transport string) (*Initiator, error) {
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
-	return &Initiator{nl: nl, sys: sys, handle: h, DeviceWait: 20 * time.Second}, nil
+	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second}, nil
 }
 
-// OpenHandle opens a NETLINK_ISCSI socket for the transport whose handle
-// is already known: the resident loop, after switch_root, has no sysfs of
-// the initramfs to look it up in.
-func OpenHandle(handle uint64) (*Initiator, error) {
+// OpenHandle opens a NETLINK_ISCSI socket for the transport whose name
+// and handle are already known: the resident loop, after switch_root, has
+// no sysfs of the initramfs to look them up in. The name decides socket or
+// kernel endpoint for Reopen.
+func OpenHandle(transport string, handle uint64) (*Initiator, error) {
 	nl, err := Dial()
 	if err != nil {
 		return nil, err
 	}
-	return &Initiator{nl: nl, sys: Sysfs{Root: "/"}, handle: handle}, nil
+	return &Initiator{nl: nl, sys: Sysfs{Root: "/"}, handle: handle, tr: Transport{Name: transport, Handle: handle}}, nil
 }
 
 // NewInitiator returns an Initiator over nl and sys, for tests.
@@ -82,6 +85,10 @@ func (k *Initiator) Sysfs() Sysfs { return k.sys }
 func (k *Initiator) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
 	return k.nl.WaitConnError(ctx, conns)
 }
+
+// DropConnError drops a queued connection error of sid:cid, if any: one
+// the caller already knows of (see Conn.ConnErrorFor).
+func (k *Initiator) DropConnError(sid, cid uint32) { k.nl.ConnErrorFor(sid, cid) }
 
 // Login is one path's login: a target through one portal.
 type Login struct {
@@ -107,6 +114,9 @@ type Login struct {
 	ScanAll bool
 	// NoScan leaves the LUNs to the user (node.session.scan=manual).
 	NoScan bool
+	// Iface is the network interface of the target's sessions: an offload
+	// transport connects through the SCSI host on it.
+	Iface string
 }
 
 // ParamValue is one parameter to set on a session or connection.
@@ -154,19 +164,22 @@ func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
 // login is one connection's login at portal at, recording persistent as
 // the session's address.
 func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) (*Session, error) {
-	// Connect first: a dead portal costs no kernel session.
-	f, err := dialFile(ctx, at)
+	// Connect first: a dead portal costs no kernel session. A socket for
+	// iscsi_tcp, a kernel endpoint (ep_connect) for the others.
+	ep, err := k.connect(ctx, l.Iface, at)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer ep.Close()
 
-	sid, host, err := k.nl.CreateSession(ctx, k.handle, initialCmdSN, l.CmdsMax, l.QueueDepth)
+	sid, host, err := k.nl.CreateSessionOn(ctx, ep, initialCmdSN, l.CmdsMax, l.QueueDepth)
 	if err != nil {
+		ep.Disconnect()
 		return nil, Fatal(err)
 	}
 	cid := uint32(0)
 	undo := func() {
+		ep.Disconnect() // a kernel endpoint first, as iscsid does
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		// Stop before destroy even when never started, as iscsid does: the
@@ -176,12 +189,13 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		k.nl.DestroySession(cctx, k.handle, sid)
 	}
 	if cid, err = k.nl.CreateConn(ctx, k.handle, sid, 0); err != nil {
+		ep.Disconnect()
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		k.nl.DestroySession(cctx, k.handle, sid)
 		cancel()
 		return nil, Fatal(err)
 	}
-	if err := k.loginOn(ctx, f, l, at, persistent, sid, cid, true); err != nil {
+	if err := k.loginOn(ctx, ep, l, at, persistent, sid, cid, true); err != nil {
 		undo()
 		return nil, err
 	}
@@ -215,28 +229,12 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 // iscsid sends it.
 const initialCmdSN = 1
 
-// dialFile connects to portal (host:port) and returns the socket as a file
-// to hand to the kernel, which takes its own reference when it binds it:
-// the caller closes the file when the login ends, success or not.
-func dialFile(ctx context.Context, portal string) (*os.File, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", portal)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
-	}
-	defer c.Close()
-	f, err := c.(*net.TCPConn).File()
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", portal, err)
-	}
-	return f, nil
-}
-
-// loginOn logs in over the connected socket f on the kernel's connection
-// sid:cid and starts it: what a first login and a reopen share. first sets
-// the session's identity and timers before (a reopen keeps them).
-func (k *Initiator) loginOn(ctx context.Context, f *os.File, l *Login, at, persistent string, sid, cid uint32, first bool) error {
-	if err := k.nl.BindConn(ctx, k.handle, sid, cid, int(f.Fd()), true); err != nil {
+// loginOn logs in over the connected endpoint ep on the kernel's
+// connection sid:cid and starts it: what a first login and a reopen share.
+// first sets the session's identity and timers before (a reopen keeps
+// them).
+func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, persistent string, sid, cid uint32, first bool) error {
+	if err := k.nl.BindEndpoint(ctx, sid, cid, ep, true); err != nil {
 		return err
 	}
 	if first {
@@ -257,6 +255,9 @@ func (k *Initiator) loginOn(ctx context.Context, f *os.File, l *Login, at, persi
 	cfg.Portal = at
 	cfg.ISID = core.ISID(sid)
 	cfg.CmdSN = initialCmdSN
+	if k.tr.RDMA() {
+		cfg.Offers = core.ISEROffers(cfg.Offers)
+	}
 	tr := &transport{nl: k.nl, handle: k.handle, sid: sid, cid: cid}
 	s, err := core.Login(ctx, tr, &cfg)
 	if err != nil {
@@ -284,12 +285,18 @@ func (k *Initiator) Reopen(ctx context.Context, l *Login, sid, cid uint32) error
 		if err := k.nl.StopConn(ctx, k.handle, sid, cid, StopRecover); err != nil {
 			return err
 		}
-		f, err := dialFile(ctx, at)
+		// What the failed login left queued is no answer to this one.
+		k.nl.FlushConn(sid, cid)
+		ep, err := k.connect(ctx, l.Iface, at)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		return k.loginOn(ctx, f, l, at, l.Portal, sid, cid, false)
+		defer ep.Close()
+		if err := k.loginOn(ctx, ep, l, at, l.Portal, sid, cid, false); err != nil {
+			ep.Disconnect()
+			return err
+		}
+		return nil
 	})
 }
 
@@ -393,3 +400,32 @@ func waitOpenable(ctx context.Context, path string) error {
 		}
 	}
 }
+
+// connect makes the transport end of a connection to portal at
+// (host:port): a TCP socket for iscsi_tcp, a kernel endpoint (EP_CONNECT
+// and EP_POLL) for iSER and the offload NICs, through the offload host on
+// netdev where the transport binds its endpoints to one.
+func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, error) {
+	addr, p, err := net.SplitHostPort(at)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", at, err))
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", at, err))
+	}
+	host := -1
+	if k.tr.Route() == RouteEndpoint && k.tr.BindsHost() {
+		if host, err = k.sys.HostFor(k.tr, netdev, ""); err != nil {
+			return nil, Fatal(err)
+		}
+	}
+	ep, err := k.nl.Connect(ctx, k.tr, host, addr, port)
+	if errors.Is(err, ErrHBALogin) {
+		return nil, Fatal(err)
+	}
+	return ep, err
+}
+
+// Transport is the transport the initiator logs in through.
+func (k *Initiator) Transport() Transport { return k.tr }
