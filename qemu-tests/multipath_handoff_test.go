@@ -1,0 +1,146 @@
+package qemutests
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mpHandoffDone is the console marker of mpHandoffInit's last step.
+const mpHandoffDone = "MPH-DONE"
+
+// mpHandoffConf is the real root's /etc/multipath.conf for
+// TestMultipathHandoff. uid_attribute "" has multipathd read each path's
+// WWID from sysfs (VPD page 0x83) instead of udev's ID_SERIAL, which no
+// udevd gives it here; find_multipaths yes (not Debian's default, strict,
+// which takes only WWIDs in /etc/multipath/wwids and otherwise tries to
+// flush the map, kept only because the root holds it open) keeps a WWID
+// that is already a map; no_path_retry queue keeps our map's
+// queue_if_no_path when multipathd loads its own table.
+const mpHandoffConf = `defaults {
+	find_multipaths yes
+	uid_attribute ""
+	user_friendly_names no
+	no_path_retry queue
+}
+`
+
+// mpHandoffInit is the root's /sbin/init for TestMultipathHandoff: what a
+// Debian root with multipath-tools and open-iscsi does after our /init
+// switched to it on the map, then the proof. It starts Debian's iscsid,
+// which adopts both sessions with the node records /init installed, and
+// Debian's multipathd (foreground, -d -s), which adopts the map: with no
+// udevd in this root (and no udev database), it learns the paths from the
+// map's table and their WWIDs from sysfs. Every wait is bounded; a failure prints handoffFail and powers off.
+const mpHandoffInit = rootInitPrelude + `ts "root init"
+mount -o remount,rw / || fail "remount the root read-write"
+mkdir -p /run/lock /etc/multipath
+echo "ROOT: $(awk '$2 == "/" {print $1}' /proc/mounts | tail -1)"
+echo "SESSIONS: $(ls /sys/class/iscsi_session | tr '\n' ' ')"
+sessions() { ls -d /sys/class/iscsi_session/session* | sed 's/.*session//'; }
+alltimers() { for n in $(sessions); do echo "TIMERS $1 session$n: recovery_tmo=$(cat /sys/class/iscsi_session/session$n/recovery_tmo) ping_tmo=$(cat /sys/class/iscsi_connection/connection$n:0/ping_tmo) recv_tmo=$(cat /sys/class/iscsi_connection/connection$n:0/recv_tmo)"; done; }
+alltimers "before iscsid"
+for f in $(find /etc/iscsi/nodes -type f 2>/dev/null); do grep -E "^node.conn\[0\].address|replacement_timeout|noop_out" $f | sed "s|^|RECORD: |"; done
+dmsetup table | sed 's/^/DMTABLE-OURS: /'
+ports0=$(cat /sys/class/iscsi_connection/*/local_port | tr '\n' ' ')
+iscsid -f &
+adopted() { [ "$(iscsiadm -m session -P 3 2>/dev/null | grep -c 'Internal iscsid Session State: NO CHANGE')" = 2 ] && [ "$(iscsiadm -m session -P 3 2>/dev/null | grep -c 'iSCSI Session State: LOGGED_IN')" = 2 ]; }
+wait_for 600 adopted || fail "iscsid did not adopt both sessions in 60 s: $(iscsiadm -m session -P 3 2>&1 | grep State)"
+ts "ADOPTED by iscsid: local ports $ports0-> $(cat /sys/class/iscsi_connection/*/local_port | tr '\n' ' ')"
+alltimers "after adoption"
+iscsiadm -m session 2>&1 | sed 's/^/IADM: /'
+multipathd -d -s &
+paths() { multipathd show paths raw format "%d %t %T" 2>/dev/null; }
+bothready() { [ "$(paths | grep -c 'active ready')" = 2 ]; }
+wait_for 600 bothready || fail "multipathd: paths not both active in 60 s: $(paths)"
+ts "ADOPTED by multipathd"
+paths | sed 's/^/MPATHD-PATH: /'
+multipathd show maps raw format "%n %w %N %Q" 2>&1 | sed 's/^/MPATHD-MAP: /'
+multipathd show maps topology 2>&1 | sed 's/^/MPATHD-TOPOLOGY: /'
+dmsetup table | sed 's/^/DMTABLE-MPATHD: /'
+dd if=/dev/urandom of=/after.bin bs=64k count=4 2>/dev/null && sha256sum /after.bin > /after.sum && sync || fail "write after the hand-off"
+echo 3 > /proc/sys/vm/drop_caches
+sha256sum -c -s /after.sum || fail "data changed"
+alltimers "at the end"
+ts "` + mpHandoffDone + `"
+sync
+poweroff -f
+`
+
+// TestMultipathHandoff is the multipath root handed to Debian's
+// open-iscsi and multipath-tools (this machine's, copied into the root
+// with their libraries and multipath's checker and prioritizer plugins):
+// our /init logs in over IPv4 and IPv6, makes the map and switches to the
+// root on it; there iscsid adopts both sessions and keeps README 8.1's
+// timers from the node records (replacement_timeout 5, NOP-outs 5/10 s;
+// Debian's iscsid.conf says 120 and 5/5), and multipathd, with no udevd,
+// takes the map over with both paths active and ready.
+func TestMultipathHandoff(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	h := New(t)
+	img := handoffRootImage(mpHandoffInit)
+	img.Name = "mpath-handoff-root.ext4"
+	plugins, err := filepath.Glob("/lib/multipath/*.so")
+	if err != nil || len(plugins) == 0 {
+		t.Fatalf("multipath-tools' plugins in /lib/multipath (scripts/deps.sh installs multipath-tools): %v", err)
+	}
+	img.Programs = append(img.Programs, append([]string{"/sbin/multipathd", "/usr/sbin/dmsetup"}, plugins...)...)
+	// glibc loads libgcc_s when a thread is cancelled, as multipathd's are
+	img.HostFiles = append(img.HostFiles, "/lib/x86_64-linux-gnu/libgcc_s.so.1")
+	img.Files["/etc/multipath.conf"] = ImageFile{mpHandoffConf, 0o644}
+	disk, err := img.Build(ctx, h.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
+	if _, err := srv.Tgtadm(ctx, "--op", "new", "--mode", "portal", "--param", fmt.Sprintf("portal=[::1]:%d", srv.Port)); err != nil {
+		t.Fatal(err)
+	}
+	vm := h.Boot(ctx, BootOptions{Initrd: mpInitramfs(ctx, t, h),
+		Append: fmt.Sprintf("ip=eth0:dhcp ip=eth0:auto6 netroot=iscsi:%s::%d::%s netroot=iscsi:[%s]::%d::%s rw",
+			HostAddr, srv.Port, TargetIQN, HostAddr6, srv.Port, TargetIQN)})
+	if _, err := vm.WaitFor(ctx, mpHandoffDone); err != nil {
+		t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+	}
+	if err := vm.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := consoleText(vm)
+	const wwid = "360000000000000000e00000000010001" // tgt's NAA name of target 1, LUN 1
+	want := []string{
+		"ROOT: /dev/mapper/" + wwid,
+		"SESSIONS: session1 session2 ",
+		"TIMERS before iscsid session1: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		"TIMERS before iscsid session2: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		"RECORD: node.session.timeo.replacement_timeout = 5\n",
+		"RECORD: node.conn[0].timeo.noop_out_interval = 5\n",
+		"RECORD: node.conn[0].timeo.noop_out_timeout = 10\n",
+		"TIMERS after adoption session1: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		"TIMERS after adoption session2: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		"TIMERS at the end session1: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		"TIMERS at the end session2: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
+		fmt.Sprintf("IADM: tcp: [1] %s:%d,1 %s (non-flash)", HostAddr, srv.Port, TargetIQN),
+		fmt.Sprintf("IADM: tcp: [2] [%s]:%d,1 %s (non-flash)", HostAddr6, srv.Port, TargetIQN),
+		"MPATHD-MAP: " + wwid + " " + wwid + " 2 on",
+	}
+	for _, w := range want {
+		if !strings.Contains(c, w) {
+			t.Errorf("console lacks %q", w)
+		}
+	}
+	if n := len(regexp.MustCompile(`MPATHD-PATH: sd[a-z] active ready`).FindAllString(c, -1)); n != 2 {
+		t.Errorf("multipathd shows %d paths active and ready, want 2", n)
+	}
+	if strings.Contains(c, handoffFail) {
+		t.Errorf("guest failed: %s", lineWith(c, handoffFail))
+	}
+	if t.Failed() {
+		t.Logf("console:\n%s", c)
+	}
+}
