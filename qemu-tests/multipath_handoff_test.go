@@ -14,15 +14,13 @@ import (
 const mpHandoffDone = "MPH-DONE"
 
 // mpHandoffConf is the real root's /etc/multipath.conf for
-// TestMultipathHandoff. uid_attribute "" has multipathd read each path's
-// WWID from sysfs (VPD page 0x83) instead of udev's ID_SERIAL, which no
-// udevd gives it here; find_multipaths yes (not Debian's default, strict,
-// which takes only WWIDs in /etc/multipath/wwids and otherwise tries to
-// flush the map, kept only because the root holds it open) keeps a WWID
-// that is already a map; no_path_retry queue keeps our map's
+// TestMultipathHandoff: Debian's defaults (find_multipaths strict among
+// them, which keeps only the WWIDs in /etc/multipath/wwids: our /init adds
+// the map's) and two settings. uid_attribute "" has multipathd read each
+// path's WWID from sysfs (VPD page 0x83) instead of udev's ID_SERIAL,
+// which no udevd gives it here; no_path_retry queue keeps our map's
 // queue_if_no_path when multipathd loads its own table.
 const mpHandoffConf = `defaults {
-	find_multipaths yes
 	uid_attribute ""
 	user_friendly_names no
 	no_path_retry queue
@@ -46,6 +44,7 @@ alltimers() { for n in $(sessions); do echo "TIMERS $1 session$n: recovery_tmo=$
 alltimers "before iscsid"
 for f in $(find /etc/iscsi/nodes -type f 2>/dev/null); do grep -E "^node.conn\[0\].address|replacement_timeout|noop_out" $f | sed "s|^|RECORD: |"; done
 dmsetup table | sed 's/^/DMTABLE-OURS: /'
+grep -v '^#' /etc/multipath/wwids | sed 's/^/WWIDS: /'
 ports0=$(cat /sys/class/iscsi_connection/*/local_port | tr '\n' ' ')
 iscsid -f &
 adopted() { [ "$(iscsiadm -m session -P 3 2>/dev/null | grep -c 'Internal iscsid Session State: NO CHANGE')" = 2 ] && [ "$(iscsiadm -m session -P 3 2>/dev/null | grep -c 'iSCSI Session State: LOGGED_IN')" = 2 ]; }
@@ -75,7 +74,8 @@ poweroff -f
 // open-iscsi and multipath-tools (this machine's, copied into the root
 // with their libraries and multipath's checker and prioritizer plugins):
 // our /init logs in over IPv4 and IPv6, makes the map and switches to the
-// root on it; there iscsid adopts both sessions and keeps README 8.1's
+// root on it, with the map's WWID added to the root's
+// /etc/multipath/wwids; there iscsid adopts both sessions and keeps README 8.1's
 // timers from the node records (replacement_timeout 5, NOP-outs 5/10 s;
 // Debian's iscsid.conf says 120 and 5/5), and multipathd, with no udevd,
 // takes the map over with both paths active and ready.
@@ -115,6 +115,8 @@ func TestMultipathHandoff(t *testing.T) {
 	const wwid = "360000000000000000e00000000010001" // tgt's NAA name of target 1, LUN 1
 	want := []string{
 		"ROOT: /dev/mapper/" + wwid,
+		"multipath wwids: 1 added to /etc/multipath/wwids",
+		"WWIDS: /" + wwid + "/\n",
 		"SESSIONS: session1 session2 ",
 		"TIMERS before iscsid session1: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
 		"TIMERS before iscsid session2: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
@@ -136,6 +138,10 @@ func TestMultipathHandoff(t *testing.T) {
 	}
 	if n := len(regexp.MustCompile(`MPATHD-PATH: sd[a-z] active ready`).FindAllString(c, -1)); n != 2 {
 		t.Errorf("multipathd shows %d paths active and ready, want 2", n)
+	}
+	// what multipathd does to a map whose WWID it would not keep
+	if strings.Contains(c, "unable to flush devmap") {
+		t.Errorf("multipathd tried to flush the root's map: %s", lineWith(c, "unable to flush devmap"))
 	}
 	if strings.Contains(c, handoffFail) {
 		t.Errorf("guest failed: %s", lineWith(c, handoffFail))
