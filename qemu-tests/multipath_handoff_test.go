@@ -8,10 +8,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/internal/tgtd"
 )
 
-// mpHandoffDone is the console marker of mpHandoffInit's last step.
-const mpHandoffDone = "MPH-DONE"
+// Console markers of mpHandoffInit: the guest asks the host to drop the
+// IPv4 path and to bring it back, and says when it is done.
+const (
+	mphDropV4     = "MPH-DROP-V4-NOW"
+	mphRestoreV4  = "MPH-RESTORE-V4-NOW"
+	mpHandoffDone = "MPH-DONE"
+)
 
 // mpHandoffConf is the real root's /etc/multipath.conf for
 // TestMultipathHandoff: Debian's defaults (find_multipaths strict among
@@ -62,8 +69,25 @@ multipathd show maps raw format "%n %w %N %Q" 2>&1 | sed 's/^/MPATHD-MAP: /'
 multipathd show maps topology 2>&1 | sed 's/^/MPATHD-TOPOLOGY: /'
 dmsetup table | sed 's/^/DMTABLE-MPATHD: /'
 dd if=/dev/urandom of=/after.bin bs=64k count=4 2>/dev/null && sha256sum /after.bin > /after.sum && sync || fail "write after the hand-off"
+for c in /sys/class/iscsi_connection/connection*; do case "$(cat $c/persistent_address)" in *:*) ;; *) c4=$c;; esac; done
+n4=${c4##*connection}; n4=${n4%:0}; s4=/sys/class/iscsi_session/session$n4
+d4=$(basename $(ls -d $s4/device/target*/*/block/* | head -1))
+pstate() { paths | awk -v d=$1 '$1 == d {print $2}'; }
+ts "` + mphDropV4 + `"
+v4failed() { [ "$(pstate $d4)" = failed ]; }
+timeout 120 dd if=/dev/urandom of=/during.bin bs=64k count=4 conv=fsync 2>/dev/null && sha256sum /during.bin > /during.sum || fail "write while the IPv4 path is down"
+ts "T-WRITTEN while the IPv4 path is down: session$n4 $(cat $s4/state), $d4 $(pstate $d4)"
+wait_for 600 v4failed || fail "multipathd did not fail $d4 in 60 s: $(paths)"
+ts "T-MPATHD-FAILED: $d4 $(pstate $d4)"
+paths | sed 's/^/MPATHD-PATH-DOWN: /'
+ts "` + mphRestoreV4 + `"
+v4back() { [ "$(cat $s4/state)" = LOGGED_IN ] && [ "$(pstate $d4)" = active ]; }
+wait_for 600 v4back || fail "iscsid and multipathd did not bring $d4 back in 60 s: session$n4 $(cat $s4/state), $(paths)"
+ts "T-MPATHD-REINSTATED: session$n4 $(cat $s4/state), $d4 $(pstate $d4)"
+paths | sed 's/^/MPATHD-PATH-BACK: /'
 echo 3 > /proc/sys/vm/drop_caches
-sha256sum -c -s /after.sum || fail "data changed"
+sha256sum -c -s /after.sum /during.sum || fail "data changed"
+echo "READBACK: OK"
 alltimers "at the end"
 ts "` + mpHandoffDone + `"
 sync
@@ -78,7 +102,10 @@ poweroff -f
 // /etc/multipath/wwids; there iscsid adopts both sessions and keeps README 8.1's
 // timers from the node records (replacement_timeout 5, NOP-outs 5/10 s;
 // Debian's iscsid.conf says 120 and 5/5), and multipathd, with no udevd,
-// takes the map over with both paths active and ready.
+// takes the map over with both paths active and ready. Then the host drops
+// the IPv4 path: a write goes on through IPv6 once the replacement timeout
+// fails its I/O, multipathd fails the path; the portal comes back, iscsid
+// logs in again and multipathd reinstates the path; the data reads back.
 func TestMultipathHandoff(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -105,9 +132,32 @@ func TestMultipathHandoff(t *testing.T) {
 	vm := h.Boot(ctx, BootOptions{Initrd: mpInitramfs(ctx, t, h),
 		Append: fmt.Sprintf("ip=eth0:dhcp ip=eth0:auto6 netroot=iscsi:%s::%d::%s netroot=iscsi:[%s]::%d::%s rw",
 			HostAddr, srv.Port, TargetIQN, HostAddr6, srv.Port, TargetIQN)})
-	if _, err := vm.WaitFor(ctx, mpHandoffDone); err != nil {
-		t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+	wait := func(marker string) {
+		t.Helper()
+		if _, err := vm.WaitFor(ctx, marker); err != nil {
+			t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+		}
 	}
+	v4 := fmt.Sprintf("127.0.0.1:%d", srv.Port)
+	wait(mphDropV4)
+	// iscsid's connections, after its adoption: delete the IPv4 portal and
+	// kill its connection (tgt keeps a connection when its portal goes)
+	cs := waitConns(ctx, t, srv, func(cs []tgtd.Conn) bool { return len(cs) == 2 })
+	if _, err := srv.Tgtadm(ctx, "--op", "delete", "--mode", "portal", "--param", "portal="+v4); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Address == "127.0.0.1" {
+			if err := srv.DropConnection(ctx, 1, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wait(mphRestoreV4)
+	if _, err := srv.Tgtadm(ctx, "--op", "new", "--mode", "portal", "--param", "portal="+v4); err != nil {
+		t.Fatal(err)
+	}
+	wait(mpHandoffDone)
 	if err := vm.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +180,8 @@ func TestMultipathHandoff(t *testing.T) {
 		fmt.Sprintf("IADM: tcp: [1] %s:%d,1 %s (non-flash)", HostAddr, srv.Port, TargetIQN),
 		fmt.Sprintf("IADM: tcp: [2] [%s]:%d,1 %s (non-flash)", HostAddr6, srv.Port, TargetIQN),
 		"MPATHD-MAP: " + wwid + " " + wwid + " 2 on",
+		"T-MPATHD-FAILED: ", "T-MPATHD-REINSTATED: ", "READBACK: OK",
+		"TIMERS at the end session1: recovery_tmo=5 ping_tmo=10 recv_tmo=5",
 	}
 	for _, w := range want {
 		if !strings.Contains(c, w) {
@@ -146,6 +198,9 @@ func TestMultipathHandoff(t *testing.T) {
 	if strings.Contains(c, handoffFail) {
 		t.Errorf("guest failed: %s", lineWith(c, handoffFail))
 	}
+	g := func(s string) float64 { return guestSecs(c, s) }
+	t.Logf("after the hand-off (guest uptime, s): IPv4 dropped %.2f, a write done on IPv6 alone %.2f, multipathd failed the path %.2f; portal back %.2f, iscsid logged in again and multipathd reinstated the path %.2f",
+		g(mphDropV4), g("T-WRITTEN"), g("T-MPATHD-FAILED"), g(mphRestoreV4), g("T-MPATHD-REINSTATED"))
 	if t.Failed() {
 		t.Logf("console:\n%s", c)
 	}
