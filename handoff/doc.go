@@ -1,8 +1,8 @@
 // Package handoff leaves the boot's sessions to the real root: node
 // records for open-iscsi's iscsid, written as the root's own iscsiadm
 // would (NewNodeRecord, InstallNodeRecords: into the root's node database,
-// or through a systemd drop-in on a read-only root), Debian's hand-off
-// files (WriteHandoff), and the resident loop that logs the sessions in
+// or through a systemd drop-in on a read-only root), the maps' WWIDs for
+// multipathd (InstallWWIDs), Debian's hand-off files (WriteHandoff), and the resident loop that logs the sessions in
 // again on the kernel's connection errors until iscsid runs (Resident,
 // started as a process of its own by StartResident).
 //

@@ -10,7 +10,7 @@
 // load, resume, status, message (reinstate_path), remove.
 //
 // The wire formats (struct dm_ioctl, struct dm_target_spec, the table and
-// status lines, VPD page 0x83, the bindings file) are pure Go and portable;
+// status lines, VPD page 0x83, the bindings and wwids files) are pure Go and portable;
 // only the ioctls and sysfs reads are Linux-only.
 //
 // It never imports the rest of this project: package boot calls it after

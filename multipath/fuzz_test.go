@@ -54,3 +54,22 @@ func FuzzBindings(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWWIDs: a wwids file never panics HasWWID or AddWWIDs, the file keeps
+// what it had, and a WWID added is found afterwards and added only once.
+func FuzzWWIDs(f *testing.F) {
+	f.Add([]byte(wwidsHeader+"/"+wwid1+"/\n"), wwid1)
+	f.Add([]byte("/a/b/\n#/c/"), "c")
+	f.Fuzz(func(t *testing.T, b []byte, w string) {
+		out, n := AddWWIDs(b, []string{w})
+		if len(bytes.TrimSpace(b)) > 0 && !bytes.HasPrefix(out, b) {
+			t.Errorf("AddWWIDs dropped the file's lines: %q -> %q", b, out)
+		}
+		if validName(w) == nil && !HasWWID(out, w) {
+			t.Errorf("%q not found after AddWWIDs: %q", w, out)
+		}
+		if again, m := AddWWIDs(out, []string{w}); m != 0 || !bytes.Equal(again, out) {
+			t.Errorf("AddWWIDs added %q twice (%d)", w, n+m)
+		}
+	})
+}

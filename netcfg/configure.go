@@ -14,7 +14,7 @@ const (
 	MethodStatic = "static" // Addresses, Gateway and DNS as given
 	MethodDHCP   = "dhcp"   // DHCPv4
 	MethodDHCP6  = "dhcp6"  // DHCPv6 (stateful)
-	MethodAuto6  = "auto6"  // wait for a SLAAC global address from router advertisements
+	MethodAuto6  = "auto6"  // wait for a SLAAC address from router advertisements
 )
 
 // Interface is one interface to configure, as plain data from the boot plan.
@@ -102,7 +102,7 @@ func WithDHCPTimeout(d time.Duration) Option { return func(o *options) { o.dhcpT
 // RFC 2131's 4 s).
 func WithDHCPFirstWait(d time.Duration) Option { return func(o *options) { o.dhcpFirstWait = d } }
 
-// WithSLAACTimeout bounds the wait for a SLAAC global address with MethodAuto6 (default 10 s).
+// WithSLAACTimeout bounds the wait for a SLAAC address with MethodAuto6 (default 10 s).
 func WithSLAACTimeout(d time.Duration) Option { return func(o *options) { o.slaacTimeout = d } }
 
 // WithResolvConf sets the file name servers are written to (default /etc/resolv.conf); "" writes none.

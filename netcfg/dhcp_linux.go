@@ -156,17 +156,14 @@ func dhcp6(ctx context.Context, c *Conn, l Link, o *options) (lease6, error) {
 	return leaseFromReply(reply)
 }
 
-// slaac waits until the kernel has made a global IPv6 address on link l from a router advertisement, and
-// returns it with the default router the advertisement installed, if any.
+// slaac waits until the kernel has made an IPv6 address on link l from a router advertisement, and returns
+// it with the default router the advertisement installed, if any.
 func slaac(ctx context.Context, c *Conn, l Link, o *options) (Address, netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.slaacTimeout)
 	defer cancel()
-	a, err := waitAddress(ctx, c, l.Index, func(a Address) bool {
-		return a.Prefix.Addr().Is6() && a.Scope == unix.RT_SCOPE_UNIVERSE && !a.Tentative() &&
-			a.Flags&unix.IFA_F_PERMANENT == 0 // SLAAC addresses have lifetimes; static ones are permanent
-	})
+	a, err := waitAddress(ctx, c, l.Index, slaacAddress)
 	if err != nil {
-		return Address{}, netip.Addr{}, &timeoutError{what: "no global address from router advertisements within " + o.slaacTimeout.String(), err: ErrTimeout}
+		return Address{}, netip.Addr{}, &timeoutError{what: "no address from router advertisements within " + o.slaacTimeout.String(), err: ErrTimeout}
 	}
 	var gw netip.Addr
 	if rs, err := c.Routes(ctx); err == nil {
@@ -178,6 +175,17 @@ func slaac(ctx context.Context, c *Conn, l Link, o *options) (Address, netip.Add
 		}
 	}
 	return a, gw, nil
+}
+
+// slaacAddress reports whether a is an address SLAAC made and is done with: any scope the kernel gives an
+// advertised prefix (RFC 4862, Section 5.5.3 takes every prefix but link-local), so global and unique local
+// addresses (RT_SCOPE_UNIVERSE) and deprecated site-local ones (fec0::/10, RT_SCOPE_SITE, QEMU slirp's
+// default) alike; past duplicate address detection (dracut's wait_for_ipv6_auto waits for no tentative
+// address, not for a scope); not permanent (SLAAC addresses have lifetimes, static ones do not).
+func slaacAddress(a Address) bool {
+	return a.Prefix.Addr().Is6() && !a.Prefix.Addr().IsLinkLocalUnicast() &&
+		(a.Scope == unix.RT_SCOPE_UNIVERSE || a.Scope == unix.RT_SCOPE_SITE) &&
+		!a.Tentative() && a.Flags&unix.IFA_F_DADFAILED == 0 && a.Flags&unix.IFA_F_PERMANENT == 0
 }
 
 // addressPoll is how often waitAddress looks: DAD and SLAAC take a second or more, so 50 ms is plenty.

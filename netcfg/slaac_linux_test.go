@@ -50,7 +50,20 @@ func sendRA(t *testing.T, tb *testbed, prefix netip.Addr) {
 	}
 }
 
+// TestConfigureAuto6 takes any address the kernel made from the advertised prefix, as dracut's
+// wait_for_ipv6_auto does (no tentative address left, a route from the advertisement): a global one, a
+// unique local one and a site-local one, QEMU's slirp default (fec0::/64, RT_SCOPE_SITE), alike.
 func TestConfigureAuto6(t *testing.T) {
+	for _, tc := range []struct{ name, prefix string }{
+		{"global", "2001:db8:5::"},
+		{"unique local", "fd00:5::"},
+		{"site-local", "fec0::"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testConfigureAuto6(t, netip.MustParseAddr(tc.prefix)) })
+	}
+}
+
+func testConfigureAuto6(t *testing.T, prefix netip.Addr) {
 	tb := newTestbed(t)
 	// Both ends up and the peer's link-local usable: startDHCP6's preparation, without its server.
 	ctx := testContext(t)
@@ -68,14 +81,15 @@ func TestConfigureAuto6(t *testing.T) {
 	if err != nil {
 		t.Fatalf("peer link-local address: %v", err)
 	}
-	sendRA(t, tb, netip.MustParseAddr("2001:db8:5::"))
+	sendRA(t, tb, prefix)
 	res, err := Configure(ctx, []Interface{{Name: tb.Link, Method: MethodAuto6}}, WithResolvConf(""), WithSLAACTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := res[0].Addresses
-	if len(a) != 1 || a[0].Bits() != 64 || netip.PrefixFrom(a[0].Addr(), 64).Masked() != netip.MustParsePrefix("2001:db8:5::/64") {
-		t.Errorf("SLAAC addresses = %v, want one in 2001:db8:5::/64", a)
+	want := netip.PrefixFrom(prefix, 64)
+	if len(a) != 1 || a[0].Bits() != 64 || netip.PrefixFrom(a[0].Addr(), 64).Masked() != want {
+		t.Errorf("SLAAC addresses = %v, want one in %v", a, want)
 	}
 	if res[0].Gateway != peerLL.Prefix.Addr() {
 		t.Errorf("gateway = %v, want the advertising router %v", res[0].Gateway, peerLL.Prefix.Addr())
@@ -85,7 +99,7 @@ func TestConfigureAuto6(t *testing.T) {
 func TestConfigureAuto6NoRouter(t *testing.T) {
 	tb := newTestbed(t)
 	_, err := Configure(testContext(t), []Interface{{Name: tb.Link, Method: MethodAuto6}}, WithResolvConf(""), WithSLAACTimeout(time.Second))
-	if want := tb.Link + ": SLAAC: no global address from router advertisements within 1s"; err == nil || err.Error() != want {
+	if want := tb.Link + ": SLAAC: no address from router advertisements within 1s"; err == nil || err.Error() != want {
 		t.Errorf("Configure without a router = %v, want %q", err, want)
 	}
 }

@@ -34,6 +34,10 @@ func Run(ctx context.Context, ownFlag func(name string) bool) (bool, error) {
 		}
 		return Root{Device: b.Device, Handoff: func(newRoot string) (string, error) {
 			msg, err := handoff.InstallNodeRecords(newRoot, b.Records)
+			// multipathd keeps the maps only with their WWIDs in its file
+			if wmsg, werr := handoff.InstallWWIDs(newRoot, b.WWIDs); wmsg != "" || werr != nil {
+				msg, err = strings.TrimPrefix(msg+"; "+wmsg, "; "), errors.Join(err, werr)
+			}
 			if b.Resident == nil {
 				return msg, err
 			}

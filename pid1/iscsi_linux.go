@@ -25,6 +25,9 @@ type Booted struct {
 	// Records are the node records of the sessions, for
 	// InstallNodeRecords.
 	Records []handoff.NodeRecord
+	// WWIDs are the WWIDs of the dm-multipath maps the boot made, for
+	// handoff.InstallWWIDs.
+	WWIDs []string
 }
 
 // Boot is what an initramfs /init runs to reach an iSCSI root, one step
@@ -91,6 +94,9 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	// (boot/multipath_linux.go).
 	maps := boot.MultipathMaps(p, sessions, logf)
 	out := &Booted{Records: handoff.NodeRecords(k, p, sessions), Device: maps.Root(sessions)}
+	for _, m := range maps.Maps {
+		out.WWIDs = append(out.WWIDs, m.WWID)
+	}
 	if err := handoff.WriteHandoff("/", p, out.Records); err != nil {
 		logf("warning: hand-off files: %v", err)
 	}

@@ -28,12 +28,10 @@ const (
 var mpModules = []string{"dm_mod", "dm_multipath", "dm_service_time", "dm_round_robin", "scsi_dh_alua"}
 
 // HostAddr6 is the host as the guest sees it through slirp's IPv6, which
-// slirp connects to the host's [::1]. The prefix is a unique local one
-// (mpNetdev): QEMU's default, fec0::/64, is site-local, whose addresses
-// Linux gives site scope, and netcfg's SLAAC wait takes global ones only.
-const HostAddr6 = "fd00::2"
-
-const mpNetdev = ",ipv6-prefix=fd00::,ipv6-prefixlen=64"
+// slirp connects to the host's [::1], in QEMU's default prefix fec0::/64:
+// site-local, whose addresses Linux gives site scope, and which
+// ip=eth0:auto6 takes as dracut does.
+const HostAddr6 = "fec0::2"
 
 // multipathInit is the root's /sbin/init for TestMultipath. It runs from
 // tmpfs (rootInitPrelude), finds the IPv4 and the IPv6 session, prints the
@@ -148,7 +146,7 @@ poweroff -f
 
 // TestMultipath is a multipath root end to end: tgtd serves one target on
 // two portals, 127.0.0.1 and [::1]; our /init logs in over IPv4
-// (10.0.2.2) and over IPv6 (fd00::2, slirp's host address, which it
+// (10.0.2.2) and over IPv6 (fec0::2, slirp's host address, which it
 // connects to [::1]) from ip=eth0:dhcp ip=eth0:auto6 and two netroot=,
 // finds one WWID behind the two disks, makes a dm-multipath map named
 // as multipathd would, with queue_if_no_path and service-time, mounts
@@ -177,7 +175,7 @@ func TestMultipath(t *testing.T) {
 		}
 	}
 	portal("new", v6)
-	vm := h.Boot(ctx, BootOptions{Initrd: mpInitramfs(ctx, t, h), Netdev: mpNetdev,
+	vm := h.Boot(ctx, BootOptions{Initrd: mpInitramfs(ctx, t, h),
 		Append: fmt.Sprintf("ip=eth0:dhcp ip=eth0:auto6 netroot=iscsi:%s::%d::%s netroot=iscsi:[%s]::%d::%s rw rd.iscsi.resident=1",
 			HostAddr, srv.Port, TargetIQN, HostAddr6, srv.Port, TargetIQN)})
 	wait := func(marker string) Line {
@@ -294,13 +292,13 @@ func TestMultipathDropIn(t *testing.T) {
 	g.Login = strings.Replace(g.Login, "-a "+HostAddr+" ", "-a "+HostAddr6+" ", 1)
 	// slirp's router advertisement gives the guest its IPv6 address; wait
 	// out duplicate address detection, bounded
-	g.Login = `i=0; until ip -6 addr show dev eth0 scope global | grep -q inet6 && ! ip -6 addr show dev eth0 | grep -q tentative; do
+	g.Login = `i=0; until ip -6 addr show dev eth0 | grep -q "inet6 fec0:" && ! ip -6 addr show dev eth0 | grep -q tentative; do
 	i=$((i+1)); [ $i -gt 100 ] && { echo "no IPv6 address"; exit 1; }; sleep 0.1; done
 ` + fmt.Sprintf("iscsistart -i %s -t %s -g 1 -a %s -p %d || exit $?\n", InitiatorIQN, TargetIQN, HostAddr, r.srv.Port) +
 		`echo "AFTER ONE: $(ls /dev/mapper 2>/dev/null | grep -vc control) maps"` + "\n" + g.Login
 	g.Modules = mpModules
 	g.RootDev = "/dev/mapper/" + wwid
-	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, g), Netdev: mpNetdev})
+	vm := r.h.Boot(r.ctx, BootOptions{Initrd: r.h.Initramfs(r.ctx, g)})
 	vm.Expect(r.ctx, r.disk.Marker)
 	vm.Wait(r.ctx)
 	c := consoleText(vm)

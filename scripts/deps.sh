@@ -18,9 +18,10 @@ set -euo pipefail
 # initramfs-tools (with zstd, its default compressor) builds the Debian-image scenarios (qemu-tests/itools*).
 # isc-dhcp-client and iputils-arping are what dracut's own network-legacy module puts in its iSCSI image,
 # the yardstick for contrib/dracut's.
-# dmsetup shows the multipath scenarios' maps in the guest's root.
+# dmsetup shows the multipath scenarios' maps in the guest's root; multipath-tools' multipathd is the
+# hand-off partner of a multipath root (copied into the guest's root image, never run on the host).
 PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs
-	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup)
+	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup multipath-tools)
 CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
 
 log() { echo "deps.sh: $*" >&2; }
@@ -45,7 +46,7 @@ stop_initd() {
 stop_services() {
 	local svc
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-		for svc in tgt iscsid iscsid.socket open-iscsi; do
+		for svc in tgt iscsid iscsid.socket open-iscsi multipathd multipathd.socket; do
 			if systemctl is-active --quiet "$svc" 2>/dev/null; then
 				log "stopping system service $svc (the tests run their own tgtd)"
 				systemctl stop "$svc" || true
@@ -56,11 +57,12 @@ stop_services() {
 		# no systemd: the sysvinit scripts, only for a daemon that really runs
 		pgrep -x tgtd >/dev/null && [ -x /etc/init.d/tgt ] && stop_initd tgt
 		pgrep -x iscsid >/dev/null && [ -x /etc/init.d/iscsid ] && stop_initd iscsid
+		pgrep -x multipathd >/dev/null && [ -x /etc/init.d/multipath-tools ] && stop_initd multipath-tools
 	fi
 	local d pids=""
-	for d in tgtd iscsid; do pids="$pids $(pgrep -x "$d" 2>/dev/null || true)"; done
+	for d in tgtd iscsid multipathd; do pids="$pids $(pgrep -x "$d" 2>/dev/null || true)"; done
 	pids=$(echo $pids)
-	[ -z "$pids" ] || log "warning: system tgtd/iscsid still running (pids $pids), stop them by hand"
+	[ -z "$pids" ] || log "warning: system tgtd/iscsid/multipathd still running (pids $pids), stop them by hand"
 }
 
 install_packages() {
