@@ -11,8 +11,8 @@ import (
 func TestModuleName(t *testing.T) {
 	for file, want := range map[string]string{
 		"/lib/modules/6.1.0-28-amd64/kernel/drivers/net/virtio_net.ko": "virtio_net",
-		"/lib/modules/k/kernel/crypto/crc-t10dif.ko.xz":                 "crc_t10dif",
-		"/lib/modules/k/kernel/fs/ext4/ext4.ko.zst":                     "ext4",
+		"/lib/modules/k/kernel/crypto/crc-t10dif.ko.xz":                "crc_t10dif",
+		"/lib/modules/k/kernel/fs/ext4/ext4.ko.zst":                    "ext4",
 	} {
 		if got := ModuleName(file); got != want {
 			t.Errorf("ModuleName(%s) = %s, want %s", file, got, want)
