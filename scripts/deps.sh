@@ -19,8 +19,9 @@ set -euo pipefail
 # isc-dhcp-client and iputils-arping are what dracut's own network-legacy module puts in its iSCSI image,
 # the yardstick for contrib/dracut's.
 # dmsetup shows the multipath scenarios' maps in the guest's root.
+# groff-base checks that the iscsistart(8) man page renders without a warning.
 PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs
-	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup)
+	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup groff-base)
 CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
 
 log() { echo "deps.sh: $*" >&2; }
