@@ -5,15 +5,12 @@
 #
 # Usage: scripts/uroot-image.sh -o OUT
 #
-# mkuimage is u-root/mkuimage at 9a40452 (2025-09-05) built with golang.org/x/tools v0.38.0: the latest tag
-# pins an x/tools that Go 1.26 no longer compiles. Both come through the Go module proxy into a throw-away
-# module in the cache; nothing is vendored and the project's go.mod is untouched. The binary is cached.
+# mkuimage is u-root/mkuimage at 9a40452 built with golang.org/x/tools v0.38.0, by `scripts/deps.sh mkuimage`
+# (part of `make deps`) through the Go module proxy and cached; nothing is vendored and the project's go.mod
+# is untouched.
 set -euo pipefail
 
 die() { echo "uroot-image.sh: $*" >&2; exit 1; }
-
-MKUIMAGE_VERSION=v0.0.0-20250905073043-9a40452f5d3b
-XTOOLS_VERSION=v0.38.0
 
 here=$(cd "$(dirname "$0")" && pwd)
 out=""
@@ -25,23 +22,7 @@ while getopts o: opt; do
 done
 [ -n "$out" ] || die "-o OUT is required"
 
-cache=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}/mkuimage-$MKUIMAGE_VERSION
-mkuimage=$cache/mkuimage
-if [ ! -x "$mkuimage" ]; then
-	mkdir -p "$cache"
-	mod=$(mktemp -d "$cache/build.XXXXXX")
-	trap 'rm -rf "$mod"' EXIT
-	(
-		cd "$mod"
-		go mod init iscsiboot.local/mkuimage >/dev/null 2>&1
-		go get "github.com/u-root/mkuimage/cmd/mkuimage@$MKUIMAGE_VERSION" "golang.org/x/tools@$XTOOLS_VERSION" >&2
-		CGO_ENABLED=0 go build -o "$mod/mkuimage" github.com/u-root/mkuimage/cmd/mkuimage
-	) || die "building mkuimage $MKUIMAGE_VERSION failed"
-	mv "$mod/mkuimage" "$mkuimage"
-	rm -rf "$mod"
-	trap - EXIT
-	echo "uroot-image.sh: built $mkuimage" >&2
-fi
+mkuimage=$("$here/deps.sh" mkuimage | tail -1)
 
 # mkuimage builds the command from the project's module, as a u-root user builds theirs.
 cd "$here/.."
