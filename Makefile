@@ -54,16 +54,18 @@ bench: deps build
 	scripts/bench.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries in $(PREFIX)/sbin (not over open-iscsi's
-# /usr/sbin/iscsistart), and the builders' pieces where initramfs-tools and dracut look for them; the hook
-# and the dracut module find the binary at $(PREFIX)/sbin/iscsistart.
+# /usr/sbin/iscsistart), iscsistart(8) in $(MANDIR)/man8, and the builders' pieces where initramfs-tools and
+# dracut look for them; the hook and the dracut module find the binary at $(PREFIX)/sbin/iscsistart.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 ITOOLS  ?= /etc/initramfs-tools
 DRACUTMODDIR ?= /usr/lib/dracut/modules.d
+MANDIR  ?= $(PREFIX)/share/man
 
 install: build
 	install -D -m 0755 $(OUT)/iscsistart $(DESTDIR)$(PREFIX)/sbin/iscsistart
 	install -D -m 0755 $(OUT)/iscsiboot-initramfs $(DESTDIR)$(PREFIX)/bin/iscsiboot-initramfs
+	install -D -m 0644 contrib/man/iscsistart.8 $(DESTDIR)$(MANDIR)/man8/iscsistart.8
 	install -D -m 0755 contrib/initramfs-tools/hooks/iscsiboot $(DESTDIR)$(ITOOLS)/hooks/iscsiboot
 	install -D -m 0755 contrib/initramfs-tools/scripts/init-bottom/iscsiboot $(DESTDIR)$(ITOOLS)/scripts/init-bottom/iscsiboot
 	@if [ "$(PREFIX)" != /usr/local ]; then \

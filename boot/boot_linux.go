@@ -48,12 +48,17 @@ var configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) 
 		netcfg.WithSetHostname(o.setHostname), netcfg.WithOnUp(o.onUp))
 }
 
-// StartNetwork names the links ifname= names, then starts configuring the
+// StartNetwork waits, at most LinkWait, for the links the plan's
+// interfaces need, names the links ifname= names, then starts configuring the
 // plan's interfaces in parallel, with the host name when setHostname says
 // so. A link that cannot be renamed is still configured, by its MAC
 // address, under the kernel's name.
 func StartNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bool, logf func(string, ...any)) (*Network, error) {
 	n := &Network{first: make(chan struct{}), done: make(chan struct{}), root: root, begin: time.Now()}
+	// A NIC whose driver is missing never appears: say so once (links.go).
+	if err := waitLinks(ctx, p, LinkWait, listLinks); err != nil {
+		return nil, err
+	}
 	for _, i := range p.Interfaces {
 		if i.Name != "" && i.MAC != "" && i.VLAN == 0 {
 			if err := netcfg.RenameLink(ctx, i.MAC, i.Name); err != nil {

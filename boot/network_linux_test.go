@@ -75,6 +75,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 // for ("slow" 500 ms, others at once), as netcfg.Configure would: onUp as
 // each is up, then every result.
 func fakeConfigure(t *testing.T) {
+	fakeLinks(t)
 	orig := configure
 	t.Cleanup(func() { configure = orig })
 	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
@@ -143,6 +144,7 @@ func TestNetworkForLogins(t *testing.T) {
 
 // TestNetworkNoneUp: when every interface fails, the logins do not start.
 func TestNetworkNoneUp(t *testing.T) {
+	fakeLinks(t)
 	orig := configure
 	t.Cleanup(func() { configure = orig })
 	configure = func(ctx context.Context, ifs []netcfg.Interface, o netOptions) ([]netcfg.Result, error) {
@@ -194,6 +196,7 @@ func TestNetworkHandoffBootDev(t *testing.T) {
 // boot sets the host name (ip=...:<hostname>: or DHCP) as dracut does,
 // while iscsistart -N leaves it alone.
 func TestNetworkOptions(t *testing.T) {
+	fakeLinks(t)
 	var got netOptions
 	orig := configure
 	t.Cleanup(func() { configure = orig })

@@ -1,6 +1,8 @@
 package pid1
 
 import (
+	"os"
+	"path"
 	"strings"
 
 	"github.com/iscsiboot/iscsiboot/plan"
@@ -43,12 +45,25 @@ func initMode(pid int, args []string, cmdline string, ownFlag func(name string) 
 	return true
 }
 
+// readlink is os.Readlink; tests fake an image's /init link.
+var readlink = os.Readlink
+
 // initPath tells whether p is a path the kernel runs init by: one of initPaths, or the value of the last
-// rdinit= or init= on the kernel command line (words after "--" are init's, not the kernel's).
+// rdinit= or init= on the kernel command line (words after "--" are init's, not the kernel's), or what one of
+// initPaths links to. u-root's busybox (gobusybox's bbmain) runs /init -> bbin/iscsistart with argv[0]
+// rewritten to the link's target, /bbin/iscsistart.
 func initPath(p string, cmdline string) bool {
 	for _, ip := range initPaths {
 		if p == ip {
 			return true
+		}
+		if t, err := readlink(ip); err == nil && strings.HasPrefix(p, "/") {
+			if !path.IsAbs(t) {
+				t = path.Join(path.Dir(ip), t)
+			}
+			if p == t {
+				return true
+			}
 		}
 	}
 	rdinit, init := "", ""

@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"os"
 	"testing"
 )
 
@@ -14,6 +15,15 @@ func ownFlag(name string) bool {
 }
 
 func TestInitMode(t *testing.T) {
+	// The image's /init links to u-root's busybox entry for us.
+	orig := readlink
+	t.Cleanup(func() { readlink = orig })
+	readlink = func(name string) (string, error) {
+		if name == "/init" {
+			return "bbin/iscsistart", nil
+		}
+		return "", os.ErrNotExist
+	}
 	for _, tc := range []struct {
 		name    string
 		pid     int
@@ -41,6 +51,9 @@ func TestInitMode(t *testing.T) {
 		{"an option after -- is an argument", 1, []string{"/init", "--", "--version"}, "", true},
 		{"unknown options are not ours", 1, []string{"/init", "--bogus", "-"}, "", true},
 		{"no argv at all", 1, nil, "", false},
+		{"u-root busybox: /init -> bbin/iscsistart", 1, []string{"/bbin/iscsistart"}, "", true},
+		{"u-root busybox, another command", 1, []string{"/bbin/ls"}, "", false},
+		{"u-root busybox, relative", 1, []string{"bbin/iscsistart"}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := initMode(tc.pid, tc.args, tc.cmdline, ownFlag); got != tc.want {

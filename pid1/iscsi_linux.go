@@ -33,7 +33,8 @@ type Booted struct {
 // Boot is what an initramfs /init runs to reach an iSCSI root, one step
 // after the other: gather the plan from the kernel command line (and the
 // firmware table when it asks for one or names no target), bring the
-// network up, log in to every target in parallel through the kernel,
+// network up, take the machine's own initiator name when no source gave
+// one, log in to every target in parallel through the kernel,
 // write the files iscsid and the distribution read after switch_root,
 // and return the root disk's block device.
 func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
@@ -64,6 +65,8 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 			return nil, err
 		}
 	}
+	// The last source: the machine's own identity (initiator.go).
+	deriveInitiator(p, productUUIDPath, machineIDPath, logf)
 
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {

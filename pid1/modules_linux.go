@@ -17,32 +17,33 @@ import (
 // order, with finit_module(2). A module that is already loaded counts as
 // loaded. A module that fails does not stop the others, since one missing
 // driver need not stop the boot; the failures come back joined in the error.
-// A missing list means nothing to load.
-func LoadModules(ctx context.Context, list string) (int, error) {
+// A missing list means nothing to load. It returns the names of the
+// modules loaded (virtio_net), for the line of a boot that misses a driver.
+func LoadModules(ctx context.Context, list string) ([]string, error) {
 	data, err := os.ReadFile(list)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("load modules: %w", err)
+		return nil, fmt.Errorf("load modules: %w", err)
 	}
 	mods, err := modlist.Parse(data)
 	if err != nil {
-		return 0, fmt.Errorf("load modules: %s: %w", list, err)
+		return nil, fmt.Errorf("load modules: %s: %w", list, err)
 	}
 	var errs []error
-	n := 0
+	var loaded []string
 	for _, m := range mods {
 		if err := ctx.Err(); err != nil {
-			return n, errors.Join(append(errs, fmt.Errorf("load modules: %w", err))...)
+			return loaded, errors.Join(append(errs, fmt.Errorf("load modules: %w", err))...)
 		}
 		if err := loadModule(m); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		n++
+		loaded = append(loaded, ModuleName(m.Path))
 	}
-	return n, errors.Join(errs...)
+	return loaded, errors.Join(errs...)
 }
 
 func loadModule(m modlist.Module) error {

@@ -46,17 +46,17 @@ func Main(ctx context.Context, boot BootFunc) error {
 		con.printf("warning: %v", err)
 	}
 
-	n, err := LoadModules(ctx, modlist.Path)
+	loaded, err := LoadModules(ctx, modlist.Path)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			con.printf("warning: %v", e)
 		}
 	}
-	con.printf("modules loaded (%d)", n)
+	con.printf("modules loaded (%d)", len(loaded))
 
 	root, err := boot(ctx, cmdline)
 	if err != nil {
-		return finish(con, cfg, fmt.Errorf("boot: %w", err))
+		return finish(con, cfg, fmt.Errorf("boot: %w%s", err, MissingDriverNote(err, loaded)))
 	}
 	con.printf("boot step done")
 

@@ -8,4 +8,4 @@ import "context"
 func Main(ctx context.Context, boot BootFunc) error { return errNotSupported }
 
 // LoadModules loads Linux kernel modules; elsewhere it only fails.
-func LoadModules(ctx context.Context, list string) (int, error) { return 0, errNotSupported }
+func LoadModules(ctx context.Context, list string) ([]string, error) { return nil, errNotSupported }

@@ -1,13 +1,15 @@
 #!/bin/bash
 # deps.sh: everything the tests need on a Debian host, installed or cached idempotently.
 #
-# Usage: scripts/deps.sh [all|packages|kernel]
+# Usage: scripts/deps.sh [all|packages|kernel|dracut|mkuimage]
 #   packages  install the Debian packages the tests use (root only when something is missing)
 #   kernel    fetch Debian's current linux-image-amd64 into the cache, depmod it, extract an uncompressed
 #             vmlinux for QEMU's PVH boot; the last line on stdout is the kernel directory
 #   dracut    fetch Debian's dracut (dracut-core, dracut-network) into the cache, unpacked and NOT installed:
 #             it conflicts with initramfs-tools as a package; the last line on stdout is its directory
-#   all       all three (the default; what `make deps` runs)
+#   mkuimage  build u-root's mkuimage into the cache (for scripts/uroot-image.sh) from the Go module proxy,
+#             in a throw-away module, never vendored; the last line on stdout is the binary
+#   all       all of them (the default; what `make deps` runs)
 #
 # Kernel cache: ${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}/kernel/<kver>/ holding
 # boot/vmlinuz-<kver>, lib/modules/<kver>/ (with modules.dep) and vmlinux. A finished directory has a
@@ -20,8 +22,9 @@ set -euo pipefail
 # the yardstick for contrib/dracut's.
 # dmsetup shows the multipath scenarios' maps in the guest's root; multipath-tools' multipathd is the
 # hand-off partner of a multipath root (copied into the guest's root image, never run on the host).
+# groff-base checks that the iscsistart(8) man page renders without a warning.
 PKGS=(qemu-system-x86 tgt busybox-static cpio ipxe-qemu open-iscsi kmod xz-utils iproute2 e2fsprogs
-	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup multipath-tools)
+	initramfs-tools zstd isc-dhcp-client iputils-arping dmsetup multipath-tools groff-base)
 CACHE=${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}
 
 log() { echo "deps.sh: $*" >&2; }
@@ -172,15 +175,45 @@ fetch_dracut() {
 	echo "$dir"
 }
 
+# build_mkuimage: u-root/mkuimage at 9a40452 (2025-09-05) built with golang.org/x/tools v0.38.0, since the
+# latest tag pins an x/tools that Go 1.26 no longer compiles. Both come through the Go module proxy into a
+# throw-away module; the project's go.mod is untouched.
+MKUIMAGE_VERSION=v0.0.0-20250905073043-9a40452f5d3b
+XTOOLS_VERSION=v0.38.0
+build_mkuimage() {
+	local dir=$CACHE/mkuimage-$MKUIMAGE_VERSION mod
+	if [ -x "$dir/mkuimage" ]; then
+		echo "$dir/mkuimage"
+		return
+	fi
+	mkdir -p "$dir"
+	mod=$(mktemp -d "$dir/.tmp.XXXXXX")
+	trap 'rm -rf "$mod"' EXIT
+	log "building mkuimage $MKUIMAGE_VERSION with golang.org/x/tools $XTOOLS_VERSION"
+	(
+		cd "$mod"
+		go mod init iscsiboot.local/mkuimage >/dev/null 2>&1
+		go get "github.com/u-root/mkuimage/cmd/mkuimage@$MKUIMAGE_VERSION" "golang.org/x/tools@$XTOOLS_VERSION" >&2
+		CGO_ENABLED=0 go build -o "$mod/mkuimage" github.com/u-root/mkuimage/cmd/mkuimage
+	) || die "building mkuimage $MKUIMAGE_VERSION failed"
+	mv "$mod/mkuimage" "$dir/mkuimage"
+	rm -rf "$mod"
+	trap - EXIT
+	log "mkuimage cached in $dir"
+	echo "$dir/mkuimage"
+}
+
 case "${1:-all}" in
 packages) install_packages ;;
 kernel) fetch_kernel ;;
 dracut) fetch_dracut ;;
+mkuimage) build_mkuimage ;;
 all)
 	install_packages
 	stop_services
 	fetch_dracut >/dev/null
+	build_mkuimage >/dev/null
 	fetch_kernel
 	;;
-*) die "usage: $0 [all|packages|kernel|dracut]" ;;
+*) die "usage: $0 [all|packages|kernel|dracut|mkuimage]" ;;
 esac

@@ -21,7 +21,8 @@
 // Options:
 //
 //	-o FILE            write the image to FILE (required)
-//	-binary PATH       the iscsiboot binary (required)
+//	-binary PATH       the iscsiboot binary (required, but with -append
+//	                   to an image that has it, such as u-root's)
 //	-init              also install the binary as /init
 //	-kernel-dir DIR    root of the tree holding lib/modules/KVER (default /)
 //	-kver VER          kernel version (default: the running kernel's)
@@ -117,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.out, "o", "", "write the image to `FILE` (required)")
-	fs.StringVar(&o.binary, "binary", "", "the iscsiboot binary, installed as /sbin/iscsistart (required)")
+	fs.StringVar(&o.binary, "binary", "", "the iscsiboot binary, installed as /sbin/iscsistart (required unless -append's image has it)")
 	fs.BoolVar(&o.init, "init", false, "also install the binary as /init, for an image without another init")
 	fs.StringVar(&o.kernelDir, "kernel-dir", "/", "root of the tree holding lib/modules/KVER")
 	fs.StringVar(&o.kver, "kver", "", "kernel `version` (default: the running kernel's)")
@@ -138,8 +139,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case o.out == "":
 		return o, errors.New("-o: missing output file")
-	case o.binary == "":
+	case o.binary == "" && o.appendTo == "":
 		return o, errors.New("-binary: missing the iscsiboot binary")
+	case o.binary == "" && o.init:
+		return o, errors.New("-init: needs -binary")
 	case o.appendUnreadable && o.appendTo == "":
 		return o, errors.New("-append-unreadable: needs -append")
 	}
@@ -236,8 +239,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	if err := b.AddFile("/sbin/iscsistart", o.binary); err != nil {
-		return fmt.Errorf("-binary: %w", err)
+	// Without -binary, -append adds modules to an image that has the
+	// command already (a u-root image with it in its busybox).
+	if o.binary != "" {
+		if err := b.AddFile("/sbin/iscsistart", o.binary); err != nil {
+			return fmt.Errorf("-binary: %w", err)
+		}
 	}
 	if o.init {
 		// The kernel opens /dev/console for init before anything is

@@ -123,6 +123,22 @@ func TestRun(t *testing.T) {
 	if diff := cmp.Diff([]string{"sbin/iscsistart"}, list(t, image2[(len(image)+3)&^3:])); diff != "" {
 		t.Errorf("appended segment (-want +got):\n%s", diff)
 	}
+
+	// Modules alone for an image that has the command already (u-root's
+	// busybox): no -binary, no sbin/iscsistart.
+	out3 := filepath.Join(dir, "initrd3.img")
+	if err := run(context.Background(), []string{"-o", out3, "-append", out, "-kernel-dir", kdir, "-kver", kver, "-modules", "sd_mod"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	image3, err := os.ReadFile(out3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got3 := list(t, image3[(len(image)+3)&^3:])
+	sort.Strings(got3)
+	if diff := cmp.Diff([]string{"etc/iscsiboot/modules", m + "drivers/scsi/scsi_mod.ko", m + "drivers/scsi/sd_mod.ko"}, got3); diff != "" {
+		t.Errorf("segment of modules alone (-want +got):\n%s", diff)
+	}
 }
 
 func TestRunErrors(t *testing.T) {
@@ -138,6 +154,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"no output", []string{"-binary", bin}, "-o: missing"},
 		{"no binary", []string{"-o", out}, "-binary: missing"},
+		{"-init without binary", []string{"-o", out, "-append", bin, "-init"}, "-init: needs -binary"},
 		{"bad -file", []string{"-o", out, "-binary", bin, "-file", "x"}, `want SRC:/DST, got "x"`},
 		{"stray argument", []string{"-o", out, "-binary", bin, "extra"}, `unexpected argument "extra"`},
 		{"unknown module", []string{"-o", out, "-binary", bin, "-kernel-dir", kdir, "-kver", kver, "-modules", "e1000"},

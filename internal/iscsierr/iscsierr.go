@@ -93,7 +93,7 @@ func Code(err error) int {
 		return Invalid
 	case errors.Is(err, ErrNotFound):
 		return NoObjsFound
-	case errors.Is(err, ErrNetwork), errors.As(err, new(*boot.NetworkError)):
+	case errors.Is(err, ErrNetwork), errors.As(err, new(*boot.NetworkError)), errors.As(err, new(*boot.MissingLinkError)):
 		return Trans
 	case errors.Is(err, ErrLogout):
 		return Logout

@@ -28,6 +28,7 @@ func TestCode(t *testing.T) {
 		{"a bad command line", cmdlineErr, Invalid},
 		{"no table", Mark(ErrNotFound, errors.New("no iBFT")), NoObjsFound},
 		{"network", Mark(ErrNetwork, errors.New("eth0: no carrier")), Trans},
+		{"no NIC", fmt.Errorf("boot: %w", &boot.MissingLinkError{Missing: []string{"eth1"}}), Trans},
 		{"no transport", kernel.Fatal(fmt.Errorf("open: %w", kernel.ErrNoTransport)), TransNotFound},
 		{"authentication", fmt.Errorf("x: %w", core.ErrAuth), LoginAuthFailed},
 		{"unknown target", core.ErrTargetNotFound, FatalLogin},
