@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/iscsiboot/iscsiboot/internal/modlist"
@@ -19,6 +20,14 @@ import (
 // with one for ctx when it ended before every module was tried. It returns
 // how many loaded, after every started load has returned.
 func loadConcurrently(ctx context.Context, mods []modlist.Module, load func(modlist.Module) error) (int, error) {
+	return loadConcurrentlyN(ctx, mods, load, runtime.NumCPU())
+}
+
+// loadConcurrentlyN is loadConcurrently with at most n loads at a time:
+// loading is CPU work in the kernel (decompression, relocation), so more
+// loads than CPUs only make threads wait.
+func loadConcurrentlyN(ctx context.Context, mods []modlist.Module, load func(modlist.Module) error, n int) (int, error) {
+	slots := make(chan struct{}, max(1, n))
 	done := make([]chan struct{}, len(mods))
 	waits := make([][]chan struct{}, len(mods))
 	latest := make(map[string]chan struct{}, len(mods))
@@ -45,15 +54,20 @@ func loadConcurrently(ctx context.Context, mods []modlist.Module, load func(modl
 				case <-ctx.Done():
 				}
 			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
 			if ctx.Err() != nil {
 				return
 			}
 			tried[i] = true
 			errs[i] = load(m)
+			<-slots
 		}()
 	}
 	wg.Wait()
-	n := 0
+	loaded := 0
 	var failed []error
 	skipped := false
 	for i, err := range errs {
@@ -61,7 +75,7 @@ func loadConcurrently(ctx context.Context, mods []modlist.Module, load func(modl
 		case !tried[i]:
 			skipped = true
 		case err == nil:
-			n++
+			loaded++
 		default:
 			failed = append(failed, err)
 		}
@@ -69,5 +83,5 @@ func loadConcurrently(ctx context.Context, mods []modlist.Module, load func(modl
 	if skipped {
 		failed = append(failed, fmt.Errorf("load modules: %w", ctx.Err()))
 	}
-	return n, errors.Join(failed...)
+	return loaded, errors.Join(failed...)
 }

@@ -79,23 +79,28 @@ func TestLoadConcurrently(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		list       string
+		slots      int
 		fail       map[string]bool
 		wantN      int
 		wantErrs   int
 		wantMaxRun func(int) bool
 	}{
-		{name: "independent stacks side by side", list: labList, wantN: 8,
+		{name: "independent stacks side by side", list: labList, slots: 8, wantN: 8,
 			wantMaxRun: func(n int) bool { return n >= 3 }}, // scsi_common, virtio_ring, crc32c at once
-		{name: "a list without #@after lines, one by one", list: "/m/a.ko\n/m/b.ko\n/m/c.ko p=1\n/m/d.ko\n", wantN: 4,
+		{name: "no more at once than slots", list: labList, slots: 2, wantN: 8,
+			wantMaxRun: func(n int) bool { return n == 2 }},
+		{name: "one slot", list: labList, slots: 1, wantN: 8,
 			wantMaxRun: func(n int) bool { return n == 1 }},
-		{name: "a failed dependency: its dependents still tried, the rest loaded", list: labList,
+		{name: "a list without #@after lines, one by one", list: "/m/a.ko\n/m/b.ko\n/m/c.ko p=1\n/m/d.ko\n", slots: 8, wantN: 4,
+			wantMaxRun: func(n int) bool { return n == 1 }},
+		{name: "a failed dependency: its dependents still tried, the rest loaded", list: labList, slots: 8,
 			fail: map[string]bool{"/m/scsi_mod.ko": true, "/m/iscsi_tcp.ko": true}, wantN: 6, wantErrs: 2,
 			wantMaxRun: func(n int) bool { return n >= 2 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mods := parse(t, tc.list)
 			r := &recorder{finished: make(map[string]bool)}
-			n, err := loadConcurrently(context.Background(), mods, r.load(50*time.Millisecond, tc.fail))
+			n, err := loadConcurrentlyN(context.Background(), mods, r.load(50*time.Millisecond, tc.fail), tc.slots)
 			if n != tc.wantN {
 				t.Errorf("loaded %d, want %d", n, tc.wantN)
 			}
@@ -120,12 +125,12 @@ func TestLoadConcurrentlyCanceled(t *testing.T) {
 	mods := parse(t, labList)
 	r := &recorder{finished: make(map[string]bool)}
 	load := r.load(0, nil)
-	n, err := loadConcurrently(ctx, mods, func(m modlist.Module) error {
+	n, err := loadConcurrentlyN(ctx, mods, func(m modlist.Module) error {
 		if m.Path == "/m/scsi_common.ko" {
 			cancel() // scsi_mod, waiting for it, is then never tried
 		}
 		return load(m)
-	})
+	}, 8)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
