@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Every fuzzer runs this long in `make test`; longer runs: make fuzz FUZZTIME=5m
 FUZZTIME ?= 8s
 
-.PHONY: all build deps test check unit fuzz demo demo-protocol bench clean install
+.PHONY: all build deps test check unit fuzz demo demo-protocol bench sizes clean install
 
 all: build
 
@@ -52,6 +52,10 @@ demo-protocol: deps build
 
 bench: deps build
 	scripts/bench.sh
+
+# what each package adds to the drop-in binary (go tool nm -size), and its gzip -9 size
+sizes:
+	scripts/sizes.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries in $(PREFIX)/sbin (not over open-iscsi's
 # /usr/sbin/iscsistart), iscsistart(8) in $(MANDIR)/man8, and the builders' pieces where initramfs-tools and

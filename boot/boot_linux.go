@@ -75,12 +75,6 @@ func StartNetwork(ctx context.Context, p *plan.Plan, root string, setHostname bo
 		close(n.done)
 		return n, nil
 	}
-	for _, i := range ifs {
-		if i.Method != plan.MethodStatic {
-			logf("kernel random pool ready after %v (DHCP needs it)", waitRandom().Round(time.Millisecond))
-			break
-		}
-	}
 	var firstOnce sync.Once
 	onUp := func(r netcfg.Result) {
 		if len(r.Addresses) > 0 {

@@ -2,7 +2,6 @@ package handoff
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,8 +35,8 @@ type ResidentPath struct {
 	Persistent plan.Portal
 	// Map is the dm-multipath map the session's disk (Dev, major:minor)
 	// is a path of, if any (ResidentState.SetMaps).
-	Map string `json:"map,omitempty"`
-	Dev string `json:"dev,omitempty"`
+	Map string
+	Dev string
 }
 
 // ResidentState returns the state for Resident of the sessions a boot
@@ -56,56 +55,6 @@ func NewResidentState(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) Re
 		st.Paths = append(st.Paths, ResidentPath{Target: b.t.Name, SID: uint32(b.s.SID), CID: 0, Persistent: b.persistent()})
 	}
 	return st
-}
-
-// residentWire is ResidentState as it crosses the pipe to the resident
-// process: JSON, with the CHAP secrets in the clear (a Plan's own JSON
-// redacts them), which is why it is not Plan.
-type residentWire struct {
-	Initiator string            `json:"initiator"`
-	Transport string            `json:"transport"`
-	Params    map[string]string `json:"params"`
-	Handle    uint64            `json:"handle"`
-	Targets   []residentTarget  `json:"targets"`
-	Paths     []ResidentPath    `json:"paths"`
-}
-
-type residentTarget struct {
-	Name       string `json:"name"`
-	TPGT       int    `json:"tpgt"`
-	Method     string `json:"method"`
-	Username   string `json:"username"`
-	Password   string `json:"password"`
-	UsernameIn string `json:"username_in"`
-	PasswordIn string `json:"password_in"`
-}
-
-// Encode writes st for DecodeResidentState, secrets included: w must be a
-// pipe to the resident process, nothing that is kept or shown.
-func (st ResidentState) Encode(w io.Writer) error {
-	wire := residentWire{Initiator: st.Plan.Initiator, Transport: st.Plan.Transport, Params: st.Plan.Params,
-		Handle: st.Handle, Paths: st.Paths}
-	for _, t := range st.Plan.Targets {
-		a := t.Auth
-		wire.Targets = append(wire.Targets, residentTarget{Name: t.Name, TPGT: t.TPGT, Method: a.Method,
-			Username: a.Username, Password: a.Password.Reveal(), UsernameIn: a.UsernameIn, PasswordIn: a.PasswordIn.Reveal()})
-	}
-	return json.NewEncoder(w).Encode(wire)
-}
-
-// DecodeResidentState reads what Encode wrote.
-func DecodeResidentState(r io.Reader) (ResidentState, error) {
-	var wire residentWire
-	if err := json.NewDecoder(r).Decode(&wire); err != nil {
-		return ResidentState{}, fmt.Errorf("resident state: %w", err)
-	}
-	st := ResidentState{Handle: wire.Handle, Paths: wire.Paths,
-		Plan: plan.Plan{Initiator: wire.Initiator, Transport: wire.Transport, Params: wire.Params}}
-	for _, t := range wire.Targets {
-		st.Plan.Targets = append(st.Plan.Targets, plan.Target{Name: t.Name, TPGT: t.TPGT, Auth: plan.Auth{Method: t.Method,
-			Username: t.Username, Password: plan.Secret(t.Password), UsernameIn: t.UsernameIn, PasswordIn: plan.Secret(t.PasswordIn)}})
-	}
-	return st, nil
 }
 
 // IscsidRunning reports the pid of a process named iscsid in the process

@@ -3,12 +3,13 @@ package ibft
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/jsonw"
 )
 
 // RecordVersion is the open-iscsi version whose "iscsistart -f" format
@@ -227,30 +228,25 @@ func WriteRecords(w io.Writer, recs []Record, showSecrets bool) error {
 // open-iscsi names WriteRecords prints, with the same lines left out; port,
 // prefix length and LUN are numbers. Secrets are redacted the same way.
 func WriteRecordsJSON(w io.Writer, recs []Record, showSecrets bool) error {
-	out := make([]json.RawMessage, 0, len(recs))
-	for _, r := range recs {
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, e := range r.lines(showSecrets) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			k, _ := json.Marshal(e.key)
-			v, _ := json.Marshal(e.value)
+	b := []byte{'['}
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		for j, e := range r.lines(showSecrets) {
+			b = jsonw.Key(b, e.key, j == 0)
 			switch e.key {
 			case "iface.prefix_len", "node.conn[0].port", "node.boot_lun":
-				v = []byte(e.value)
+				b = append(b, e.value...)
+			default:
+				b = jsonw.String(b, e.value)
 			}
-			b.Write(k)
-			b.WriteByte(':')
-			b.Write(v)
 		}
-		b.WriteByte('}')
-		out = append(out, json.RawMessage(b.String()))
+		b = append(b, '}')
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	b = append(jsonw.Indent(append(b, ']'), "", "  "), '\n')
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("ibft: write records json: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
@@ -32,8 +33,8 @@ type Builder struct {
 	// record would make the kernel replace a symlink such as lib -> usr/lib.
 	existing map[string]bool
 
-	prefix  []byte   // the image Append extends, written before the archive
-	modules []string // image paths of modules, in load order
+	prefix  []byte           // the image Append extends, written before the archive
+	modules []modlist.Module // modules by image path, in load order, each with those it needs first
 	modSeen map[string]bool
 	closed  bool
 }
@@ -229,7 +230,7 @@ func (b *Builder) Close() error {
 		return errClosed
 	}
 	if len(b.modules) > 0 {
-		if err := b.AddBytes(ModuleListPath, formatModuleList(b.modules), 0o644); err != nil {
+		if err := b.AddBytes(ModuleListPath, modlist.Format(b.modules), 0o644); err != nil {
 			return fmt.Errorf("module list: %w", err)
 		}
 	}

@@ -5,8 +5,9 @@
 // needs and no metadata names).
 //
 // The modules go in with a load-order list, /etc/iscsiboot/modules (see
-// package internal/modlist), so that the guest /init (package pid1) loads
-// them without modprobe.
+// package internal/modlist), each with the modules it needs loaded first,
+// so that the guest /init (package pid1) loads them without modprobe, the
+// independent ones side by side.
 //
 // Builder writes one archive segment. Append copies an existing image first
 // and adds the segment after it; the kernel unpacks concatenated archives in

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -194,18 +195,32 @@ func (x *depIndex) resolve(name string) (string, error) {
 // connection is created and fails with "crc32c loading error" if none is
 // registered, yet neither modules.dep nor a softdep says so.
 func (x *depIndex) closure(names []string) ([]string, error) {
+	order, _, err := x.closureAfter(names)
+	return order, err
+}
+
+// closureAfter is closure that also says, for each module of the order,
+// the modules it was found to need loaded before it (its dependencies,
+// the softdeps it loads first, crc32c for iscsi_tcp, a NIC's bus driver),
+// each earlier in the order: modules neither of which needs the other
+// can be loaded at the same time.
+func (x *depIndex) closureAfter(names []string) ([]string, map[string][]string, error) {
 	const (
 		visiting = 1
 		done     = 2
 	)
 	state := make(map[string]int)
 	var order []string
+	after := make(map[string][]string)
 	var visit func(name, neededBy string) error
 	visit = func(name, neededBy string) error {
 		switch state[name] {
 		case visiting:
 			return &ModuleError{Name: name, Needed: neededBy, Err: errDepCycle}
 		case done:
+			if neededBy != "" && !slices.Contains(after[neededBy], name) {
+				after[neededBy] = append(after[neededBy], name)
+			}
 			return nil
 		}
 		state[name] = visiting
@@ -251,21 +266,24 @@ func (x *depIndex) closure(names []string) ([]string, error) {
 		}
 		state[name] = done
 		order = append(order, name)
+		if neededBy != "" {
+			after[neededBy] = append(after[neededBy], name)
+		}
 		return nil
 	}
 	for _, n := range names {
 		m, err := x.resolve(n)
 		if err != nil {
-			return nil, &ModuleError{Name: n, Err: err}
+			return nil, nil, &ModuleError{Name: n, Err: err}
 		}
 		if m == "" {
 			continue
 		}
 		if err := visit(m, ""); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return order, nil
+	return order, after, nil
 }
 
 // resolveCrc32c finds the module that registers the crc32c transform. The

@@ -93,7 +93,7 @@ func (b *Builder) AddModules(kernelDir, kver string, names ...string) ([]string,
 	if err != nil {
 		return nil, fmt.Errorf("add modules: %w", err)
 	}
-	order, err := x.closure(names)
+	order, after, err := x.closureAfter(names)
 	if err != nil {
 		return nil, fmt.Errorf("add modules: %w", err)
 	}
@@ -101,6 +101,7 @@ func (b *Builder) AddModules(kernelDir, kver string, names ...string) ([]string,
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("add modules: %w", err)
 	}
+	dsts := make(map[string]string, len(order))
 	for _, name := range order {
 		rel := x.paths[name]
 		data, rel, err := readModule(filepath.Join(modDir, filepath.FromSlash(rel)), rel, kconfig)
@@ -108,12 +109,17 @@ func (b *Builder) AddModules(kernelDir, kver string, names ...string) ([]string,
 			return nil, fmt.Errorf("add modules: %w", &ModuleError{Name: name, Err: err})
 		}
 		dst := path.Join("/lib/modules", kver, rel)
+		dsts[name] = dst
 		if err := b.AddBytes(dst, data, 0o644); err != nil {
 			return nil, fmt.Errorf("add modules: %w", err)
 		}
 		if !b.modSeen[dst] {
 			b.modSeen[dst] = true
-			b.modules = append(b.modules, dst)
+			m := modlist.Module{Path: dst}
+			for _, a := range after[name] {
+				m.After = append(m.After, dsts[a]) // earlier in order, so known
+			}
+			b.modules = append(b.modules, m)
 		}
 	}
 	return order, nil
@@ -164,13 +170,4 @@ func hasConfigLine(config []byte, want string) bool {
 		}
 	}
 	return false
-}
-
-// formatModuleList renders the module list file.
-func formatModuleList(paths []string) []byte {
-	mods := make([]modlist.Module, len(paths))
-	for i, p := range paths {
-		mods[i] = modlist.Module{Path: p}
-	}
-	return modlist.Format(mods)
 }

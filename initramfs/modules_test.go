@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,6 +194,29 @@ func TestAddModulesImage(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("module list (-want +got):\n%s", diff)
+	}
+	// What each module waits for: what modules.dep and the softdeps say,
+	// and nothing more, so that the two stacks load side by side.
+	short := func(p string) string { return strings.TrimSuffix(path.Base(p), ".ko") }
+	gotAfter := make(map[string][]string)
+	for _, m := range mods {
+		for _, a := range m.After {
+			gotAfter[short(m.Path)] = append(gotAfter[short(m.Path)], short(a))
+		}
+	}
+	wantAfter := map[string][]string{
+		"scsi_mod":             {"scsi_common"},
+		"scsi_transport_iscsi": {"scsi_common", "scsi_mod"},
+		"libiscsi":             {"scsi_common", "scsi_mod", "scsi_transport_iscsi"},
+		"libiscsi_tcp":         {"scsi_common", "scsi_mod", "scsi_transport_iscsi", "libiscsi"},
+		"iscsi_tcp":            {"scsi_common", "scsi_mod", "scsi_transport_iscsi", "libiscsi", "libiscsi_tcp", "crc32c_generic"},
+		"crc-t10dif":           {"crct10dif_common"},
+		"crc64-rocksoft":       {"crc64"},
+		"t10-pi":               {"crc64", "crct10dif_common", "crc-t10dif", "crc64-rocksoft"},
+		"sd_mod":               {"scsi_common", "scsi_mod", "crc64", "crct10dif_common", "crc-t10dif", "crc64-rocksoft", "t10-pi"},
+	}
+	if diff := cmp.Diff(wantAfter, gotAfter); diff != "" {
+		t.Errorf("#@after lines (-want +got):\n%s", diff)
 	}
 	if got := files["/lib/modules/"+testKver+"/kernel/lib/crc-t10dif.ko"]; got != "kernel/lib/crc-t10dif.ko" {
 		t.Errorf("crc-t10dif.ko holds %q, want the source file's contents", got)

@@ -67,6 +67,7 @@ func dhcp4(ctx context.Context, l Link, hostname string, o *options) (lease4, er
 	ctx, cancel := context.WithTimeout(ctx, o.dhcpTimeout)
 	defer cancel()
 	start := time.Now()
+	nonBlockingXIDs()
 	// nclient4's own retry and timeout are set out of the way: retransmit decides, so the error can say how
 	// many DISCOVERs went out.
 	c, err := nclient4.New(l.Name, nclient4.WithRetry(1), nclient4.WithTimeout(o.dhcpTimeout))
@@ -123,6 +124,7 @@ func dhcp6(ctx context.Context, c *Conn, l Link, o *options) (lease6, error) {
 	}); err != nil {
 		return lease6{}, &timeoutError{what: fmt.Sprintf("no usable link-local address within %s", time.Since(start).Round(100*time.Millisecond)), err: ErrTimeout}
 	}
+	nonBlockingXIDs()
 	cl, err := nclient6.New(l.Name, nclient6.WithRetry(1), nclient6.WithTimeout(o.dhcpTimeout))
 	if err != nil {
 		return lease6{}, fmt.Errorf("open socket: %w", err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/handoff"
 )
 
@@ -26,7 +25,6 @@ func Run(ctx context.Context, ownFlag func(name string) bool) (bool, error) {
 	if !initMode(os.Getpid(), os.Args, cmdline, ownFlag) {
 		return false, nil
 	}
-	boot.WarmRandom() // overlaps module loading
 	return true, Main(ctx, func(ctx context.Context, cmdline string) (Root, error) {
 		b, err := Boot(ctx, cmdline, os.Stdout)
 		if err != nil {

@@ -39,7 +39,6 @@ type Booted struct {
 // and return the root disk's block device.
 func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
-	boot.WarmRandom()
 
 	p, err := gatherPlan(ctx, cmdline, logf)
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// LoadModules loads the modules listed in the file list (see modlist.Path), in
-// order, with finit_module(2). A module that is already loaded counts as
+// LoadModules loads the modules listed in the file list (see modlist.Path)
+// with finit_module(2), each after those its #@after line names and beside
+// the others (loadConcurrently). A module that is already loaded counts as
 // loaded. A module that fails does not stop the others, since one missing
 // driver need not stop the boot; the failures come back joined in the error.
 // A missing list means nothing to load. It returns the names of the
@@ -31,19 +32,7 @@ func LoadModules(ctx context.Context, list string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load modules: %s: %w", list, err)
 	}
-	var errs []error
-	var loaded []string
-	for _, m := range mods {
-		if err := ctx.Err(); err != nil {
-			return loaded, errors.Join(append(errs, fmt.Errorf("load modules: %w", err))...)
-		}
-		if err := loadModule(m); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		loaded = append(loaded, ModuleName(m.Path))
-	}
-	return loaded, errors.Join(errs...)
+	return loadConcurrently(ctx, mods, loadModule)
 }
 
 func loadModule(m modlist.Module) error {

@@ -1,14 +1,14 @@
 package plan
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/iscsiboot/iscsiboot/internal/jsonw"
 )
 
 // Where a target came from. The orchestration logs the source with every
@@ -192,20 +192,7 @@ func (s Secret) Format(f fmt.State, verb rune) {
 }
 
 // MarshalJSON implements json.Marshaler.
-func (s Secret) MarshalJSON() ([]byte, error) { return marshalJSON(s.shown(), "") }
-
-// marshalJSON is json.Marshal (or MarshalIndent) without the HTML escapes,
-// so that "<redacted>" reads as written.
-func marshalJSON(v any, indent string) ([]byte, error) {
-	var b bytes.Buffer
-	e := json.NewEncoder(&b)
-	e.SetEscapeHTML(false)
-	e.SetIndent("", indent)
-	if err := e.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+func (s Secret) MarshalJSON() ([]byte, error) { return jsonw.String(nil, s.shown()), nil }
 
 // Interface is one network interface to configure.
 type Interface struct {
@@ -359,26 +346,7 @@ func (i Interface) equal(j Interface) bool {
 // MarshalJSON implements json.Marshaler with the field names of the design
 // (section 7): lists are [] rather than null, and every set secret, in auth
 // and in params, is "<redacted>".
-func (p *Plan) MarshalJSON() ([]byte, error) {
-	type plain Plan // drops the methods, so no recursion
-	q := plain(*p)
-	q.Targets = nonNil(q.Targets)
-	q.Interfaces = nonNil(slices.Clone(q.Interfaces))
-	for i := range q.Interfaces {
-		q.Interfaces[i].Addresses = nonNil(q.Interfaces[i].Addresses)
-		q.Interfaces[i].DNS = nonNil(q.Interfaces[i].DNS)
-	}
-	q.Params = make(map[string]string, len(p.Params))
-	for k, v := range p.Params {
-		if isSecretParam(k) {
-			v = Secret(v).shown()
-		}
-		q.Params[k] = v
-	}
-	q.Nameservers = nonNil(q.Nameservers)
-	q.Warnings = nonNil(q.Warnings)
-	return marshalJSON(q, "")
-}
+func (p *Plan) MarshalJSON() ([]byte, error) { return p.appendJSON(nil), nil }
 
 // Format implements fmt.Formatter: every verb prints the plan as compact
 // JSON, so that a plan logged with %v shows no secret, not even one that a
@@ -395,10 +363,7 @@ func (p Plan) Format(f fmt.State, verb rune) {
 // WriteJSON writes the plan as indented JSON, one document with a trailing
 // newline, as --plan prints it.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	b, err := marshalJSON(p, "  ")
-	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
+	b := jsonw.Indent(p.appendJSON(nil), "", "  ")
 	if _, err := w.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}

@@ -1,0 +1,88 @@
+package pid1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/iscsiboot/iscsiboot/internal/modlist"
+)
+
+// loadConcurrently runs load for every module of mods, each as soon as the
+// modules its After names are done (loaded or failed), so that modules
+// neither of which needs the other load at the same time, as modprobe
+// would order them. mods is a parsed list: After names only modules listed
+// earlier, so nothing waits for itself. A module that fails does not stop
+// the others (one whose dependency failed is still tried, as insmod would,
+// and fails on its own); the failures come back joined, in list order,
+// with one for ctx when it ended before every module was tried. It returns
+// the names of those that loaded (ModuleName), in list order, after every
+// started load has returned.
+func loadConcurrently(ctx context.Context, mods []modlist.Module, load func(modlist.Module) error) ([]string, error) {
+	return loadConcurrentlyN(ctx, mods, load, runtime.NumCPU())
+}
+
+// loadConcurrentlyN is loadConcurrently with at most n loads at a time:
+// loading is CPU work in the kernel (decompression, relocation), so more
+// loads than CPUs only make threads wait.
+func loadConcurrentlyN(ctx context.Context, mods []modlist.Module, load func(modlist.Module) error, n int) ([]string, error) {
+	slots := make(chan struct{}, max(1, n))
+	done := make([]chan struct{}, len(mods))
+	waits := make([][]chan struct{}, len(mods))
+	latest := make(map[string]chan struct{}, len(mods))
+	for i, m := range mods {
+		done[i] = make(chan struct{})
+		for _, a := range m.After {
+			if c, ok := latest[a]; ok {
+				waits[i] = append(waits[i], c)
+			}
+		}
+		latest[m.Path] = done[i]
+	}
+	errs := make([]error, len(mods))
+	tried := make([]bool, len(mods))
+	var wg sync.WaitGroup
+	for i, m := range mods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			for _, c := range waits[i] {
+				select {
+				case <-c:
+				case <-ctx.Done():
+				}
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			tried[i] = true
+			errs[i] = load(m)
+			<-slots
+		}()
+	}
+	wg.Wait()
+	var loaded []string
+	var failed []error
+	skipped := false
+	for i, err := range errs {
+		switch {
+		case !tried[i]:
+			skipped = true
+		case err == nil:
+			loaded = append(loaded, ModuleName(mods[i].Path))
+		default:
+			failed = append(failed, err)
+		}
+	}
+	if skipped {
+		failed = append(failed, fmt.Errorf("load modules: %w", ctx.Err()))
+	}
+	return loaded, errors.Join(failed...)
+}
