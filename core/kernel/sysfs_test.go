@@ -296,6 +296,9 @@ func TestWaitBlockDevice(t *testing.T) {
 			blk := filepath.Join(tr.root, "sys/devices/platform/host3/session1/target3:0:0/3:0:0:1/block/sda")
 			size := filepath.Join(tr.root, "sys/class/block/sda/size")
 			appeared := make(chan error, 1)
+			// The clock starts before the disk's timer: on a loaded host the
+			// timer may fire before the next line runs.
+			start := time.Now()
 			time.AfterFunc(50*time.Millisecond, func() {
 				err := errors.Join(os.MkdirAll(blk, 0o755), os.MkdirAll(filepath.Dir(size), 0o755), os.WriteFile(size, []byte("0\n"), 0o644))
 				time.Sleep(50 * time.Millisecond)
@@ -304,7 +307,6 @@ func TestWaitBlockDevice(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			start := time.Now()
 			got, err := tr.sysfs().WaitBlockDevice(ctx, 3, 1, anyLUN)
 			if err != nil || got != "sda" {
 				t.Fatalf("WaitBlockDevice = %q, %v; want sda", got, err)
