@@ -3,9 +3,6 @@ package qemutests
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +15,7 @@ func TestNoNICDriver(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	h := New(t)
-	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
-	bin := h.GoBinary(ctx, "./cmd/iscsistart")
-	name := filepath.Join(h.Dir, "initiatorname.iscsi")
-	if err := os.WriteFile(name, []byte("InitiatorName="+InitiatorIQN+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(h.Dir, "initrd.img")
-	cmd := exec.CommandContext(ctx, tool, "-o", out, "-binary", bin, "-init", "-modules", "iscsi_tcp,sd_mod,ext4",
-		"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-file", name+":/etc/iscsi/initiatorname.iscsi")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("iscsiboot-initramfs: %v\n%s", err, b)
-	}
+	out := readmeImage(ctx, t, h, "iscsi_tcp,sd_mod,ext4")
 	// rd.retry=120: a boot that spends it on logins outlives the test's wait below.
 	vm := h.Boot(ctx, BootOptions{Initrd: out, Timeout: 90 * time.Second,
 		Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=120", HostAddr, 3260, TargetIQN)})
