@@ -124,7 +124,7 @@ func TestInitramfsTools(t *testing.T) {
 		unwanted []string
 	}{
 		{name: "iscsi.initramfs", static: true, again: true, cmdline: ipStatic + " root=LABEL=iscsiroot",
-			want: []string{"AGAIN rc=0", "AGAIN-STDERR: iscsistart: already logged in to " + TargetIQN + " at 10.0.2.2:%d: session 1, sda"},
+			want: []string{"AGAIN rc=0", "AGAIN-STDERR: iscsistart: already logged in to " + TargetIQN + " at 10.0.2.2:%d: session 1 (transport tcp), sda"},
 			// The script's second call, and ours from the root, name the disk; scripts read stdout,
 			// where open-iscsi's iscsistart prints nothing of a login.
 			unwanted: []string{"no block device", "AGAIN-STDOUT: "}},
