@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -73,7 +74,9 @@ func Parse(data []byte) ([]Module, error) {
 			continue
 		}
 		p, params := s, ""
-		if j := strings.IndexAny(s, " \t"); j >= 0 {
+		// The path ends at white space of any kind, as strings.Fields
+		// splits an #@after line: a path must read the same in both.
+		if j := strings.IndexFunc(s, unicode.IsSpace); j >= 0 {
 			p, params = s[:j], s[j+1:]
 		}
 		if !strings.HasPrefix(p, "/") {
