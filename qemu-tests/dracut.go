@@ -16,27 +16,38 @@ import (
 // with this machine's open-iscsi, the yardstick. Both hold the same drivers. It returns the image's path.
 func (h *Harness) DracutImage(ctx context.Context, bin string) string {
 	h.t.Helper()
-	start := time.Now()
+	n := h.nextImage()
+	opt := []string{"-r"}
+	if bin != "" {
+		opt = []string{"-b", bin}
+	}
+	return h.imageScript(ctx, "dracut-image.sh", fmt.Sprintf("dracut%d.img", n), "dracut", opt...)
+}
+
+// nextImage numbers the harness's next built image.
+func (h *Harness) nextImage() int {
 	h.images++
-	out := filepath.Join(h.Dir, fmt.Sprintf("dracut%d.img", h.images))
+	return h.images
+}
+
+// imageScript runs scripts/SCRIPT -k KERNEL -o OUT with args, OUT being name in the harness's directory,
+// logs the image's size and build time as what's, and returns OUT.
+func (h *Harness) imageScript(ctx context.Context, script, name, what string, args ...string) string {
+	h.t.Helper()
+	start := time.Now()
+	out := filepath.Join(h.Dir, name)
 	root, err := moduleRoot()
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	args := []string{"-k", h.Kernel.Dir, "-o", out}
-	if bin != "" {
-		args = append(args, "-b", bin)
-	} else {
-		args = append(args, "-r")
-	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "dracut-image.sh"), args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", script), append([]string{"-k", h.Kernel.Dir, "-o", out}, args...)...)
 	cmd.Stderr = &stderr
 	if b, err := cmd.Output(); err != nil {
-		h.t.Fatalf("dracut-image.sh: %v\n%s%s", err, b, stderr.Bytes())
+		h.t.Fatalf("%s: %v\n%s%s", script, err, b, stderr.Bytes())
 	}
 	if fi, err := os.Stat(out); err == nil {
-		h.t.Logf("dracut image %s: %d bytes, built in %v", filepath.Base(out), fi.Size(), time.Since(start).Round(time.Millisecond))
+		h.t.Logf("%s image %s: %d bytes, built in %v", what, name, fi.Size(), time.Since(start).Round(time.Millisecond))
 	}
 	return out
 }

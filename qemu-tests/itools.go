@@ -1,14 +1,11 @@
 package qemutests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // ItoolsImage describes an initramfs built by Debian's own mkinitramfs (initramfs-tools) with the hooks
@@ -28,19 +25,13 @@ type ItoolsImage struct {
 // kernel there in a private mount namespace of its own, so nothing on the host changes.
 func (h *Harness) InitramfsTools(ctx context.Context, img ItoolsImage) string {
 	h.t.Helper()
-	start := time.Now()
-	h.images++
-	out := filepath.Join(h.Dir, fmt.Sprintf("itools%d.img", h.images))
-	root, err := moduleRoot()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	args := []string{"-k", h.Kernel.Dir, "-o", out}
+	n := h.nextImage()
+	var args []string
 	if img.Iscsistart != "" {
 		args = append(args, "-b", img.Iscsistart)
 	}
 	if img.Static != "" {
-		p := filepath.Join(h.Dir, fmt.Sprintf("iscsi.initramfs.%d", h.images))
+		p := filepath.Join(h.Dir, fmt.Sprintf("iscsi.initramfs.%d", n))
 		if err := os.WriteFile(p, []byte(img.Static), 0o600); err != nil {
 			h.t.Fatal(err)
 		}
@@ -49,14 +40,5 @@ func (h *Harness) InitramfsTools(ctx context.Context, img ItoolsImage) string {
 	if len(img.Modules) > 0 {
 		args = append(args, "-m", strings.Join(img.Modules, ","))
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "initramfs-tools-image.sh"), args...)
-	cmd.Stderr = &stderr
-	if b, err := cmd.Output(); err != nil {
-		h.t.Fatalf("initramfs-tools-image.sh: %v\n%s%s", err, b, stderr.Bytes())
-	}
-	if fi, err := os.Stat(out); err == nil {
-		h.t.Logf("mkinitramfs image %s: %d bytes, built in %v", filepath.Base(out), fi.Size(), time.Since(start).Round(time.Millisecond))
-	}
-	return out
+	return h.imageScript(ctx, "initramfs-tools-image.sh", fmt.Sprintf("itools%d.img", n), "mkinitramfs", args...)
 }
