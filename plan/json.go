@@ -16,14 +16,7 @@ func appendAddrs(b []byte, as []netip.Addr) []byte {
 	if as == nil {
 		return append(b, "null"...)
 	}
-	b = append(b, '[')
-	for i, a := range as {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonw.String(b, a.String())
-	}
-	return append(b, ']')
+	return jsonw.Array(b, len(as), func(b []byte, i int) []byte { return jsonw.String(b, as[i].String()) })
 }
 
 // addrText is what netip.Addr's MarshalText gives: "" for the zero Addr.
@@ -59,17 +52,12 @@ func (t *Target) appendJSON(b []byte) []byte {
 	if t.Portals == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '[')
-		for i, p := range t.Portals {
-			if i > 0 {
-				b = append(b, ',')
-			}
+		b = jsonw.Array(b, len(t.Portals), func(b []byte, i int) []byte {
 			b = jsonw.Key(append(b, '{'), "address", true)
-			b = jsonw.String(b, p.Address)
+			b = jsonw.String(b, t.Portals[i].Address)
 			b = jsonw.Key(b, "port", false)
-			b = append(jsonw.Int(b, int64(p.Port)), '}')
-		}
-		b = append(b, ']')
+			return append(jsonw.Int(b, int64(t.Portals[i].Port)), '}')
+		})
 	}
 	b = jsonw.Key(b, "iface", false)
 	b = jsonw.String(b, t.Iface)
@@ -90,18 +78,13 @@ func (i *Interface) appendJSON(b []byte) []byte {
 	b = jsonw.Key(b, "method", false)
 	b = jsonw.String(b, i.Method)
 	b = jsonw.Key(b, "addresses", false)
-	b = append(b, '[')
-	for j, p := range i.Addresses {
-		if j > 0 {
-			b = append(b, ',')
-		}
+	b = jsonw.Array(b, len(i.Addresses), func(b []byte, j int) []byte {
 		s := ""
-		if p.IsValid() {
+		if p := i.Addresses[j]; p.IsValid() {
 			s = p.String()
 		}
-		b = jsonw.String(b, s)
-	}
-	b = append(b, ']')
+		return jsonw.String(b, s)
+	})
 	b = jsonw.Key(b, "gateway", false)
 	b = jsonw.String(b, addrText(i.Gateway))
 	b = jsonw.Key(b, "dns", false)
@@ -126,23 +109,9 @@ func (p *Plan) appendJSON(b []byte) []byte {
 	b = jsonw.Key(append(b, '{'), "initiator", true)
 	b = jsonw.String(b, p.Initiator)
 	b = jsonw.Key(b, "targets", false)
-	b = append(b, '[')
-	for i := range p.Targets {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = p.Targets[i].appendJSON(b)
-	}
-	b = append(b, ']')
+	b = jsonw.Array(b, len(p.Targets), func(b []byte, i int) []byte { return p.Targets[i].appendJSON(b) })
 	b = jsonw.Key(b, "interfaces", false)
-	b = append(b, '[')
-	for i := range p.Interfaces {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = p.Interfaces[i].appendJSON(b)
-	}
-	b = append(b, ']')
+	b = jsonw.Array(b, len(p.Interfaces), func(b []byte, i int) []byte { return p.Interfaces[i].appendJSON(b) })
 	b = jsonw.Key(b, "params", false)
 	b = append(b, '{')
 	keys := make([]string, 0, len(p.Params))

@@ -77,12 +77,17 @@ func Strings(b []byte, s []string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
+	return Array(b, len(s), func(b []byte, i int) []byte { return String(b, s[i]) })
+}
+
+// Array appends a JSON array of n elements, element i appended by elem.
+func Array(b []byte, n int, elem func(b []byte, i int) []byte) []byte {
 	b = append(b, '[')
-	for i, v := range s {
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = String(b, v)
+		b = elem(b, i)
 	}
 	return append(b, ']')
 }
