@@ -228,13 +228,9 @@ func WriteRecords(w io.Writer, recs []Record, showSecrets bool) error {
 // open-iscsi names WriteRecords prints, with the same lines left out; port,
 // prefix length and LUN are numbers. Secrets are redacted the same way.
 func WriteRecordsJSON(w io.Writer, recs []Record, showSecrets bool) error {
-	b := []byte{'['}
-	for i, r := range recs {
-		if i > 0 {
-			b = append(b, ',')
-		}
+	b := jsonw.Array(nil, len(recs), func(b []byte, i int) []byte {
 		b = append(b, '{')
-		for j, e := range r.lines(showSecrets) {
+		for j, e := range recs[i].lines(showSecrets) {
 			b = jsonw.Key(b, e.key, j == 0)
 			switch e.key {
 			case "iface.prefix_len", "node.conn[0].port", "node.boot_lun":
@@ -243,9 +239,9 @@ func WriteRecordsJSON(w io.Writer, recs []Record, showSecrets bool) error {
 				b = jsonw.String(b, e.value)
 			}
 		}
-		b = append(b, '}')
-	}
-	b = append(jsonw.Indent(append(b, ']'), "", "  "), '\n')
+		return append(b, '}')
+	})
+	b = append(jsonw.Indent(b, "", "  "), '\n')
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("ibft: write records json: %w", err)
 	}
