@@ -71,16 +71,7 @@ func TestDHCPRootPath(t *testing.T) {
 func dhcpRootPathBoot(t *testing.T, delay time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, args := range [][]string{
-		{"tuntap", "add", "dev", tapName, "mode", "tap"},
-		{"addr", "add", tapHost + "/24", "dev", tapName},
-		{"link", "set", tapName, "up"},
-	} {
-		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", tapName).Run() })
+	addTap(ctx, t)
 	h := New(t)
 	disk := h.RootDisk(ctx)
 	srv := tgtd.Start(ctx, t, tgtd.WithAddress(tapHost))
@@ -136,4 +127,21 @@ func dhcpRootPathBoot(t *testing.T, delay time.Duration) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
+}
+
+// addTap makes the tap device the guest's NIC sits on (tapName, the host's
+// side at tapHost), in the test's own network namespace, and removes it at
+// the test's end: where our own DHCP server can answer, which slirp cannot.
+func addTap(ctx context.Context, t *testing.T) {
+	t.Helper()
+	for _, args := range [][]string{
+		{"tuntap", "add", "dev", tapName, "mode", "tap"},
+		{"addr", "add", tapHost + "/24", "dev", tapName},
+		{"link", "set", tapName, "up"},
+	} {
+		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", tapName).Run() })
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,16 +55,7 @@ func TestDracut(t *testing.T) {
 			opts := BootOptions{Timeout: 90 * time.Second}
 			var srv *tgtd.Server
 			if tc.dhcp {
-				for _, args := range [][]string{
-					{"tuntap", "add", "dev", tapName, "mode", "tap"},
-					{"addr", "add", tapHost + "/24", "dev", tapName},
-					{"link", "set", tapName, "up"},
-				} {
-					if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-						t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-					}
-				}
-				t.Cleanup(func() { exec.Command("ip", "link", "del", tapName).Run() })
+				addTap(ctx, t)
 				opts.NetdevSpec = "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no"
 			}
 			h := New(t)
