@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,6 +36,9 @@ type Initiator struct {
 	// DeviceWait bounds the wait for the LUN's block device after a
 	// login.
 	DeviceWait time.Duration
+	// HBAWait bounds the wait for the session of an HBA that logs in by
+	// itself (CAP_LOGIN_OFFLOAD).
+	HBAWait time.Duration
 }
 
 // Open opens the kernel transport named transport ("tcp", "iser", an
@@ -46,12 +50,22 @@ func Open(transport string) (*Initiator, error) {
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
+	if tr.Route() == RouteHBA {
+		// No request of ours goes to the kernel: the HBA made its
+		// sessions, sysfs shows them.
+		return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
+	}
 	nl, err := Dial()
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
-	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second}, nil
+	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
 }
+
+// DefaultHBAWait bounds the wait for an HBA's own boot session: a QLogic
+// HBA logs in to its flash targets while its driver loads, and its
+// sessions appear within seconds of the module.
+const DefaultHBAWait = 30 * time.Second
 
 // OpenHandle opens a NETLINK_ISCSI socket for the transport whose name
 // and handle are already known: the resident loop, after switch_root, has
@@ -72,7 +86,12 @@ func NewInitiator(nl *Conn, sys Sysfs, handle uint64) *Initiator {
 
 // Close closes the netlink socket. Sessions stay: they belong to the
 // kernel now, and iscsid adopts them after switch_root.
-func (k *Initiator) Close() error { return k.nl.Close() }
+func (k *Initiator) Close() error {
+	if k.nl == nil {
+		return nil
+	}
+	return k.nl.Close()
+}
 
 // Handle is the transport's handle.
 func (k *Initiator) Handle() uint64 { return k.handle }
@@ -83,12 +102,19 @@ func (k *Initiator) Sysfs() Sysfs { return k.sys }
 // WaitConnError waits for the kernel's connection error on one of conns
 // (see Conn.WaitConnError).
 func (k *Initiator) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
+	if k.nl == nil {
+		return nil, fmt.Errorf("%s recovers its own sessions: %w", k.tr.Name, ErrHBALogin)
+	}
 	return k.nl.WaitConnError(ctx, conns)
 }
 
 // DropConnError drops a queued connection error of sid:cid, if any: one
 // the caller already knows of (see Conn.ConnErrorFor).
-func (k *Initiator) DropConnError(sid, cid uint32) { k.nl.ConnErrorFor(sid, cid) }
+func (k *Initiator) DropConnError(sid, cid uint32) {
+	if k.nl != nil {
+		k.nl.ConnErrorFor(sid, cid)
+	}
+}
 
 // Login is one path's login: a target through one portal.
 type Login struct {
@@ -117,6 +143,10 @@ type Login struct {
 	// Iface is the network interface of the target's sessions: an offload
 	// transport connects through the SCSI host on it.
 	Iface string
+	// HBA is the SCSI host ("host3") whose HBA logs in by itself and
+	// published the target in /sys/firmware/iscsi_boot<N>; "" for any
+	// host of the transport.
+	HBA string
 }
 
 // ParamValue is one parameter to set on a session or connection.
@@ -153,6 +183,9 @@ func (k *Initiator) Existing(target, address string, port int) (SessionInfo, boo
 // session's persistent address, where iscsid reconnects after a failure,
 // a permanent one replaces it (as open-iscsi does).
 func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
+	if k.tr.Route() == RouteHBA {
+		return k.hbaSession(ctx, l)
+	}
 	var s *Session
 	err := core.FollowRedirects(l.Portal, l.Config.TargetName, func(at, persistent string) (err error) {
 		s, err = k.login(ctx, l, at, persistent)
@@ -429,3 +462,52 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 
 // Transport is the transport the initiator logs in through.
 func (k *Initiator) Transport() Transport { return k.tr }
+
+// hbaSession is the login over an HBA that logs in by itself: none of
+// ours. It waits, bounded by HBAWait, for the HBA's logged-in session to
+// l's target and portal on l's host, then for its disk (the driver scans
+// its sessions itself), and reports that session as the login's.
+func (k *Initiator) hbaSession(ctx context.Context, l *Login) (*Session, error) {
+	addr, p, err := net.SplitHostPort(l.Portal)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", l.Portal, err))
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", l.Portal, err))
+	}
+	q := HBAQuery{Transport: k.tr, Host: -1, Target: l.Config.TargetName, Address: addr, Port: port}
+	if l.HBA != "" {
+		if q.Host, err = ParseHostName(l.HBA); err != nil {
+			return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, k.HBAWait)
+	defer cancel()
+	si, err := k.sys.WaitHBASession(wctx, q)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	out := &Session{SID: si.SID, Host: si.Host, Portal: l.Portal}
+	if l.NoScan {
+		return out, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
+	defer cancel()
+	dev, err := k.sys.WaitSessionDisk(dctx, si.SID, l.LUN, l.AnyLUN)
+	if err == nil {
+		err = waitOpenable(dctx, filepath.Join(k.sys.Root, "dev", dev))
+	}
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("%s session %d on host%d to %s: %w", k.tr.Name, si.SID, si.Host, q, err))
+	}
+	out.Device = dev
+	return out, nil
+}
+
+// NewHBAInitiator returns an Initiator for transport tr, whose HBA logs
+// in by itself, over the sysfs tree sys: no netlink socket, as Open
+// makes none for it.
+func NewHBAInitiator(sys Sysfs, tr Transport) *Initiator {
+	return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}
+}
