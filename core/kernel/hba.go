@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -195,4 +196,38 @@ func ParseHostName(s string) (int, error) {
 		return -1, fmt.Errorf("SCSI host %q: %w", esc.Clip(s, 40), errHostName)
 	}
 	return h, nil
+}
+
+// HostInfo is what /sys/class/iscsi_host/hostN shows of an offload host
+// (scsi_transport_iscsi.c, iscsi_host attributes): the values open-iscsi
+// names the host's iface by.
+type HostInfo struct {
+	HWAddress string // "00:0e:1e:00:00:01", lower case; "" if unset or not a MAC
+	IPAddress string // "" if unset or not an address
+	Netdev    string
+}
+
+// ISCSIHost reads host's iscsi_host attributes. Values that are not what
+// their name says (a MAC, an address) are left empty: they come from the
+// HBA's firmware and end up in files iscsid parses.
+func (s Sysfs) ISCSIHost(host int) (HostInfo, error) {
+	name := fmt.Sprintf("host%d", host)
+	if _, err := os.Stat(s.path("class", "iscsi_host", name)); err != nil {
+		return HostInfo{}, fmt.Errorf("iSCSI host %s: %w", name, err)
+	}
+	var hi HostInfo
+	if v, _ := s.read("class", "iscsi_host", name, "hwaddress"); v != "" {
+		if mac, err := net.ParseMAC(v); err == nil {
+			hi.HWAddress = mac.String()
+		}
+	}
+	if v, _ := s.read("class", "iscsi_host", name, "ipaddress"); v != "" {
+		if ip, err := netip.ParseAddr(v); err == nil {
+			hi.IPAddress = ip.Unmap().String()
+		}
+	}
+	if v, _ := s.read("class", "iscsi_host", name, "netdev"); esc.Printable(v) && !strings.ContainsAny(v, " /") {
+		hi.Netdev = v
+	}
+	return hi, nil
 }

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"os"
@@ -10,44 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-// loadTree lays out the sysfs tree a testdata file describes (see
-// testdata/qla4xxx-sysfs.txt for its lines) under tr.
-func loadTree(t *testing.T, tr *tree, name string) {
-	t.Helper()
-	f, err := os.Open("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		kind, rest, _ := strings.Cut(line, " ")
-		p, v, _ := strings.Cut(rest, " ")
-		switch kind {
-		case "f":
-			tr.file(p, v+"\n")
-		case "l":
-			tr.link(p, v)
-		case "d":
-			tr.dir(p)
-		default:
-			t.Fatalf("%s: line %q", name, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/iscsiboot/iscsiboot/internal/sysfstree"
+)
 
 func qla4xxx(t *testing.T) (*tree, Transport) {
 	tr := newTree(t)
-	loadTree(t, tr, "qla4xxx-sysfs.txt")
+	sysfstree.Load(t, tr.root, sysfstree.QLA4xxx)
 	tp, err := tr.sysfs().Transport("qla4xxx")
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +32,6 @@ func TestHBATransportRoute(t *testing.T) {
 
 func TestHBASessionLogin(t *testing.T) {
 	tr, tp := qla4xxx(t)
-	tr.file("../dev/sdb", "")
-	tr.file("../dev/sdc", "")
 	k := NewHBAInitiator(tr.sysfs(), tp)
 	for _, tt := range []struct {
 		name string
@@ -136,7 +102,6 @@ func TestHBASessionMissing(t *testing.T) {
 func TestHBASessionLate(t *testing.T) {
 	tr, tp := qla4xxx(t)
 	tr.file("class/iscsi_session/session1/state", "FAILED\n")
-	tr.file("../dev/sdb", "")
 	k := NewHBAInitiator(tr.sysfs(), tp)
 	k.HBAWait = 10 * time.Second
 	go func() {
@@ -191,5 +156,23 @@ func TestParseHostName(t *testing.T) {
 		if got != want || (want < 0) != (err != nil) {
 			t.Errorf("ParseHostName(%q) = %d, %v; want %d", in, got, err, want)
 		}
+	}
+}
+
+func TestISCSIHost(t *testing.T) {
+	tr, _ := qla4xxx(t)
+	got, err := tr.sysfs().ISCSIHost(3)
+	if want := (HostInfo{HWAddress: "00:0e:1e:00:00:01", IPAddress: "192.0.2.7"}); err != nil || got != want {
+		t.Errorf("ISCSIHost(3) = %+v, %v; want %+v", got, err, want)
+	}
+	// What the HBA's firmware may put there that is no MAC or address.
+	tr.file("class/iscsi_host/host3/hwaddress", "00:0e:1e:00:00:01\nnode.startup = automatic\n")
+	tr.file("class/iscsi_host/host3/ipaddress", "192.0.2.7/../x")
+	tr.file("class/iscsi_host/host3/netdev", "eth\x1b0")
+	if got, err := tr.sysfs().ISCSIHost(3); err != nil || got != (HostInfo{}) {
+		t.Errorf("ISCSIHost(3) of hostile values = %+v, %v; want them all left empty", got, err)
+	}
+	if _, err := tr.sysfs().ISCSIHost(4); err == nil || !strings.Contains(err.Error(), "host4") {
+		t.Errorf("ISCSIHost(4) = %v, want an error naming host4", err)
 	}
 }
