@@ -43,7 +43,10 @@ func OpenKernelHandle(transport string, handle uint64) (*Kernel, error) {
 // portal already is success, not an error: scripts call iscsistart twice.
 func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal plan.Portal) (*Session, error) {
 	begin := time.Now()
-	if s, ok := k.Existing(t.Name, portal.Address, portal.Port); ok {
+	hba := k.Transport().Route() == kernel.RouteHBA
+	// An HBA that logs in by itself always has its session already: the
+	// kernel's Login finds it, and its disk below it.
+	if s, ok := k.Existing(t.Name, portal.Address, portal.Port); ok && !hba {
 		dev := ""
 		switch {
 		case s.Host < 0:
@@ -65,7 +68,7 @@ func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal
 	if err != nil {
 		return nil, err
 	}
-	return &Session{Target: t.Name, Portal: portal, SID: ks.SID, Device: ks.Device, Took: time.Since(begin)}, nil
+	return &Session{Target: t.Name, Portal: portal, SID: ks.SID, Device: ks.Device, Took: time.Since(begin), Already: hba}, nil
 }
 
 // Reopen logs in again on the kernel's session sid after its connection
@@ -100,6 +103,7 @@ func KernelLogin(p *plan.Plan, t *plan.Target, portal plan.Portal) (*kernel.Logi
 		LUN: t.LUN, AnyLUN: t.LUN == 0,
 		NoScan: p.ParamValue("node.session.scan") == "manual",
 		Iface:  t.Iface,
+		HBA:    t.HBA,
 	}, nil
 }
 

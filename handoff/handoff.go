@@ -83,7 +83,11 @@ type NodeRecord struct {
 	// Iface is the open-iscsi iface record name, "default" for plain TCP.
 	Iface     string
 	Transport string
-	Auth      plan.Auth
+	// HWAddress and IPAddress are the offload host's (iface.hwaddress,
+	// iface.ipaddress) for a session an HBA made: open-iscsi's firmware
+	// mode names the iface after them (HBAIfaceName).
+	HWAddress, IPAddress string
+	Auth                 plan.Auth
 	// Params are open-iscsi record names and values (the plan's, over
 	// DefaultParams); those a node record does not hold are left out.
 	Params map[string]string
@@ -134,6 +138,18 @@ func NewNodeRecord(p *plan.Plan, t *plan.Target, portal plan.Portal, tpgt int) N
 	}
 	return NodeRecord{Target: t.Name, TPGT: tpgt, Portal: portal, Iface: t.IfaceRecord(),
 		Transport: cmp.Or(p.Transport, "tcp"), Auth: t.Auth, Params: params}
+}
+
+// HBAIfaceName is the iface record name open-iscsi's firmware mode gives
+// an offload host (iface.c, iface_setup_from_boot_context):
+// <transport>.<hwaddress>.<ipv4|ipv6>.<iface number>, the number 0 for the
+// host's first.
+func HBAIfaceName(transport, hwaddress, ipaddress string) string {
+	family := "ipv4"
+	if strings.Contains(ipaddress, ":") {
+		family = "ipv6"
+	}
+	return fmt.Sprintf("%s.%s.%s.0", transport, hwaddress, family)
 }
 
 // Path returns the record's file relative to a node database directory:
@@ -189,6 +205,17 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		}
 		if err := put(kd.Name, v); err != nil {
 			return nil, err
+		}
+		if kd.Name == "iface.iscsi_ifacename" {
+			// iscsiadm writes the iface's own values after its name.
+			for _, kv := range [][2]string{{"iface.ipaddress", r.IPAddress}, {"iface.hwaddress", r.HWAddress}} {
+				if kv[1] == "" {
+					continue
+				}
+				if err := put(kv[0], kv[1]); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != plan.AuthCHAP {
 			continue
