@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 	"github.com/iscsiboot/iscsiboot/internal/nstest"
 	"github.com/iscsiboot/iscsiboot/internal/sysfstree"
+	"github.com/iscsiboot/iscsiboot/pid1"
 )
 
 // hbaMachine makes this test's mount namespace a machine with a QLogic
@@ -84,5 +87,34 @@ func TestBootHBANoSession(t *testing.T) {
 		if !strings.Contains(last, s) {
 			t.Errorf("last line %q lacks %q", last, s)
 		}
+	}
+}
+
+// TestInitBootHBA: our /init's Boot on the qla4xxx machine, from the
+// firmware alone (no target on the command line): the HBA's session is
+// the root's, its disk the root device, and the hand-off leaves the
+// node record open-iscsi's firmware mode would, under the iface it makes
+// for the host. /etc is a tmpfs of the test's too: Boot writes there.
+func TestInitBootHBA(t *testing.T) {
+	hbaMachine(t)
+	if err := unix.Mount("tmpfs", "/etc", "tmpfs", 0, "mode=0755"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount("/etc", unix.MNT_DETACH) })
+	var log strings.Builder
+	b, err := pid1.Boot(context.Background(), "rd.retry=5", &log)
+	if err != nil {
+		t.Fatalf("Boot: %v\nlog:\n%s", err, log.String())
+	}
+	if b.Device != "/dev/sdb" {
+		t.Errorf("root device %q, want /dev/sdb; log:\n%s", b.Device, log.String())
+	}
+	rec := "/etc/iscsi/nodes/iqn.2025-01.test:hba-disk/192.0.2.9,3260,1/qla4xxx.00:0e:1e:00:00:01.ipv4.0"
+	text, err := os.ReadFile(rec)
+	if err != nil || !strings.Contains(string(text), "\niface.transport_name = qla4xxx\n") {
+		t.Errorf("node record %s: %v\n%s", rec, err, text)
+	}
+	if b.Resident != nil {
+		t.Errorf("a resident loop for the HBA's session: %+v", b.Resident)
 	}
 }
