@@ -25,6 +25,10 @@ func OpenKernel(transport string) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tr := k.Transport(); tr.Route() == kernel.RouteEndpoint && tr.BindsHost() {
+		// An offload NIC with its own TCP stack asks for its route.
+		k.SetPathResolver(ResolvePath)
+	}
 	return &Kernel{Initiator: k}, nil
 }
 
@@ -35,6 +39,9 @@ func OpenKernelHandle(transport string, handle uint64) (*Kernel, error) {
 	k, err := kernel.OpenHandle(transport, handle)
 	if err != nil {
 		return nil, err
+	}
+	if tr := k.Transport(); tr.Route() == kernel.RouteEndpoint && tr.BindsHost() {
+		k.SetPathResolver(ResolvePath)
 	}
 	return &Kernel{Initiator: k}, nil
 }

@@ -138,6 +138,13 @@ func (c *Conn) Connect(ctx context.Context, t Transport, hostNo int, address str
 			}
 		}
 		e.Disconnect()
+		if hostNo >= 0 {
+			if pe := c.pathErr(uint32(hostNo)); pe != nil {
+				// The NIC never learned its route: that is why.
+				return nil, fmt.Errorf("connect to %s over %s through host%d: %w (%w)", addr, t.Name, hostNo, err, pe)
+			}
+			return nil, fmt.Errorf("connect to %s over %s through host%d: %w", addr, t.Name, hostNo, err)
+		}
 		return nil, fmt.Errorf("connect to %s over %s: %w", addr, t.Name, err)
 	}
 }

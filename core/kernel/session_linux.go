@@ -460,6 +460,16 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 	return ep, err
 }
 
+// SetPathResolver answers the kernel's PATH_REQ with f while endpoints
+// connect (Conn.SetPathResolver): for offload NICs that keep their own
+// TCP stack and ask for the route (bnx2i, qedi). Without a netlink socket
+// (an HBA that logs in by itself) there is nothing to answer.
+func (k *Initiator) SetPathResolver(f PathResolver) {
+	if k.nl != nil {
+		k.nl.SetPathResolver(f)
+	}
+}
+
 // Transport is the transport the initiator logs in through.
 func (k *Initiator) Transport() Transport { return k.tr }
 
