@@ -231,6 +231,17 @@ func (c *Conn) SetParam(ctx context.Context, handle uint64, sid, cid uint32, p P
 	return nil
 }
 
+// SetIfaceParams sets the network of an offload host's iSCSI iface
+// (SET_IFACE_PARAMS): its address, mask, gateway and VLAN.
+func (c *Conn) SetIfaceParams(ctx context.Context, handle uint64, hostNo uint32, n HostNet) error {
+	req, err := SetIfaceParamsRequest(handle, hostNo, n)
+	if err != nil {
+		return err
+	}
+	_, err = c.request(ctx, req, -1, -1, false)
+	return err
+}
+
 // SetHostParam sets a host parameter.
 func (c *Conn) SetHostParam(ctx context.Context, handle uint64, hostNo uint32, p HostParam, value string) error {
 	_, err := c.request(ctx, SetHostParamRequest(handle, hostNo, p, value), -1, -1, true)

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -115,5 +117,83 @@ func TestConnectPathReqFails(t *testing.T) {
 		if ty == UeventPathUpdate {
 			t.Errorf("a PATH_UPDATE went out: %v", types(k.requests()))
 		}
+	}
+}
+
+// offloadInitiator is an Initiator over bnx2i with host 5 on eth0 in a
+// sysfs tree, talking to kernel side answer.
+func offloadInitiator(t *testing.T, answer func(req *Uevent) []netlink.Message) (*Initiator, *fakeKernel) {
+	tr := newTree(t)
+	tr.file("class/scsi_host/host5/proc_name", "bnx2i\n")
+	tr.file("class/iscsi_host/host5/netdev", "eth0\n")
+	c, k := newFakeKernel(t, answer)
+	c.SetPathResolver(func(ctx context.Context, dst netip.Addr) (Path, error) {
+		return Path{Src: netip.MustParseAddr("192.0.2.7"), Dst: dst, MAC: [6]byte{2, 0, 0, 0, 0, 1}, MTU: 1500}, nil
+	})
+	return &Initiator{nl: c, sys: tr.sysfs(), handle: handle, tr: bnx2i}, k
+}
+
+// TestConnectSetsHostNet: before an offload NIC's endpoint connects
+// through its host, the host gets the network of its iSCSI iface from the
+// plan (SET_IFACE_PARAMS, then SET_HOST_PARAM ISCSI_HOST_PARAM_IPADDRESS),
+// as iscsiadm and iscsid give it; a host that takes no iface parameters
+// (ENOSYS, as bnx2i, which leaves them to iscsiuio) still connects; one
+// that fails them fails the login, naming transport and host; and a
+// transport whose hosts need an address gets none: one line saying so.
+func TestConnectSetsHostNet(t *testing.T) {
+	hn := &HostNet{Address: netip.MustParsePrefix("192.0.2.7/24"), Gateway: netip.MustParseAddr("192.0.2.1")}
+	for _, tt := range []struct {
+		name    string
+		errno   syscall.Errno // SET_IFACE_PARAMS's answer
+		net     *HostNet
+		errHas  []string
+		wantSeq []EventType
+	}{
+		{name: "set", net: hn, wantSeq: []EventType{UeventSetIfaceParams, UeventSetHostParam, UeventEPConnectThroughHost}},
+		{name: "ENOSYS", errno: syscall.ENOSYS, net: hn, wantSeq: []EventType{UeventSetIfaceParams, UeventSetHostParam, UeventEPConnectThroughHost}},
+		{name: "EIO", errno: syscall.EIO, net: hn, errHas: []string{"bnx2i host5", "192.0.2.7/24", "SET_IFACE_PARAMS"}},
+		{name: "no address", errHas: []string{"bnx2i host5 needs the address of its iSCSI iface"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := fakeOffloadNIC(5, 0x42, "192.0.2.9")
+			k, fk := offloadInitiator(t, func(req *Uevent) []netlink.Message {
+				if req.Type == UeventSetIfaceParams && tt.errno != 0 {
+					return []netlink.Message{ifError(req, tt.errno)}
+				}
+				return base(req)
+			})
+			l := &Login{Iface: "eth0", HostNet: tt.net}
+			e, err := k.connect(bounded(t), l, "192.0.2.9:3260")
+			if tt.errHas != nil {
+				if err == nil || !errors.Is(err, ErrFatal) {
+					t.Fatalf("connect = %v, want a fatal error", err)
+				}
+				for _, s := range tt.errHas {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q lacks %q", err, s)
+					}
+				}
+				for _, ty := range types(fk.requests()) {
+					if ty == UeventEPConnectThroughHost {
+						t.Errorf("connected anyway: %v", types(fk.requests()))
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			got := types(fk.requests())
+			if len(got) < len(tt.wantSeq) || !slices.Equal(got[:len(tt.wantSeq)], tt.wantSeq) {
+				t.Errorf("requests %v, want %v first", got, tt.wantSeq)
+			}
+			reqs := fk.requests()
+			want := SetHostParamRequest(handle, 5, HostParamIPAddress, "192.0.2.7")
+			wb, _ := want.MarshalBinary()
+			if !bytes.Equal(reqs[1], wb) {
+				t.Errorf("SET_HOST_PARAM\ngot:\n%swant:\n%s", hex.Dump(reqs[1]), hex.Dump(wb))
+			}
+		})
 	}
 }

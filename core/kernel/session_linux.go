@@ -143,6 +143,9 @@ type Login struct {
 	// Iface is the network interface of the target's sessions: an offload
 	// transport connects through the SCSI host on it.
 	Iface string
+	// HostNet is the network of the offload host's iSCSI iface, set
+	// before its endpoint connects; nil leaves the host as it is.
+	HostNet *HostNet
 	// HBA is the SCSI host ("host3") whose HBA logs in by itself and
 	// published the target in /sys/firmware/iscsi_boot<N>; "" for any
 	// host of the transport.
@@ -199,7 +202,7 @@ func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
 func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) (*Session, error) {
 	// Connect first: a dead portal costs no kernel session. A socket for
 	// iscsi_tcp, a kernel endpoint (ep_connect) for the others.
-	ep, err := k.connect(ctx, l.Iface, at)
+	ep, err := k.connect(ctx, l, at)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +323,7 @@ func (k *Initiator) Reopen(ctx context.Context, l *Login, sid, cid uint32) error
 		}
 		// What the failed login left queued is no answer to this one.
 		k.nl.FlushConn(sid, cid)
-		ep, err := k.connect(ctx, l.Iface, at)
+		ep, err := k.connect(ctx, l, at)
 		if err != nil {
 			return err
 		}
@@ -438,7 +441,7 @@ func waitOpenable(ctx context.Context, path string) error {
 // (host:port): a TCP socket for iscsi_tcp, a kernel endpoint (EP_CONNECT
 // and EP_POLL) for iSER and the offload NICs, through the offload host on
 // netdev where the transport binds its endpoints to one.
-func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, error) {
+func (k *Initiator) connect(ctx context.Context, l *Login, at string) (*Endpoint, error) {
 	addr, p, err := net.SplitHostPort(at)
 	if err != nil {
 		return nil, Fatal(fmt.Errorf("portal %s: %w", at, err))
@@ -449,7 +452,10 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 	}
 	host := -1
 	if k.tr.Route() == RouteEndpoint && k.tr.BindsHost() {
-		if host, err = k.sys.HostFor(k.tr, netdev, ""); err != nil {
+		if host, err = k.sys.HostFor(k.tr, l.Iface, ""); err != nil {
+			return nil, Fatal(err)
+		}
+		if err := k.setHostNet(ctx, host, l.HostNet); err != nil {
 			return nil, Fatal(err)
 		}
 	}
@@ -468,6 +474,32 @@ func (k *Initiator) SetPathResolver(f PathResolver) {
 	if k.nl != nil {
 		k.nl.SetPathResolver(f)
 	}
+}
+
+// setHostNet gives offload host host the network of its iSCSI iface
+// before it connects, as iscsiadm and iscsid do for the transports whose
+// hosts need it (Transport.HostIP): SET_IFACE_PARAMS, then the host's
+// address with SET_HOST_PARAM. A transport that takes neither (ENOSYS,
+// and EINVAL from old kernels, as iscsid tolerates) keeps its own.
+func (k *Initiator) setHostNet(ctx context.Context, host int, n *HostNet) error {
+	if n == nil {
+		if k.tr.HostIP() == HostIPRequired {
+			return fmt.Errorf("%s host%d needs the address of its iSCSI iface (ip=<address>:::<mask>::<netdev> or -P iface.ipaddress): %w",
+				k.tr.Name, host, errHostNet)
+		}
+		return nil
+	}
+	tolerated := func(err error) bool { return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EINVAL) }
+	if err := k.nl.SetIfaceParams(ctx, k.handle, uint32(host), *n); err != nil && !errors.Is(err, syscall.ENOSYS) {
+		return fmt.Errorf("%s host%d: iface %s: %w", k.tr.Name, host, n.Address, err)
+	}
+	if k.tr.HostIP() == HostIPNone {
+		return nil
+	}
+	if err := k.nl.SetHostParam(ctx, k.handle, uint32(host), HostParamIPAddress, n.Address.Addr().String()); err != nil && !tolerated(err) {
+		return fmt.Errorf("%s host%d: address %s: %w", k.tr.Name, host, n.Address.Addr(), err)
+	}
+	return nil
 }
 
 // Transport is the transport the initiator logs in through.
