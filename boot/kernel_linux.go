@@ -2,6 +2,8 @@ package boot
 
 import (
 	"context"
+	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -108,10 +110,49 @@ func KernelLogin(p *plan.Plan, t *plan.Target, portal plan.Portal) (*kernel.Logi
 		// whole target and takes its first disk (tgt's LUN 0 is a
 		// controller).
 		LUN: t.LUN, AnyLUN: t.LUN == 0,
-		NoScan: p.ParamValue("node.session.scan") == "manual",
-		Iface:  t.Iface,
-		HBA:    t.HBA,
+		NoScan:  p.ParamValue("node.session.scan") == "manual",
+		Iface:   t.Iface,
+		HBA:     t.HBA,
+		HostNet: hostNet(p, t),
 	}, nil
+}
+
+// hostNet is the network of an offload host's iSCSI iface for target t:
+// the static IPv4 address, gateway and VLAN of the plan's interface the
+// target goes through (ip=, the iBFT's NIC), or of its only static
+// interface when the target names none. The kernel login sets it on
+// transports whose endpoints connect through a host; nil when the plan
+// has no such address.
+func hostNet(p *plan.Plan, t *plan.Target) *kernel.HostNet {
+	var pick *plan.Interface
+	for i := range p.Interfaces {
+		ifc := &p.Interfaces[i]
+		if ifc.Method != plan.MethodStatic || !slices.ContainsFunc(ifc.Addresses, func(a netip.Prefix) bool { return a.Addr().Unmap().Is4() }) {
+			continue
+		}
+		switch {
+		case t.Iface != "" && ifc.Name == t.Iface:
+			pick = ifc
+		case t.Iface == "" && pick == nil:
+			pick = ifc
+		case t.Iface == "":
+			return nil // several: the target must say which
+		}
+	}
+	if pick == nil {
+		return nil
+	}
+	n := &kernel.HostNet{VLAN: uint16(max(pick.VLAN, 0))}
+	for _, a := range pick.Addresses {
+		if a.Addr().Unmap().Is4() {
+			n.Address = netip.PrefixFrom(a.Addr().Unmap(), a.Bits())
+			break
+		}
+	}
+	if pick.Gateway.Unmap().Is4() {
+		n.Gateway = pick.Gateway.Unmap()
+	}
+	return n
 }
 
 // identityParams are the recovery timers of the table of session values
