@@ -127,33 +127,49 @@ func (c *Conn) Neighbour(ctx context.Context, idx int, addr netip.Addr) (net.Har
 		return nil, false, fmt.Errorf("neighbours: %w", err)
 	}
 	for _, m := range msgs {
-		if m.Header.Type != unix.RTM_NEWNEIGH || len(m.Data) < ndMsgLen {
+		if m.Header.Type != unix.RTM_NEWNEIGH {
 			continue
 		}
-		ifindex := int(int32(binary.NativeEndian.Uint32(m.Data[4:8])))
-		state := binary.NativeEndian.Uint16(m.Data[8:10])
-		if ifindex != idx || state&nudValid == 0 {
-			continue
-		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[ndMsgLen:])
-		if err != nil {
-			continue
-		}
-		var dst netip.Addr
-		var mac net.HardwareAddr
-		for ad.Next() {
-			switch ad.Type() {
-			case unix.NDA_DST:
-				dst, _ = addrFromSlice(ad.Bytes())
-			case unix.NDA_LLADDR:
-				mac = net.HardwareAddr(bytes.Clone(ad.Bytes()))
-			}
-		}
-		if ad.Err() == nil && dst.Unmap() == addr && len(mac) > 0 {
-			return mac, true, nil
+		n, ok := parseNeigh(m.Data)
+		if ok && n.index == idx && n.state&nudValid != 0 && n.dst.Unmap() == addr && len(n.mac) > 0 {
+			return n.mac, true, nil
 		}
 	}
 	return nil, false, nil
+}
+
+// neigh is one entry of the neighbour table (RTM_NEWNEIGH).
+type neigh struct {
+	index int
+	state uint16
+	dst   netip.Addr
+	mac   net.HardwareAddr
+}
+
+// parseNeigh decodes an RTM_NEWNEIGH message: struct ndmsg, then
+// NDA_DST and NDA_LLADDR among its attributes. ok is false for bytes that
+// are not one.
+func parseNeigh(b []byte) (neigh, bool) {
+	if len(b) < ndMsgLen {
+		return neigh{}, false
+	}
+	n := neigh{index: int(int32(binary.NativeEndian.Uint32(b[4:8]))), state: binary.NativeEndian.Uint16(b[8:10])}
+	ad, err := netlink.NewAttributeDecoder(b[ndMsgLen:])
+	if err != nil {
+		return neigh{}, false
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.NDA_DST:
+			n.dst, _ = addrFromSlice(ad.Bytes())
+		case unix.NDA_LLADDR:
+			n.mac = net.HardwareAddr(bytes.Clone(ad.Bytes()))
+		}
+	}
+	if ad.Err() != nil {
+		return neigh{}, false
+	}
+	return n, true
 }
 
 // ResolvePath is the whole path to dst: the route, the output link's MTU

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/netlink/nltest"
+	"golang.org/x/sys/unix"
 )
 
 // TestResolvePath: the path to a peer on a veth link and to a host behind
@@ -64,4 +68,33 @@ func TestResolvePath(t *testing.T) {
 	if _, err := tb.host.ResolvePath(ctx, netip.MustParseAddr("192.0.2.1"), time.Second); err == nil {
 		t.Error("ResolvePath to an unrouted address: no error")
 	}
+}
+
+// FuzzParsePath: the answers RouteGet and Neighbour decode (RTM_NEWROUTE,
+// RTM_NEWNEIGH) are rejected, never panicked on, whatever their bytes,
+// and what is accepted holds addresses of a family.
+func FuzzParsePath(f *testing.F) {
+	rh, _ := rtMsg{Family: unix.AF_INET, DstLen: 32, Type: unix.RTN_UNICAST}.MarshalBinary()
+	metrics := nltest.MustMarshalAttributes([]netlink.Attribute{{Type: unix.RTAX_MTU, Data: []byte{0xdc, 5, 0, 0}}})
+	f.Add(append(rh, nltest.MustMarshalAttributes([]netlink.Attribute{
+		{Type: unix.RTA_PREFSRC, Data: []byte{10, 77, 0, 1}}, {Type: unix.RTA_GATEWAY, Data: []byte{10, 77, 0, 2}},
+		{Type: unix.RTA_OIF, Data: []byte{2, 0, 0, 0}}, {Type: unix.RTA_METRICS | unix.NLA_F_NESTED, Data: metrics},
+	})...))
+	nd := make([]byte, ndMsgLen)
+	nd[0], nd[4], nd[8] = unix.AF_INET, 2, unix.NUD_REACHABLE
+	f.Add(append(nd, nltest.MustMarshalAttributes([]netlink.Attribute{
+		{Type: unix.NDA_DST, Data: []byte{10, 77, 0, 2}}, {Type: unix.NDA_LLADDR, Data: []byte{2, 0, 0, 0, 0, 1}},
+	})...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if p, err := parseRouteGet(b); err == nil {
+			for _, a := range []netip.Addr{p.Src, p.Gateway} {
+				if a.IsValid() && a.BitLen() != 32 && a.BitLen() != 128 {
+					t.Fatalf("parseRouteGet accepted %v", a)
+				}
+			}
+		}
+		if n, ok := parseNeigh(b); ok && n.dst.IsValid() && n.dst.BitLen() != 32 && n.dst.BitLen() != 128 {
+			t.Fatalf("parseNeigh accepted %v", n.dst)
+		}
+	})
 }
