@@ -118,12 +118,26 @@ func KernelLogin(p *plan.Plan, t *plan.Target, portal plan.Portal) (*kernel.Logi
 }
 
 // hostNet is the network of an offload host's iSCSI iface for target t:
-// the static IPv4 address, gateway and VLAN of the plan's interface the
+// -P iface.ipaddress, iface.subnet_mask, iface.gateway and iface.vlan_id,
+// else the static IPv4 address, gateway and VLAN of the plan's interface the
 // target goes through (ip=, the iBFT's NIC), or of its only static
 // interface when the target names none. The kernel login sets it on
 // transports whose endpoints connect through a host; nil when the plan
 // has no such address.
 func hostNet(p *plan.Plan, t *plan.Target) *kernel.HostNet {
+	if a, err := netip.ParseAddr(p.Params["iface.ipaddress"]); err == nil && a.Is4() {
+		// -P iface.* (checked by plan.CheckParam), as an iface record.
+		bits, ok := plan.MaskBits(p.Params["iface.subnet_mask"])
+		if !ok {
+			bits = 32
+		}
+		n := &kernel.HostNet{Address: netip.PrefixFrom(a, bits)}
+		n.Gateway, _ = netip.ParseAddr(p.Params["iface.gateway"])
+		if v, err := strconv.Atoi(p.Params["iface.vlan_id"]); err == nil && v > 0 && v < 4095 {
+			n.VLAN = uint16(v)
+		}
+		return n
+	}
 	var pick *plan.Interface
 	for i := range p.Interfaces {
 		ifc := &p.Interfaces[i]

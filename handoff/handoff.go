@@ -177,6 +177,9 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		"node.conn[0].address":  r.Portal.Address,
 		"node.conn[0].port":     strconv.Itoa(r.Portal.Port),
 	}
+	if r.IPAddress != "" {
+		fixed["iface.ipaddress"] = r.IPAddress
+	}
 	var b strings.Builder
 	b.WriteString("# BEGIN RECORD 2.1.8\n")
 	put := func(k, v string) error {
@@ -203,18 +206,16 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		if kd.Name == "node.session.auth.authmethod" && r.Auth.Method == plan.AuthCHAP {
 			v = plan.AuthCHAP
 		}
-		if err := put(kd.Name, v); err != nil {
-			return nil, err
+		if v != "" || !strings.HasPrefix(kd.Name, "iface.") { // iscsiadm leaves an iface's unset values out
+			if err := put(kd.Name, v); err != nil {
+				return nil, err
+			}
 		}
-		if kd.Name == "iface.iscsi_ifacename" {
-			// iscsiadm writes the iface's own values after its name.
-			for _, kv := range [][2]string{{"iface.ipaddress", r.IPAddress}, {"iface.hwaddress", r.HWAddress}} {
-				if kv[1] == "" {
-					continue
-				}
-				if err := put(kv[0], kv[1]); err != nil {
-					return nil, err
-				}
+		if kd.Name == "iface.ipaddress" && r.HWAddress != "" {
+			// The offload host's MAC, which is no setting of the user's,
+			// follows its address as in iscsiadm's records.
+			if err := put("iface.hwaddress", r.HWAddress); err != nil {
+				return nil, err
 			}
 		}
 		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != plan.AuthCHAP {
