@@ -197,3 +197,21 @@ func TestConnectSetsHostNet(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectThroughFirmwareHost: a target an offload host's firmware
+// named (/sys/firmware/iscsi_boot7) connects through that host, not the
+// first host of the transport.
+func TestConnectThroughFirmwareHost(t *testing.T) {
+	k, fk := offloadInitiator(t, fakeOffloadNIC(7, 0x42, "192.0.2.9"))
+	l := &Login{HBA: "iscsi_boot7", HostNet: &HostNet{Address: netip.MustParsePrefix("192.0.2.7/24")}}
+	e, err := k.connect(bounded(t), l, "192.0.2.9:3260")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	want := EPConnectThroughHostRequest(handle, 7, netip.MustParseAddrPort("192.0.2.9:3260"), true)
+	wb, _ := want.MarshalBinary()
+	if !slices.ContainsFunc(fk.requests(), func(b []byte) bool { return bytes.Equal(b, wb) }) {
+		t.Errorf("no EP_CONNECT_THROUGH_HOST through host 7: %v", types(fk.requests()))
+	}
+}

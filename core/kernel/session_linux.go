@@ -452,8 +452,14 @@ func (k *Initiator) connect(ctx context.Context, l *Login, at string) (*Endpoint
 	}
 	host := -1
 	if k.tr.Route() == RouteEndpoint && k.tr.BindsHost() {
-		if host, err = k.sys.HostFor(k.tr, l.Iface, ""); err != nil {
-			return nil, Fatal(err)
+		if l.HBA != "" {
+			// The offload host whose firmware named the target.
+			host, err = ParseHostName(l.HBA)
+		} else {
+			host, err = k.sys.HostFor(k.tr, l.Iface, "")
+		}
+		if err != nil {
+			return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
 		}
 		if err := k.setHostNet(ctx, host, l.HostNet); err != nil {
 			return nil, Fatal(err)
