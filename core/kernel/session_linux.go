@@ -454,12 +454,11 @@ func (k *Initiator) connect(ctx context.Context, l *Login, at string) (*Endpoint
 	if k.tr.Route() == RouteEndpoint && k.tr.BindsHost() {
 		if l.HBA != "" {
 			// The offload host whose firmware named the target.
-			host, err = ParseHostName(l.HBA)
-		} else {
-			host, err = k.sys.HostFor(k.tr, l.Iface, "")
-		}
-		if err != nil {
-			return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
+			if host, err = ParseHostName(l.HBA); err != nil {
+				return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
+			}
+		} else if host, err = k.sys.HostFor(k.tr, l.Iface, ""); err != nil {
+			return nil, Fatal(err)
 		}
 		if err := k.setHostNet(ctx, host, l.HostNet); err != nil {
 			return nil, Fatal(err)
