@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/iscsiboot/iscsiboot/core/kernel"
+	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 	"github.com/iscsiboot/iscsiboot/netcfg"
 	"github.com/iscsiboot/iscsiboot/plan"
@@ -120,5 +121,30 @@ func TestKernelLoginHostNet(t *testing.T) {
 		if (l.HostNet == nil) != (tt.want == nil) || (l.HostNet != nil && *l.HostNet != *tt.want) {
 			t.Errorf("%s: HostNet %+v, want %+v", tt.cmdline, l.HostNet, tt.want)
 		}
+	}
+}
+
+// TestKernelLoginHostNetIBFT: an iBFT's static NIC, the interface of its
+// target, gives the offload host its iface network (bnx2i booted with
+// -b and -P iface.transport_name=bnx2i).
+func TestKernelLoginHostNetIBFT(t *testing.T) {
+	mac, _ := net.ParseMAC("00:10:18:00:00:01")
+	tab := &ibft.Table{
+		Initiator: &ibft.Initiator{Name: "iqn.2025-01.test:init"},
+		NICs: []ibft.NIC{{Flags: 3, IP: netip.MustParseAddr("192.0.2.7"), PrefixLen: 24, Origin: ibft.OriginManual,
+			Gateway: netip.MustParseAddr("192.0.2.1"), VLAN: 12, MAC: mac}},
+		Targets: []ibft.Target{{Flags: 3, IP: netip.MustParseAddr("192.0.2.9"), Port: 3260, Name: "iqn.2025-01.test:disk"}},
+	}
+	p, err := plan.FromIBFT(tab, func(net.HardwareAddr, ibft.BDF) (string, error) { return "eth0", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := KernelLogin(p, &p.Targets[0], p.Targets[0].Portals[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kernel.HostNet{Address: netip.MustParsePrefix("192.0.2.7/24"), Gateway: netip.MustParseAddr("192.0.2.1"), VLAN: 12}
+	if l.HostNet == nil || *l.HostNet != want {
+		t.Errorf("HostNet %+v, want %+v (plan interfaces %+v)", l.HostNet, want, p.Interfaces)
 	}
 }
