@@ -83,7 +83,11 @@ type NodeRecord struct {
 	// Iface is the open-iscsi iface record name, "default" for plain TCP.
 	Iface     string
 	Transport string
-	Auth      plan.Auth
+	// HWAddress and IPAddress are the offload host's (iface.hwaddress,
+	// iface.ipaddress) for a session an HBA made: open-iscsi's firmware
+	// mode names the iface after them (HBAIfaceName).
+	HWAddress, IPAddress string
+	Auth                 plan.Auth
 	// Params are open-iscsi record names and values (the plan's, over
 	// DefaultParams); those a node record does not hold are left out.
 	Params map[string]string
@@ -136,6 +140,18 @@ func NewNodeRecord(p *plan.Plan, t *plan.Target, portal plan.Portal, tpgt int) N
 		Transport: cmp.Or(p.Transport, "tcp"), Auth: t.Auth, Params: params}
 }
 
+// HBAIfaceName is the iface record name open-iscsi's firmware mode gives
+// an offload host (iface.c, iface_setup_from_boot_context):
+// <transport>.<hwaddress>.<ipv4|ipv6>.<iface number>, the number 0 for the
+// host's first.
+func HBAIfaceName(transport, hwaddress, ipaddress string) string {
+	family := "ipv4"
+	if strings.Contains(ipaddress, ":") {
+		family = "ipv6"
+	}
+	return fmt.Sprintf("%s.%s.%s.0", transport, hwaddress, family)
+}
+
 // Path returns the record's file relative to a node database directory:
 // <target>/<address>,<port>,<tpgt>/<iface>, the name iscsid looks up
 // (idbm.c, idbm_rec_read).
@@ -160,6 +176,9 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		"iface.transport_name":  cmp.Or(r.Transport, "tcp"),
 		"node.conn[0].address":  r.Portal.Address,
 		"node.conn[0].port":     strconv.Itoa(r.Portal.Port),
+	}
+	if r.IPAddress != "" {
+		fixed["iface.ipaddress"] = r.IPAddress
 	}
 	var b strings.Builder
 	b.WriteString("# BEGIN RECORD 2.1.8\n")
@@ -187,8 +206,17 @@ func (r NodeRecord) MarshalText() ([]byte, error) {
 		if kd.Name == "node.session.auth.authmethod" && r.Auth.Method == plan.AuthCHAP {
 			v = plan.AuthCHAP
 		}
-		if err := put(kd.Name, v); err != nil {
-			return nil, err
+		if v != "" || !strings.HasPrefix(kd.Name, "iface.") { // iscsiadm leaves an iface's unset values out
+			if err := put(kd.Name, v); err != nil {
+				return nil, err
+			}
+		}
+		if kd.Name == "iface.ipaddress" && r.HWAddress != "" {
+			// The offload host's MAC, which is no setting of the user's,
+			// follows its address as in iscsiadm's records.
+			if err := put("iface.hwaddress", r.HWAddress); err != nil {
+				return nil, err
+			}
 		}
 		if kd.Name != "node.session.auth.authmethod" || r.Auth.Method != plan.AuthCHAP {
 			continue

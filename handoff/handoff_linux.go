@@ -46,7 +46,24 @@ func bootSessions(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) []boot
 func NodeRecords(k *boot.Kernel, p *plan.Plan, sessions []*boot.Session) []NodeRecord {
 	var out []NodeRecord
 	for _, b := range bootSessions(k, p, sessions) {
-		out = append(out, NewNodeRecord(p, b.t, b.persistent(), b.info.TPGT))
+		r := NewNodeRecord(p, b.t, b.persistent(), b.info.TPGT)
+		if b.t.HBA != "" && k.Transport().Route() != kernel.RouteSocket {
+			hbaIface(k.Sysfs(), &r, b.info.Host)
+		}
+		out = append(out, r)
 	}
 	return out
+}
+
+// hbaIface gives the record of a session over an offload host the iface
+// open-iscsi's firmware mode makes for that host: its transport, hardware
+// and IP address, and the name made of them. A host sysfs does not show,
+// or one without a MAC, keeps the plan's iface.
+func hbaIface(sys kernel.Sysfs, r *NodeRecord, host int) {
+	hi, err := sys.ISCSIHost(host)
+	if err != nil || hi.HWAddress == "" {
+		return
+	}
+	r.HWAddress, r.IPAddress = hi.HWAddress, hi.IPAddress
+	r.Iface = HBAIfaceName(r.Transport, hi.HWAddress, hi.IPAddress)
 }

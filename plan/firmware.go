@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 
@@ -16,8 +17,18 @@ import (
 // initiator name, each valid target with its CHAP settings and LUN, and
 // each associated NIC as an interface, named through resolve when it can
 // be (static as the table says, or DHCP when its origin says so).
+//
+// An offload HBA's table (/sys/firmware/iscsi_boot<N>) gives the plan its
+// transport (the host's driver) and each target the HBA's SCSI host, and
+// no interface: its NIC is the HBA's own, which the HBA's firmware and
+// driver configure, not Linux's network stack.
 func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 	p := &Plan{Firmware: true}
+	hba := ""
+	if t.Source.Kind == ibft.SourceOffload {
+		hba = "host" + strings.TrimPrefix(path.Base(t.Source.Path), "iscsi_boot")
+		p.Transport = t.Transport
+	}
 	seen := map[string]bool{}
 	for _, bt := range t.BootTargets() {
 		if bt.Name == "" {
@@ -32,25 +43,35 @@ func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 			LUN:     bt.LUN,
 			Portals: []Portal{{Address: bt.Addr.Unmap().String(), Port: int(bt.Port)}},
 			Source:  SourceIBFT,
+			HBA:     hba,
 		}
 		if tg.Portals[0].Port == 0 {
 			tg.Portals[0].Port = core.DefaultPort
 		}
-		switch bt.CHAP {
+		chap := bt.CHAP
+		if hba != "" && chap == ibft.CHAPNone && bt.CHAPName != "" && bt.CHAPSecret != "" {
+			// qla4xxx publishes no chap-type: a name and secret mean
+			// CHAP, as open-iscsi's firmware mode takes them.
+			chap = ibft.CHAPOneWay
+			if bt.ReverseCHAPName != "" && bt.ReverseCHAPSecret != "" {
+				chap = ibft.CHAPMutual
+			}
+		}
+		switch chap {
 		case ibft.CHAPNone:
 		default:
 			if bt.CHAPName == "" || bt.CHAPSecret == "" {
-				return nil, fmt.Errorf("ibft: target %s: CHAP type %s without a CHAP name and secret", bt.Name, bt.CHAP)
+				return nil, fmt.Errorf("ibft: target %s: CHAP type %s without a CHAP name and secret", bt.Name, chap)
 			}
 			tg.Auth = Auth{Method: AuthCHAP, Username: bt.CHAPName, Password: Secret(bt.CHAPSecret)}
-			if bt.CHAP == ibft.CHAPMutual {
+			if chap == ibft.CHAPMutual {
 				if bt.ReverseCHAPName == "" || bt.ReverseCHAPSecret == "" {
 					return nil, fmt.Errorf("ibft: target %s: mutual CHAP without a reverse CHAP name and secret", bt.Name)
 				}
 				tg.Auth.UsernameIn, tg.Auth.PasswordIn = bt.ReverseCHAPName, Secret(bt.ReverseCHAPSecret)
 			}
 		}
-		if n := bt.NIC; n != nil {
+		if n := bt.NIC; n != nil && hba == "" {
 			ifc := Interface{MAC: strings.ToLower(n.MAC.String()), Method: MethodStatic, VLAN: int(n.VLAN),
 				Gateway: n.Gateway, DNS: n.DNS, Hostname: n.Hostname}
 			if n.DHCP {

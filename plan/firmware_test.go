@@ -3,9 +3,13 @@ package plan
 import (
 	"context"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
 )
@@ -69,5 +73,42 @@ func TestFirmwareFor(t *testing.T) {
 				t.Errorf("warnings %q, want %q", warnings, tc.wantWarning)
 			}
 		})
+	}
+}
+
+// TestFromIBFTOffload: an offload HBA's table (qla4xxx's
+// /sys/firmware/iscsi_boot3) gives the plan the HBA's transport and host
+// and no Linux interface to configure; the iBFT's NIC stays one.
+func TestFromIBFTOffload(t *testing.T) {
+	tab := &ibft.Table{
+		Initiator: &ibft.Initiator{Name: "iqn.2025-01.test:hba"},
+		NICs:      []ibft.NIC{{Flags: 2}},
+		Targets: []ibft.Target{{Flags: 2, IP: netip.MustParseAddr("192.0.2.9"), Port: 3260, Name: "iqn.2025-01.test:hba-disk",
+			CHAPName: "hbauser", CHAPSecret: "hba-secret-1"}}, // qla4xxx shows no chap-type
+		Source:    ibft.Source{Kind: ibft.SourceOffload, Path: "/sys/firmware/iscsi_boot3"},
+		Transport: "qla4xxx",
+	}
+	p, err := FromIBFT(tab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Plan{Firmware: true, Initiator: "iqn.2025-01.test:hba", Transport: "qla4xxx", Targets: []Target{{
+		Name: "iqn.2025-01.test:hba-disk", TPGT: DefaultTPGT, Portals: []Portal{{Address: "192.0.2.9", Port: 3260}},
+		HBA: "host3", Source: SourceIBFT, Auth: Auth{Method: AuthCHAP, Username: "hbauser", Password: "hba-secret-1"},
+	}}}
+	if d := cmp.Diff(want, p); d != "" {
+		t.Errorf("FromIBFT (-want +got):\n%s", d)
+	}
+
+	tab.Source = ibft.Source{Kind: ibft.SourceSysfs, Path: "/sys/firmware/ibft"}
+	tab.Transport = ""
+	tab.NICs[0].MAC = net.HardwareAddr{0, 0x0e, 0x1e, 0, 0, 1}
+	p, err = FromIBFT(tab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Transport != "" || p.Targets[0].HBA != "" || len(p.Interfaces) != 1 || p.Targets[0].Auth.Method != "" {
+		t.Errorf("iBFT plan: transport %q, hba %q, %d interfaces, auth %q; want tcp, none, its NIC, none (chap-type 0)",
+			p.Transport, p.Targets[0].HBA, len(p.Interfaces), p.Targets[0].Auth.Method)
 	}
 }

@@ -63,6 +63,8 @@ func (t *Target) appendJSON(b []byte) []byte {
 	b = jsonw.String(b, t.Iface)
 	b = jsonw.Key(b, "iface_name", false)
 	b = jsonw.String(b, t.IfaceName)
+	b = jsonw.Key(b, "hba", false)
+	b = jsonw.String(b, t.HBA)
 	b = jsonw.Key(b, "auth", false)
 	b = t.Auth.appendJSON(b)
 	b = jsonw.Key(b, "source", false)

@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,9 +93,16 @@ var Settings = []Setting{
 	{Name: "node.startup", Record: "onboot", check: oneOf("automatic", "manual", "onboot")},
 	{Name: "node.leading_login", Record: "No", check: yesNo},
 	{Name: "iface.iscsi_ifacename"},
+	// An offload host's own iface (iscsiadm's iface record): its address,
+	// mask, gateway and VLAN go to the host before it connects
+	// (SET_IFACE_PARAMS); written into a record only when set.
+	{Name: "iface.ipaddress", check: ipv4Addr},
 	// The plan's Transport (rd.iscsi.transport), set through the record
 	// name by -P and rd.iscsi.param.
 	{Name: "iface.transport_name", check: oneOf(transports...)},
+	{Name: "iface.vlan_id", check: number(0, 4094)},
+	{Name: "iface.subnet_mask", check: ipv4Mask},
+	{Name: "iface.gateway", check: ipv4Addr},
 	{Name: "node.discovery_port", Record: "0"},
 	{Name: "node.discovery_type", Record: "static"},
 	{Name: "node.session.initial_cmdsn", Record: "0"},
@@ -235,6 +244,34 @@ func number(lo, hi uint64) func(string, string) error {
 		}
 		return nil
 	}
+}
+
+// ipv4Addr is an offload iface's address or gateway: the kernel's iface
+// parameters are IPv4 here (iscsiadm's IPv6 ifaces are other records).
+func ipv4Addr(_, v string) error {
+	if a, err := netip.ParseAddr(v); err != nil || !a.Is4() || a.IsUnspecified() {
+		return errors.New("want an IPv4 address")
+	}
+	return nil
+}
+
+// ipv4Mask is a dotted IPv4 netmask, its ones contiguous.
+func ipv4Mask(_, v string) error {
+	if _, ok := MaskBits(v); !ok {
+		return errors.New("want an IPv4 netmask such as 255.255.255.0")
+	}
+	return nil
+}
+
+// MaskBits is the prefix length of the dotted IPv4 netmask v.
+func MaskBits(v string) (int, bool) {
+	a, err := netip.ParseAddr(v)
+	if err != nil || !a.Is4() {
+		return 0, false
+	}
+	b := a.As4()
+	ones, bits := net.IPMask(b[:]).Size()
+	return ones, bits == 32
 }
 
 // seconds are the record's timers: the kernel keeps them as int.

@@ -76,3 +76,30 @@ func TestCheckParam(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckIfaceParams: -P's offload iface settings.
+func TestCheckIfaceParams(t *testing.T) {
+	for _, c := range []struct {
+		name, value string
+		ok          bool
+	}{
+		{"iface.ipaddress", "192.0.2.7", true},
+		{"iface.ipaddress", "fd00::7", false},
+		{"iface.ipaddress", "0.0.0.0", false},
+		{"iface.ipaddress", "192.0.2.7\n", false},
+		{"iface.subnet_mask", "255.255.255.0", true},
+		{"iface.subnet_mask", "255.0.255.0", false},
+		{"iface.subnet_mask", "24", false},
+		{"iface.gateway", "192.0.2.1", true},
+		{"iface.vlan_id", "4094", true},
+		{"iface.vlan_id", "4095", false},
+	} {
+		known, err := CheckParam(c.name, c.value)
+		if !known || (err == nil) != c.ok {
+			t.Errorf("CheckParam(%q, %q) = %v, %v; want known, ok %v", c.name, c.value, known, err, c.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), c.name)) {
+			t.Errorf("error %q: want one line naming %s", err, c.name)
+		}
+	}
+}

@@ -114,8 +114,12 @@ type Target struct {
 	// IfaceName is an open-iscsi iface record (dracut's iscsi_iface_name),
 	// which selects an offload transport such as bnx2i.
 	IfaceName string `json:"iface_name"`
-	Auth      Auth   `json:"auth"`
-	Source    string `json:"source"`
+	// HBA is the SCSI host ("host3") of an offload HBA that published the
+	// target in its /sys/firmware/iscsi_boot<N>: an HBA that logs in by
+	// itself has its session there.
+	HBA    string `json:"hba"`
+	Auth   Auth   `json:"auth"`
+	Source string `json:"source"`
 }
 
 // IfaceRecord is the open-iscsi iface record the target's sessions use:
@@ -330,6 +334,7 @@ func mergeTarget(ts []Target, t Target) []Target {
 	}
 	u.Iface = first(u.Iface, t.Iface)
 	u.IfaceName = first(u.IfaceName, t.IfaceName)
+	u.HBA = first(u.HBA, t.HBA)
 	if u.Auth.Method == "" {
 		u.Auth = t.Auth
 	}

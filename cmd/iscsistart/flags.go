@@ -128,7 +128,7 @@ iscsiboot additions:
 Exit codes are those of open-iscsi's iscsi_err.h (7: invalid arguments or
 a corrupt firmware table, 21: no firmware table or target, 4: transport
 error, 8: transport timeout, 24: login authentication failed, 19: fatal
-login, ...). With several targets, the code is that of the first target
+login, 2: no session of an HBA that logs in by itself, ...). With several targets, the code is that of the first target
 left without a session; the sessions that came up stay.
 `
 

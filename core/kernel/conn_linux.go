@@ -42,12 +42,16 @@ type Conn struct {
 	errs    map[connKey]ErrCode
 	readErr error
 	done    chan struct{}
+
+	resolve  PathResolver     // answers PATH_REQ (path_linux.go)
+	pathErrs map[uint32]error // a host's failed PATH_REQ answer
 }
 
 // Dial opens the kernel's iSCSI netlink socket and joins iscsid's event
-// group.
+// group and iscsiuio's, whose PATH_REQ it answers once given a
+// PathResolver.
 func Dial() (*Conn, error) {
-	nl, err := netlink.Dial(unix.NETLINK_ISCSI, &netlink.Config{Groups: groupISCSID})
+	nl, err := netlink.Dial(unix.NETLINK_ISCSI, &netlink.Config{Groups: 1<<(groupISCSID-1) | 1<<(groupUIP-1)})
 	if err != nil {
 		if errors.Is(err, unix.EPROTONOSUPPORT) {
 			return nil, fmt.Errorf("open NETLINK_ISCSI: %w (load scsi_transport_iscsi and iscsi_tcp)", err)
@@ -60,7 +64,7 @@ func Dial() (*Conn, error) {
 // NewConn wraps an open netlink connection, such as nltest's fake kernel.
 func NewConn(nl *netlink.Conn) *Conn {
 	c := &Conn{nl: nl, replies: make(chan reply, 16), changed: make(chan struct{}),
-		pdus: map[connKey][]*Uevent{}, errs: map[connKey]ErrCode{}, done: make(chan struct{})}
+		pdus: map[connKey][]*Uevent{}, errs: map[connKey]ErrCode{}, done: make(chan struct{}), pathErrs: map[uint32]error{}}
 	go c.read()
 	return c
 }
@@ -106,6 +110,10 @@ func (c *Conn) read() {
 }
 
 func (c *Conn) queue(e *Uevent) {
+	if e.Type == KeventPathReq {
+		go c.answerPath(e)
+		return
+	}
 	sid, cid := e.ConnEvent()
 	k := connKey{sid, cid}
 	c.mu.Lock()
@@ -221,6 +229,17 @@ func (c *Conn) SetParam(ctx context.Context, handle uint64, sid, cid uint32, p P
 		return fmt.Errorf("set %s: %w", p, err)
 	}
 	return nil
+}
+
+// SetIfaceParams sets the network of an offload host's iSCSI iface
+// (SET_IFACE_PARAMS): its address, mask, gateway and VLAN.
+func (c *Conn) SetIfaceParams(ctx context.Context, handle uint64, hostNo uint32, n HostNet) error {
+	req, err := SetIfaceParamsRequest(handle, hostNo, n)
+	if err != nil {
+		return err
+	}
+	_, err = c.request(ctx, req, -1, -1, false)
+	return err
 }
 
 // SetHostParam sets a host parameter.

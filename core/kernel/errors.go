@@ -12,6 +12,8 @@ var (
 	errTransportName = errors.New("not a transport name")
 	errNoEndpoint    = errors.New("kernel answered EP_CONNECT with no endpoint")
 	errPortal        = errors.New("the kernel connects to an IP address and port only")
+	errHostName      = errors.New("not a SCSI host name (hostN)")
+	errAttrSize      = errors.New("longer than the page the kernel prints a sysfs attribute into")
 )
 
 // ErrClosed is returned by a Conn after Close or after its socket failed.
@@ -62,6 +64,11 @@ func (e *OpError) hint() string {
 // logs in by itself (CAP_LOGIN_OFFLOAD): its sessions are found in sysfs,
 // not made.
 var ErrHBALogin = errors.New("the HBA logs in by itself (CAP_LOGIN_OFFLOAD): find its boot sessions instead")
+
+// ErrNoHBASession is wrapped when an HBA that logs in by itself
+// (CAP_LOGIN_OFFLOAD) shows no logged-in session to the boot target in
+// time: its flash names another target, or its login failed.
+var ErrNoHBASession = errors.New("no session of the HBA")
 
 // errEPFailed is a kernel connect that failed without an errno (iSER's
 // EP_POLL answers -1). It is a transport failure like a refused TCP

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,6 +36,9 @@ type Initiator struct {
 	// DeviceWait bounds the wait for the LUN's block device after a
 	// login.
 	DeviceWait time.Duration
+	// HBAWait bounds the wait for the session of an HBA that logs in by
+	// itself (CAP_LOGIN_OFFLOAD).
+	HBAWait time.Duration
 }
 
 // Open opens the kernel transport named transport ("tcp", "iser", an
@@ -46,12 +50,22 @@ func Open(transport string) (*Initiator, error) {
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
+	if tr.Route() == RouteHBA {
+		// No request of ours goes to the kernel: the HBA made its
+		// sessions, sysfs shows them.
+		return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
+	}
 	nl, err := Dial()
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
-	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second}, nil
+	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
 }
+
+// DefaultHBAWait bounds the wait for an HBA's own boot session: a QLogic
+// HBA logs in to its flash targets while its driver loads, and its
+// sessions appear within seconds of the module.
+const DefaultHBAWait = 30 * time.Second
 
 // OpenHandle opens a NETLINK_ISCSI socket for the transport whose name
 // and handle are already known: the resident loop, after switch_root, has
@@ -72,7 +86,12 @@ func NewInitiator(nl *Conn, sys Sysfs, handle uint64) *Initiator {
 
 // Close closes the netlink socket. Sessions stay: they belong to the
 // kernel now, and iscsid adopts them after switch_root.
-func (k *Initiator) Close() error { return k.nl.Close() }
+func (k *Initiator) Close() error {
+	if k.nl == nil {
+		return nil
+	}
+	return k.nl.Close()
+}
 
 // Handle is the transport's handle.
 func (k *Initiator) Handle() uint64 { return k.handle }
@@ -83,12 +102,19 @@ func (k *Initiator) Sysfs() Sysfs { return k.sys }
 // WaitConnError waits for the kernel's connection error on one of conns
 // (see Conn.WaitConnError).
 func (k *Initiator) WaitConnError(ctx context.Context, conns [][2]uint32) (*ConnError, error) {
+	if k.nl == nil {
+		return nil, fmt.Errorf("%s recovers its own sessions: %w", k.tr.Name, ErrHBALogin)
+	}
 	return k.nl.WaitConnError(ctx, conns)
 }
 
 // DropConnError drops a queued connection error of sid:cid, if any: one
 // the caller already knows of (see Conn.ConnErrorFor).
-func (k *Initiator) DropConnError(sid, cid uint32) { k.nl.ConnErrorFor(sid, cid) }
+func (k *Initiator) DropConnError(sid, cid uint32) {
+	if k.nl != nil {
+		k.nl.ConnErrorFor(sid, cid)
+	}
+}
 
 // Login is one path's login: a target through one portal.
 type Login struct {
@@ -117,6 +143,13 @@ type Login struct {
 	// Iface is the network interface of the target's sessions: an offload
 	// transport connects through the SCSI host on it.
 	Iface string
+	// HostNet is the network of the offload host's iSCSI iface, set
+	// before its endpoint connects; nil leaves the host as it is.
+	HostNet *HostNet
+	// HBA is the SCSI host ("host3") whose HBA logs in by itself and
+	// published the target in /sys/firmware/iscsi_boot<N>; "" for any
+	// host of the transport.
+	HBA string
 }
 
 // ParamValue is one parameter to set on a session or connection.
@@ -153,6 +186,9 @@ func (k *Initiator) Existing(target, address string, port int) (SessionInfo, boo
 // session's persistent address, where iscsid reconnects after a failure,
 // a permanent one replaces it (as open-iscsi does).
 func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
+	if k.tr.Route() == RouteHBA {
+		return k.hbaSession(ctx, l)
+	}
 	var s *Session
 	err := core.FollowRedirects(l.Portal, l.Config.TargetName, func(at, persistent string) (err error) {
 		s, err = k.login(ctx, l, at, persistent)
@@ -166,7 +202,7 @@ func (k *Initiator) Login(ctx context.Context, l *Login) (*Session, error) {
 func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) (*Session, error) {
 	// Connect first: a dead portal costs no kernel session. A socket for
 	// iscsi_tcp, a kernel endpoint (ep_connect) for the others.
-	ep, err := k.connect(ctx, l.Iface, at)
+	ep, err := k.connect(ctx, l, at)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +323,7 @@ func (k *Initiator) Reopen(ctx context.Context, l *Login, sid, cid uint32) error
 		}
 		// What the failed login left queued is no answer to this one.
 		k.nl.FlushConn(sid, cid)
-		ep, err := k.connect(ctx, l.Iface, at)
+		ep, err := k.connect(ctx, l, at)
 		if err != nil {
 			return err
 		}
@@ -405,7 +441,7 @@ func waitOpenable(ctx context.Context, path string) error {
 // (host:port): a TCP socket for iscsi_tcp, a kernel endpoint (EP_CONNECT
 // and EP_POLL) for iSER and the offload NICs, through the offload host on
 // netdev where the transport binds its endpoints to one.
-func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, error) {
+func (k *Initiator) connect(ctx context.Context, l *Login, at string) (*Endpoint, error) {
 	addr, p, err := net.SplitHostPort(at)
 	if err != nil {
 		return nil, Fatal(fmt.Errorf("portal %s: %w", at, err))
@@ -416,7 +452,15 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 	}
 	host := -1
 	if k.tr.Route() == RouteEndpoint && k.tr.BindsHost() {
-		if host, err = k.sys.HostFor(k.tr, netdev, ""); err != nil {
+		if l.HBA != "" {
+			// The offload host whose firmware named the target.
+			if host, err = ParseHostName(l.HBA); err != nil {
+				return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
+			}
+		} else if host, err = k.sys.HostFor(k.tr, l.Iface, ""); err != nil {
+			return nil, Fatal(err)
+		}
+		if err := k.setHostNet(ctx, host, l.HostNet); err != nil {
 			return nil, Fatal(err)
 		}
 	}
@@ -427,5 +471,90 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 	return ep, err
 }
 
+// SetPathResolver answers the kernel's PATH_REQ with f while endpoints
+// connect (Conn.SetPathResolver): for offload NICs that keep their own
+// TCP stack and ask for the route (bnx2i, qedi). Without a netlink socket
+// (an HBA that logs in by itself) there is nothing to answer.
+func (k *Initiator) SetPathResolver(f PathResolver) {
+	if k.nl != nil {
+		k.nl.SetPathResolver(f)
+	}
+}
+
+// setHostNet gives offload host host the network of its iSCSI iface
+// before it connects, as iscsiadm and iscsid do for the transports whose
+// hosts need it (Transport.HostIP): SET_IFACE_PARAMS, then the host's
+// address with SET_HOST_PARAM. A transport that takes neither (ENOSYS,
+// and EINVAL from old kernels, as iscsid tolerates) keeps its own.
+func (k *Initiator) setHostNet(ctx context.Context, host int, n *HostNet) error {
+	if n == nil {
+		if k.tr.HostIP() == HostIPRequired {
+			return fmt.Errorf("%s host%d needs the address of its iSCSI iface (ip=<address>:::<mask>::<netdev> or -P iface.ipaddress): %w",
+				k.tr.Name, host, errHostNet)
+		}
+		return nil
+	}
+	tolerated := func(err error) bool { return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EINVAL) }
+	if err := k.nl.SetIfaceParams(ctx, k.handle, uint32(host), *n); err != nil && !errors.Is(err, syscall.ENOSYS) {
+		return fmt.Errorf("%s host%d: iface %s: %w", k.tr.Name, host, n.Address, err)
+	}
+	if k.tr.HostIP() == HostIPNone {
+		return nil
+	}
+	if err := k.nl.SetHostParam(ctx, k.handle, uint32(host), HostParamIPAddress, n.Address.Addr().String()); err != nil && !tolerated(err) {
+		return fmt.Errorf("%s host%d: address %s: %w", k.tr.Name, host, n.Address.Addr(), err)
+	}
+	return nil
+}
+
 // Transport is the transport the initiator logs in through.
 func (k *Initiator) Transport() Transport { return k.tr }
+
+// hbaSession is the login over an HBA that logs in by itself: none of
+// ours. It waits, bounded by HBAWait, for the HBA's logged-in session to
+// l's target and portal on l's host, then for its disk (the driver scans
+// its sessions itself), and reports that session as the login's.
+func (k *Initiator) hbaSession(ctx context.Context, l *Login) (*Session, error) {
+	addr, p, err := net.SplitHostPort(l.Portal)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", l.Portal, err))
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("portal %s: %w", l.Portal, err))
+	}
+	q := HBAQuery{Transport: k.tr, Host: -1, Target: l.Config.TargetName, Address: addr, Port: port}
+	if l.HBA != "" {
+		if q.Host, err = ParseHostName(l.HBA); err != nil {
+			return nil, Fatal(fmt.Errorf("%s: %w", k.tr.Name, err))
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, k.HBAWait)
+	defer cancel()
+	si, err := k.sys.WaitHBASession(wctx, q)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	out := &Session{SID: si.SID, Host: si.Host, Portal: l.Portal}
+	if l.NoScan {
+		return out, nil
+	}
+	dctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
+	defer cancel()
+	dev, err := k.sys.WaitSessionDisk(dctx, si.SID, l.LUN, l.AnyLUN)
+	if err == nil {
+		err = waitOpenable(dctx, filepath.Join(k.sys.Root, "dev", dev))
+	}
+	if err != nil {
+		return nil, Fatal(fmt.Errorf("%s session %d on host%d to %s: %w", k.tr.Name, si.SID, si.Host, q, err))
+	}
+	out.Device = dev
+	return out, nil
+}
+
+// NewHBAInitiator returns an Initiator for transport tr, whose HBA logs
+// in by itself, over the sysfs tree sys: no netlink socket, as Open
+// makes none for it.
+func NewHBAInitiator(sys Sysfs, tr Transport) *Initiator {
+	return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,9 +20,24 @@ func (s Sysfs) path(p ...string) string {
 	return filepath.Join(append([]string{s.Root, "sys"}, p...)...)
 }
 
+// maxAttrLen bounds one attribute read: the kernel prints each sysfs
+// attribute into one page (4 KiB); a longer file is no attribute of its.
+const maxAttrLen = 4 << 10
+
 func (s Sysfs) read(p ...string) (string, error) {
-	b, err := os.ReadFile(s.path(p...))
-	return strings.TrimSpace(string(b)), err
+	f, err := os.Open(s.path(p...))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAttrLen+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxAttrLen {
+		return "", fmt.Errorf("%s: %w", filepath.Join(p...), errAttrSize)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // TransportHandle returns the handle of the transport name ("tcp") from

@@ -103,6 +103,9 @@ func Code(err error) int {
 		return Generic
 	case errors.Is(err, kernel.ErrNoTransport):
 		return TransNotFound
+	case errors.Is(err, kernel.ErrNoHBASession):
+		// An HBA that logs in by itself shows no session to the target.
+		return SessNotFound
 	case errors.Is(err, core.ErrAuth):
 		return LoginAuthFailed
 	case errors.Is(err, core.ErrTargetNotFound):

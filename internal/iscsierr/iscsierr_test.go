@@ -30,6 +30,7 @@ func TestCode(t *testing.T) {
 		{"network", Mark(ErrNetwork, errors.New("eth0: no carrier")), Trans},
 		{"no NIC", fmt.Errorf("boot: %w", &boot.MissingLinkError{Missing: []string{"eth1"}}), Trans},
 		{"no transport", kernel.Fatal(fmt.Errorf("open: %w", kernel.ErrNoTransport)), TransNotFound},
+		{"no HBA session", kernel.Fatal(fmt.Errorf("qla4xxx: %w", kernel.ErrNoHBASession)), SessNotFound},
 		{"authentication", fmt.Errorf("x: %w", core.ErrAuth), LoginAuthFailed},
 		{"unknown target", core.ErrTargetNotFound, FatalLogin},
 		{"refused", syscall.ECONNREFUSED, Trans},
