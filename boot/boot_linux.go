@@ -169,7 +169,8 @@ func RouteTo(ctx context.Context, p plan.Portal) error {
 	return nil
 }
 
-// TargetsFromDHCP adds the targets of the leases' root-path (option 17),
+// TargetsFromDHCP adds the targets of the leases' root-path (DHCPv4 option
+// 17, or an iscsi: boot file URL, DHCPv6 option 59),
 // for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
 // (option 203) when nothing else gave one. With bootdev=, only the boot
 // device's lease counts, as in dracut. Both come from any machine on the
@@ -207,9 +208,9 @@ func TargetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...
 	case len(p.Targets) > 0:
 		return nil
 	case p.BootDev != "":
-		return fmt.Errorf("netroot=dhcp, but bootdev=%s got no iSCSI root-path (option 17) from DHCP", esc.String(p.BootDev))
+		return fmt.Errorf("netroot=dhcp, but bootdev=%s got no iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59) from DHCP", esc.String(p.BootDev))
 	}
-	return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (option 17)")
+	return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59)")
 }
 
 // namedPortals tells whether a portal is a host name, which needs the name

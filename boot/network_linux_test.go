@@ -55,7 +55,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 	}{
 		{"", []string{t0, t1}, "iqn.2009-06.dracut:eth0", ""},
 		{"eth1", []string{t1}, "iqn.2009-06.dracut:eth1", ""},
-		{"eth2", nil, "", "netroot=dhcp, but bootdev=eth2 got no iSCSI root-path (option 17) from DHCP"},
+		{"eth2", nil, "", "netroot=dhcp, but bootdev=eth2 got no iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59) from DHCP"},
 	}
 	for _, tt := range tests {
 		p := &plan.Plan{DHCPRootPath: true, BootDev: tt.bootdev}

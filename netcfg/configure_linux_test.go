@@ -307,6 +307,8 @@ func TestConfigureDHCPv6(t *testing.T) {
 		DNS:       []netip.Addr{netip.MustParseAddr("2001:db8::53")},
 		Search:    []string{"lab.test"},
 		LeaseTime: 2 * time.Hour,
+		RootPath:  testRootPath6,
+		BootFile:  testRootPath6,
 	}
 	if diff := cmp.Diff([]Result{want}, res, ignoreVarying, cmpAddr, cmpPrefix); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)

@@ -293,3 +293,40 @@ func FuzzLeaseFromReply(f *testing.F) {
 		checkLeaseStrings(t, nil, l.Search, l.Dropped)
 	})
 }
+
+// TestLeaseFromReplyBootFileURL: option 59 is the root path when it is an iscsi: URL, only the boot file
+// otherwise, and dropped, named on one line, when it holds a control byte.
+func TestLeaseFromReplyBootFileURL(t *testing.T) {
+	tests := []struct {
+		url                string
+		bootFile, rootPath string
+		dropped            bool
+	}{
+		{"iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", "iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", "iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", false},
+		{"tftp://[2001:db8::69]/ipxe.efi", "tftp://[2001:db8::69]/ipxe.efi", "", false},
+		{"iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1\nroot=/dev/evil", "", "", true},
+	}
+	for _, tt := range tests {
+		m, err := dhcpv6.NewMessage(dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP("2001:db8::100"), ValidLifetime: time.Hour}),
+			dhcpv6.WithOption(dhcpv6.OptBootFileURL(tt.url)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.MessageType = dhcpv6.MessageTypeReply
+		reply, err := dhcpv6.MessageFromBytes(m.ToBytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := leaseFromReply(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.BootFile != tt.bootFile || l.RootPath != tt.rootPath {
+			t.Errorf("%q: boot file %q, root path %q; want %q, %q", tt.url, l.BootFile, l.RootPath, tt.bootFile, tt.rootPath)
+		}
+		if dropped := len(l.Dropped) == 1 && strings.HasPrefix(l.Dropped[0], "DHCPv6 option 59 (boot file URL) dropped: ") &&
+			esc.Printable(l.Dropped[0]); dropped != tt.dropped {
+			t.Errorf("%q: dropped %q, want a line for option 59: %v", tt.url, l.Dropped, tt.dropped)
+		}
+	}
+}
