@@ -99,7 +99,11 @@ func (n *Network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func
 			continue
 		}
 		up = append(up, r)
-		logf("%s: %s %v gateway %v (%.0f ms)", r.Name, r.Method, r.Addresses, r.Gateway, float64(r.Took.Microseconds())/1000)
+		gw := ""
+		if r.Gateway.IsValid() { // DHCPv6 and SLAAC leave the routes to router advertisements
+			gw = " gateway " + r.Gateway.String()
+		}
+		logf("%s: %s %v%s (%.0f ms)", r.Name, r.Method, r.Addresses, gw, float64(r.Took.Microseconds())/1000)
 	}
 	for _, last := range []bool{false, true} {
 		for _, r := range up {
@@ -200,7 +204,11 @@ func TargetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...
 		if err != nil {
 			return fmt.Errorf("%s: DHCP root-path: %w", r.Name, err)
 		}
-		logf("%s: root-path %s from DHCP server %s", r.Name, t.Name, r.ServerAddr)
+		if r.ServerAddr.IsValid() {
+			logf("%s: root-path %s from DHCP server %s", r.Name, t.Name, r.ServerAddr)
+		} else { // DHCPv6 names its server by a DUID, not an address
+			logf("%s: root-path %s from %s", r.Name, t.Name, r.Method)
+		}
 		t.Iface = r.Name
 		p.Targets = append(p.Targets, t)
 	}
