@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/sys/unix"
 
+	"github.com/iscsiboot/iscsiboot/ibft"
 	"github.com/iscsiboot/iscsiboot/internal/tgtd"
 )
 
@@ -29,16 +31,26 @@ const (
 	tapGuest6  = "fd00:3::15"
 )
 
-// TestDHCPv6RootPath boots our /init with `ip=dhcp6 netroot=dhcp` on a
-// tap in the test's namespace where nothing speaks IPv4: the test's
-// DHCPv6 server (insomniacslk server6) leases fd00:3::15 and, to a client
-// that asks for option 59, gives the root as an iscsi: boot file URL
-// (RFC 5970), the form UEFI's iSCSI and iPXE read; tgtd listens on
-// [fd00:3::1] only. DHCPv6 gives an address and no prefix (RFC 8415,
-// Section 21.6), so as on a real network a router advertisement from the
-// test, with the managed flag and the /64 on-link but not autonomous,
-// gives the guest's kernel its on-link route; the address is DHCPv6's.
+// TestDHCPv6RootPath boots our /init on a tap in the test's namespace
+// where nothing speaks IPv4: the test's DHCPv6 server (insomniacslk
+// server6) leases fd00:3::15, and tgtd listens on [fd00:3::1] only.
+// DHCPv6 gives an address and no prefix (RFC 8415, Section 21.6), so as
+// on a real network a router advertisement from the test, with the
+// managed flag and the /64 on-link but not autonomous, gives the guest's
+// kernel its on-link route; the address is DHCPv6's.
+//
+// With `ip=dhcp6 netroot=dhcp` the server gives the root, to a client
+// that asks for option 59, as an iscsi: boot file URL (RFC 5970), the form
+// UEFI's iSCSI and iPXE read. With rd.iscsi.firmware and an iBFT whose
+// NIC's IPv6 address came by DHCP (origin 3), /init takes a new lease by
+// DHCPv6, as dracut does, and the target from the table; the server then
+// sends no option 59.
 func TestDHCPv6RootPath(t *testing.T) {
+	t.Run("netroot=dhcp", func(t *testing.T) { dhcpv6Boot(t, false) })
+	t.Run("iBFT NIC by DHCPv6", func(t *testing.T) { dhcpv6Boot(t, true) })
+}
+
+func dhcpv6Boot(t *testing.T, firmware bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	addTap(ctx, t)
@@ -49,7 +61,19 @@ func TestDHCPv6RootPath(t *testing.T) {
 	if err := srv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path); err != nil {
 		t.Fatal(err)
 	}
+	opts := BootOptions{
+		Initrd:     ourInitramfs(ctx, t, h),
+		Append:     "ip=dhcp6 netroot=dhcp",
+		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
+	}
 	rootPath := fmt.Sprintf("iscsi:[%s]::%d:1:%s", tapHost6, srv.Port, TargetIQN)
+	want := "eth0: root-path " + TargetIQN + " from dhcp6"
+	if firmware {
+		opts.Append = "rd.iscsi.firmware=1"
+		opts.ExtraArgs = []string{"-acpitable", "sig=iBFT,file=" + writeIBFTDHCP6(t, h.Dir, srv.Port)}
+		rootPath = ""
+		want = "firmware table from acpi"
+	}
 	dhcp, err := server6.NewServer(tapName, nil, rootPath6Handler(t, rootPath))
 	if err != nil {
 		t.Fatalf("DHCPv6 server: %v", err)
@@ -60,11 +84,7 @@ func TestDHCPv6RootPath(t *testing.T) {
 	t.Cleanup(stopRA)
 	go advertiseRouter(raCtx, t)
 
-	vm := h.Boot(ctx, BootOptions{
-		Initrd:     ourInitramfs(ctx, t, h),
-		Append:     "ip=dhcp6 netroot=dhcp",
-		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
-	})
+	vm := h.Boot(ctx, opts)
 	vm.Expect(ctx, disk.Marker)
 	if err := vm.Wait(ctx); err != nil {
 		t.Fatal(err)
@@ -72,7 +92,7 @@ func TestDHCPv6RootPath(t *testing.T) {
 	c := consoleText(vm)
 	for _, want := range []string{
 		"eth0: dhcp6 [" + tapGuest6 + "/128] (",
-		"eth0: root-path " + TargetIQN + " from dhcp6",
+		want,
 		fmt.Sprintf("Logging into %s [%s]:%d", TargetIQN, tapHost6, srv.Port),
 		"root /dev/sda (ext4) mounted",
 	} {
@@ -80,6 +100,31 @@ func TestDHCPv6RootPath(t *testing.T) {
 			t.Errorf("console lacks %q:\n%s", want, c)
 		}
 	}
+}
+
+// writeIBFTDHCP6 is an iBFT as firmware leaves it after DHCPv6: the NIC's
+// address tapGuest6 with origin DHCP and the DHCP server's address, the
+// target at [tapHost6]:port.
+func writeIBFTDHCP6(t *testing.T, dir string, port int) string {
+	t.Helper()
+	mac, _ := net.ParseMAC(MAC)
+	tab := &ibft.Table{
+		Header:    ibft.Header{OEMID: "ISCSIB", OEMTableID: "TESTIBD6"},
+		Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, Name: InitiatorIQN},
+		NICs: []ibft.NIC{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr(tapGuest6),
+			PrefixLen: 128, Origin: ibft.OriginDHCP, DHCPServer: netip.MustParseAddr(tapHost6), MAC: mac, PCIBDF: ibft.NewBDF(0, 3, 0)}},
+		Targets: []ibft.Target{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr(tapHost6),
+			Port: uint16(port), LUN: ibft.LUNFromInt(1), Name: TargetIQN}},
+	}
+	b, err := tab.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "ibft-dhcp6.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // tapIPv6 gives the tap its IPv6 address, with duplicate address detection
@@ -96,8 +141,8 @@ func tapIPv6(ctx context.Context, t *testing.T) {
 }
 
 // rootPath6Handler answers SOLICIT with an ADVERTISE and REQUEST with a
-// REPLY for tapGuest6, with rootPath as option 59 when the client's
-// option request option names it, as ISC dhcpd sends it.
+// REPLY for tapGuest6, with rootPath, unless empty, as option 59 when the
+// client's option request option names it, as ISC dhcpd sends it.
 func rootPath6Handler(t *testing.T, rootPath string) server6.Handler {
 	tap, err := net.InterfaceByName(tapName)
 	if err != nil {
@@ -118,7 +163,7 @@ func rootPath6Handler(t *testing.T, rootPath string) server6.Handler {
 			dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP(tapGuest6), PreferredLifetime: time.Hour, ValidLifetime: 2 * time.Hour}),
 			dhcpv6.WithIAID(iaid),
 		}
-		if msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
+		if rootPath != "" && msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
 			mods = append(mods, dhcpv6.WithOption(dhcpv6.OptBootFileURL(rootPath)))
 		}
 		var reply *dhcpv6.Message
