@@ -100,6 +100,7 @@ func dhcpv6Boot(t *testing.T, firmware bool) {
 			t.Errorf("console lacks %q:\n%s", want, c)
 		}
 	}
+	t.Logf("%s; login: %s", lineWith(c, "eth0: dhcp6 ["), loginRow(c))
 }
 
 // writeIBFTDHCP6 is an iBFT as firmware leaves it after DHCPv6: the NIC's

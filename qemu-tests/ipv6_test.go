@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -110,6 +111,7 @@ func TestFirmwareIPv6(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := consoleText(vm)
+		t.Logf("%s; login: %s", lineWith(c, "eth0: static ["), loginRow(c))
 		for _, want := range []string{
 			"eth0: static [" + guestAddr6 + "/64]",
 			fmt.Sprintf("Logging into %s [%s]:%d", TargetIQN, HostAddr6, r.srv.Port),
@@ -120,6 +122,12 @@ func TestFirmwareIPv6(t *testing.T) {
 			}
 		}
 	})
+}
+
+// loginRow is the row of /init's login table for TargetIQN: portal,
+// session, disk and login time.
+func loginRow(console string) string {
+	return strings.Join(strings.Fields(regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(TargetIQN)+` +\[.*$`).FindString(console)), " ")
 }
 
 // onlyIPv6 moves r's tgtd from 127.0.0.1 to [::1], same port: a guest
