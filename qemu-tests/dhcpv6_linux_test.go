@@ -44,10 +44,55 @@ const (
 // UEFI's iSCSI and iPXE read. With rd.iscsi.firmware and an iBFT whose
 // NIC's IPv6 address came by DHCP (origin 3), /init takes a new lease by
 // DHCPv6, as dracut does, and the target from the table; the server then
-// sends no option 59.
+// sends no option 59. The drop-in's -N, as open-iscsi's, sets that
+// table's address as it is, a /128, and a host route to the target on
+// link: -b logs in with no DHCPv6 server and no router on the tap.
 func TestDHCPv6RootPath(t *testing.T) {
 	t.Run("netroot=dhcp", func(t *testing.T) { dhcpv6Boot(t, false) })
 	t.Run("iBFT NIC by DHCPv6", func(t *testing.T) { dhcpv6Boot(t, true) })
+	t.Run("iBFT NIC by DHCPv6 drop-in -N -b", dhcpv6DropIn)
+}
+
+func dhcpv6DropIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	addTap(ctx, t)
+	tapIPv6(ctx, t)
+	h := New(t)
+	disk := h.RootDisk(ctx)
+	srv := tgtd.Start(ctx, t, tgtd.WithAddress(tapHost6))
+	if err := srv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path); err != nil {
+		t.Fatal(err)
+	}
+	g := Guest{
+		Login:    `iscsistart -N && iscsistart -b; rc=$?; ip -6 route show dev eth0 | sed 's/^/ROUTE6: /'; exit $rc`,
+		Binaries: map[string]string{"/sbin/iscsistart": h.GoBinary(ctx, "./cmd/iscsistart")},
+		Modules:  []string{"iscsi_boot_sysfs", "iscsi_ibft"},
+		NoNet:    true,
+	}
+	vm := h.Boot(ctx, BootOptions{
+		Initrd:     h.Initramfs(ctx, g),
+		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
+		ExtraArgs:  []string{"-acpitable", "sig=iBFT,file=" + writeIBFTDHCP6(t, h.Dir, srv.Port)},
+	})
+	vm.Expect(ctx, disk.Marker)
+	if err := vm.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rc, err := vm.LoginExitCode(); err != nil || rc != 0 {
+		t.Errorf("iscsistart -N && iscsistart -b exit = %d, %v; want 0", rc, err)
+	}
+	c := consoleText(vm)
+	for _, want := range []string{
+		"iscsistart: eth0: configured [" + tapGuest6 + "/128]",
+		"iscsistart: eth0: host route to " + tapHost6 + " on link",
+		fmt.Sprintf("iscsistart: logged in to %s at [%s]:%d", TargetIQN, tapHost6, srv.Port),
+		"ROUTE6: " + tapHost6 + " dev eth0", // busybox ip prints no proto
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("console lacks %q:\n%s", want, c)
+		}
+	}
 }
 
 func dhcpv6Boot(t *testing.T, firmware bool) {
