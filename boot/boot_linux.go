@@ -99,7 +99,11 @@ func (n *Network) finish(p *plan.Plan, res []netcfg.Result, err error, logf func
 			continue
 		}
 		up = append(up, r)
-		logf("%s: %s %v gateway %v (%.0f ms)", r.Name, r.Method, r.Addresses, r.Gateway, float64(r.Took.Microseconds())/1000)
+		gw := ""
+		if r.Gateway.IsValid() { // DHCPv6 and SLAAC leave the routes to router advertisements
+			gw = " gateway " + r.Gateway.String()
+		}
+		logf("%s: %s %v%s (%.0f ms)", r.Name, r.Method, r.Addresses, gw, float64(r.Took.Microseconds())/1000)
 	}
 	for _, last := range []bool{false, true} {
 		for _, r := range up {
@@ -169,7 +173,8 @@ func RouteTo(ctx context.Context, p plan.Portal) error {
 	return nil
 }
 
-// TargetsFromDHCP adds the targets of the leases' root-path (option 17),
+// TargetsFromDHCP adds the targets of the leases' root-path (DHCPv4 option
+// 17, or an iscsi: boot file URL, DHCPv6 option 59),
 // for netroot=dhcp / root=dhcp, and takes the initiator name from DHCP
 // (option 203) when nothing else gave one. With bootdev=, only the boot
 // device's lease counts, as in dracut. Both come from any machine on the
@@ -199,7 +204,11 @@ func TargetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...
 		if err != nil {
 			return fmt.Errorf("%s: DHCP root-path: %w", r.Name, err)
 		}
-		logf("%s: root-path %s from DHCP server %s", r.Name, t.Name, r.ServerAddr)
+		if r.ServerAddr.IsValid() {
+			logf("%s: root-path %s from DHCP server %s", r.Name, t.Name, r.ServerAddr)
+		} else { // DHCPv6 names its server by a DUID, not an address
+			logf("%s: root-path %s from %s", r.Name, t.Name, r.Method)
+		}
 		t.Iface = r.Name
 		p.Targets = append(p.Targets, t)
 	}
@@ -207,9 +216,9 @@ func TargetsFromDHCP(p *plan.Plan, leases []netcfg.Result, logf func(string, ...
 	case len(p.Targets) > 0:
 		return nil
 	case p.BootDev != "":
-		return fmt.Errorf("netroot=dhcp, but bootdev=%s got no iSCSI root-path (option 17) from DHCP", esc.String(p.BootDev))
+		return fmt.Errorf("netroot=dhcp, but bootdev=%s got no iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59) from DHCP", esc.String(p.BootDev))
 	}
-	return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (option 17)")
+	return fmt.Errorf("netroot=dhcp, but no DHCP server sent an iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59)")
 }
 
 // namedPortals tells whether a portal is a host name, which needs the name

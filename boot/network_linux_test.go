@@ -3,6 +3,7 @@ package boot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 	}{
 		{"", []string{t0, t1}, "iqn.2009-06.dracut:eth0", ""},
 		{"eth1", []string{t1}, "iqn.2009-06.dracut:eth1", ""},
-		{"eth2", nil, "", "netroot=dhcp, but bootdev=eth2 got no iSCSI root-path (option 17) from DHCP"},
+		{"eth2", nil, "", "netroot=dhcp, but bootdev=eth2 got no iSCSI root-path (DHCPv4 option 17, DHCPv6 option 59) from DHCP"},
 	}
 	for _, tt := range tests {
 		p := &plan.Plan{DHCPRootPath: true, BootDev: tt.bootdev}
@@ -68,6 +69,24 @@ func TestTargetsFromDHCPBootDev(t *testing.T) {
 			(err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
 			t.Errorf("bootdev=%q: targets %v, initiator %q, err %v; want %v, %q, %q", tt.bootdev, names, p.Initiator, err, tt.targets, tt.initiator, tt.err)
 		}
+	}
+}
+
+// TestTargetsFromDHCPv6: a DHCPv6 lease's root path (option 59) names
+// its portal in brackets and comes with no server address: the target is
+// the bracketed one, and the line says the root came by DHCPv6.
+func TestTargetsFromDHCPv6(t *testing.T) {
+	leases := []netcfg.Result{{Name: "eth0", Method: netcfg.MethodDHCP6, RootPath: "iscsi:[2001:db8::1]::3261:1:" + t0}}
+	p := &plan.Plan{DHCPRootPath: true}
+	var lines []string
+	if err := TargetsFromDHCP(p, leases, func(f string, a ...any) { lines = append(lines, fmt.Sprintf(f, a...)) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Targets) != 1 || len(p.Targets[0].Portals) != 1 || p.Targets[0].Portals[0] != (plan.Portal{Address: "2001:db8::1", Port: 3261}) {
+		t.Fatalf("targets %+v, want %s at [2001:db8::1]:3261", p.Targets, t0)
+	}
+	if want := "eth0: root-path " + t0 + " from dhcp6"; !slices.Contains(lines, want) {
+		t.Errorf("lines %q, want %q", lines, want)
 	}
 }
 

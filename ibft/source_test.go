@@ -398,3 +398,50 @@ func TestLoadSysfsBadValues(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadSysfsIPv6: the kernel's view (drivers/firmware/iscsi_ibft.c) of
+// a table whose NIC and target are IPv6, as a Debian 6.1 guest printed it
+// in qemu-tests' TestFirmwareIPv6: addresses as %pI6, every group in
+// full, and a subnet-mask computed as if the prefix were IPv4's
+// (255.255.255.255 for /64). The prefix comes from prefix-len, never
+// from subnet-mask.
+func TestLoadSysfsIPv6(t *testing.T) {
+	root := t.TempDir()
+	for name, value := range map[string]string{
+		"initiator/initiator-name": "iqn.2025-01.test:init\n",
+		"initiator/flags":          "3\n",
+		"initiator/index":          "0\n",
+		"ethernet0/index":          "0\n",
+		"ethernet0/flags":          "3\n",
+		"ethernet0/ip-addr":        "fec0:0000:0000:0000:0000:0000:0000:0015\n",
+		"ethernet0/prefix-len":     "64\n",
+		"ethernet0/subnet-mask":    "255.255.255.255",
+		"ethernet0/origin":         "1\n",
+		"ethernet0/gateway":        "fec0:0000:0000:0000:0000:0000:0000:0002\n",
+		"ethernet0/primary-dns":    "fec0:0000:0000:0000:0000:0000:0000:0003\n",
+		"ethernet0/vlan":           "0\n",
+		"ethernet0/mac":            "52:54:00:12:34:56\n",
+		"target0/index":            "0\n",
+		"target0/flags":            "3\n",
+		"target0/ip-addr":          "fec0:0000:0000:0000:0000:0000:0000:0002\n",
+		"target0/port":             "3260\n",
+		"target0/lun":              "01000000\n",
+		"target0/nic-assoc":        "0\n",
+		"target0/chap-type":        "0\n",
+		"target0/target-name":      "iqn.2025-01.test:disk1\n",
+	} {
+		writeFile(t, filepath.Join(root, "sys/firmware/ibft", name), []byte(value))
+	}
+	tab, err := Load(context.Background(), WithRoot(root), WithMemory(bytes.NewReader(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := tab.BootTargets()
+	if len(bt) != 1 || bt[0].NIC == nil {
+		t.Fatalf("boot targets %+v, want one with its NIC", bt)
+	}
+	got := []string{bt[0].NIC.Address.String(), bt[0].NIC.Gateway.String(), bt[0].Addr.String()}
+	if d := cmp.Diff([]string{"fec0::15/64", "fec0::2", "fec0::2"}, got); d != "" {
+		t.Errorf("NIC address, gateway, target (-want +got):\n%s", d)
+	}
+}

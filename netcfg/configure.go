@@ -48,10 +48,10 @@ type Result struct {
 	Search        []string       // DNS search list (DHCP option 119, DHCPv6 option 24, or static)
 	Hostname      string         // host name (DHCP option 12 or static)
 	MTU           int            // MTU set, 0 if unchanged
-	RootPath      string         // DHCP option 17, e.g. "iscsi:10.0.0.1::3260:1:iqn.2025-01.test:disk1"
+	RootPath      string         // DHCPv4 option 17, e.g. "iscsi:10.0.0.1::3260:1:iqn.2025-01.test:disk1", or an iscsi: DHCPv6 option 59
 	InitiatorName string         // DHCP option 203 (or sub-option 203 of option 43), the iSCSI initiator IQN
 	ServerAddr    netip.Addr     // the DHCP server (option 54), for ROOTSERVER
-	BootFile      string         // the DHCP boot file name (option 67 or the file field)
+	BootFile      string         // the DHCP boot file name (option 67 or the file field; DHCPv6 option 59, a URL)
 	LeaseTime     time.Duration  // DHCP lease time, 0 for static
 	Uptime        time.Duration  // system uptime when configuration finished, for Debian's UPTIME key
 	Took          time.Duration  // wall time from start to configured

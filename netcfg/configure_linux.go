@@ -174,6 +174,8 @@ func configureOne(ctx context.Context, ifc *Interface, o *options) (Result, erro
 		r.DNS = append(r.DNS, l6.DNS...)
 		r.Search = append(r.Search, l6.Search...)
 		r.LeaseTime = l6.LeaseTime
+		r.RootPath = l6.RootPath
+		r.BootFile = l6.BootFile
 	case MethodAuto6:
 		a, gw, err := slaac(ctx, c, l, o)
 		if err != nil {

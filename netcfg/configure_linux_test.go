@@ -307,6 +307,8 @@ func TestConfigureDHCPv6(t *testing.T) {
 		DNS:       []netip.Addr{netip.MustParseAddr("2001:db8::53")},
 		Search:    []string{"lab.test"},
 		LeaseTime: 2 * time.Hour,
+		RootPath:  testRootPath6,
+		BootFile:  testRootPath6,
 	}
 	if diff := cmp.Diff([]Result{want}, res, ignoreVarying, cmpAddr, cmpPrefix); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
@@ -362,6 +364,39 @@ func TestHostRoute(t *testing.T) {
 	}
 	if err := HostRoute(ctx, "nosuch2", target, gw); !errors.Is(err, ErrLinkNotFound) {
 		t.Errorf("HostRoute(nosuch2) = %v, want %v", err, ErrLinkNotFound)
+	}
+}
+
+// TestHostRouteIPv6 is -N's route for an IPv6 firmware NIC: a target off
+// the NIC's prefix goes through the table's gateway, which firmware that
+// learnt it from a router advertisement records as the router's
+// link-local address; a target in the prefix is on link.
+func TestHostRouteIPv6(t *testing.T) {
+	tb := newTestbed(t)
+	ctx := testContext(t)
+	if _, err := Configure(ctx, []Interface{{Name: tb.Link, Addresses: mustPrefixes("2001:db8:1::15/64")}}, WithResolvConf("")); err != nil {
+		t.Fatal(err)
+	}
+	target, gw, onLink := netip.MustParseAddr("2001:db8:9::10"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("2001:db8:1::77")
+	for run := 1; run <= 2; run++ {
+		if err := HostRoute(ctx, tb.Link, target, gw); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if err := HostRoute(ctx, tb.Link, onLink, netip.Addr{}); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	l, err := tb.host.LinkByName(ctx, tb.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{Dst: netip.PrefixFrom(onLink, 128), Index: l.Index, Protocol: 3},
+		{Dst: netip.PrefixFrom(target, 128), Gateway: gw, Index: l.Index, Protocol: 3},
+	}
+	if diff := cmp.Diff(want, hostRoutes(t, tb.host, tb.Link), cmpAddr, cmpPrefix,
+		cmpopts.SortSlices(func(a, b Route) bool { return a.Dst.String() < b.Dst.String() })); diff != "" {
+		t.Errorf("routes read back (-want +got):\n%s", diff)
 	}
 }
 

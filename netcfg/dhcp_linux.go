@@ -113,6 +113,9 @@ func dhcp4(ctx context.Context, l Link, hostname string, o *options) (lease4, er
 	return leaseFromACK(ack)
 }
 
+// netboot6 asks the server for the boot file URL (option 59), where a DHCPv6 server puts an iSCSI root path.
+var netboot6 = dhcpv6.WithRequestedOptions(dhcpv6.OptionBootfileURL)
+
 // dhcp6 runs SOLICIT/ADVERTISE/REQUEST/REPLY on link l within o.dhcpTimeout. The client socket is bound to
 // the link-local address, so it first waits for that address to leave duplicate address detection.
 func dhcp6(ctx context.Context, c *Conn, l Link, o *options) (lease6, error) {
@@ -133,12 +136,12 @@ func dhcp6(ctx context.Context, c *Conn, l Link, o *options) (lease6, error) {
 	var reply *dhcpv6.Message
 	advertised := 0
 	n, err := retransmit(ctx, o.dhcpFirstWait, func(actx context.Context) error {
-		adv, err := cl.Solicit(actx)
+		adv, err := cl.Solicit(actx, netboot6)
 		if err != nil {
 			return err
 		}
 		advertised++
-		r, err := cl.Request(actx, adv)
+		r, err := cl.Request(actx, adv, netboot6)
 		if err != nil {
 			return err
 		}

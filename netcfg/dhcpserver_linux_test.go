@@ -100,6 +100,8 @@ func startDHCP4(t *testing.T, tb *testbed, delay time.Duration, extra ...dhcpv4.
 var (
 	testAddr6 = net.ParseIP("2001:db8::100")
 	testDNS6  = net.ParseIP("2001:db8::53")
+	// testRootPath6 is the boot file URL (option 59) the DHCPv6 server sends a client that asks for it.
+	testRootPath6 = "iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1"
 )
 
 // startDHCP6 starts a DHCPv6 server on the peer end, once the peer's link-local address is usable, and stops
@@ -138,6 +140,10 @@ func startDHCP6(t *testing.T, tb *testbed) {
 			dhcpv6.WithIAID(iaid),
 			dhcpv6.WithDNS(testDNS6),
 			dhcpv6.WithDomainSearchList("lab.test"),
+		}
+		// As ISC dhcpd does, option 59 only to a client whose option request option names it.
+		if msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
+			mods = append(mods, dhcpv6.WithOption(dhcpv6.OptBootFileURL(testRootPath6)))
 		}
 		var reply *dhcpv6.Message
 		switch msg.MessageType {

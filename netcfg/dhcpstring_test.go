@@ -160,12 +160,17 @@ func TestLeaseFromACKStrings(t *testing.T) {
 // replyWithSearch is a DHCPv6 REPLY with an address and option 24 holding raw, through the wire format so
 // that option 24 is parsed as a client parses it; an error when the client would not parse it.
 func replyWithSearch(t testing.TB, raw []byte) (*dhcpv6.Message, error) {
+	return replyWithOption(t, dhcpv6.OptionDomainSearchList, raw)
+}
+
+// replyWithOption is a DHCPv6 REPLY with an address and option code holding raw, through the wire format.
+func replyWithOption(t testing.TB, code dhcpv6.OptionCode, raw []byte) (*dhcpv6.Message, error) {
 	m, err := dhcpv6.NewMessage(dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP("2001:db8::100"), ValidLifetime: time.Hour}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.MessageType = dhcpv6.MessageTypeReply
-	m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionDomainSearchList, OptionData: raw})
+	m.AddOption(&dhcpv6.OptionGeneric{OptionCode: code, OptionData: raw})
 	return dhcpv6.MessageFromBytes(m.ToBytes())
 }
 
@@ -272,15 +277,26 @@ func FuzzLeaseStrings(f *testing.F) {
 	})
 }
 
-// FuzzLeaseFromReply: option 24 of a DHCPv6 reply, any bytes. Inputs are cut at 255 bytes: the label
+// FuzzLeaseFromReply: option 24, then option 59, of a DHCPv6 reply, any bytes. Inputs are cut at 255 bytes: the label
 // decoder's time grows with the square of the length (compression pointers), which at the client's 1500-byte
 // read buffer is still milliseconds but would stall the fuzzer on minimizing.
 func FuzzLeaseFromReply(f *testing.F) {
 	f.Add((&rfc1035label.Labels{Labels: []string{"lab.test", "x\ny"}}).ToBytes())
 	f.Add([]byte{0xc0, 0x00})
+	f.Add([]byte("iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1\nx"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if len(raw) > 255 {
 			return
+		}
+		if reply, err := replyWithOption(t, dhcpv6.OptionBootfileURL, raw); err == nil {
+			l, err := leaseFromReply(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.RootPath != "" && (l.RootPath != l.BootFile || !strings.HasPrefix(l.RootPath, "iscsi:")) {
+				t.Fatalf("root path %q from boot file URL %q", l.RootPath, l.BootFile)
+			}
+			checkLeaseStrings(t, map[string]string{"BootFile": l.BootFile}, nil, l.Dropped)
 		}
 		reply, err := replyWithSearch(t, raw)
 		if err != nil {
@@ -292,4 +308,41 @@ func FuzzLeaseFromReply(f *testing.F) {
 		}
 		checkLeaseStrings(t, nil, l.Search, l.Dropped)
 	})
+}
+
+// TestLeaseFromReplyBootFileURL: option 59 is the root path when it is an iscsi: URL, only the boot file
+// otherwise, and dropped, named on one line, when it holds a control byte.
+func TestLeaseFromReplyBootFileURL(t *testing.T) {
+	tests := []struct {
+		url                string
+		bootFile, rootPath string
+		dropped            bool
+	}{
+		{"iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", "iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", "iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1", false},
+		{"tftp://[2001:db8::69]/ipxe.efi", "tftp://[2001:db8::69]/ipxe.efi", "", false},
+		{"iscsi:[2001:db8::1]::3260:1:iqn.2025-01.test:disk1\nroot=/dev/evil", "", "", true},
+	}
+	for _, tt := range tests {
+		m, err := dhcpv6.NewMessage(dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP("2001:db8::100"), ValidLifetime: time.Hour}),
+			dhcpv6.WithOption(dhcpv6.OptBootFileURL(tt.url)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.MessageType = dhcpv6.MessageTypeReply
+		reply, err := dhcpv6.MessageFromBytes(m.ToBytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := leaseFromReply(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.BootFile != tt.bootFile || l.RootPath != tt.rootPath {
+			t.Errorf("%q: boot file %q, root path %q; want %q, %q", tt.url, l.BootFile, l.RootPath, tt.bootFile, tt.rootPath)
+		}
+		if dropped := len(l.Dropped) == 1 && strings.HasPrefix(l.Dropped[0], "DHCPv6 option 59 (boot file URL) dropped: ") &&
+			esc.Printable(l.Dropped[0]); dropped != tt.dropped {
+			t.Errorf("%q: dropped %q, want a line for option 59: %v", tt.url, l.Dropped, tt.dropped)
+		}
+	}
 }

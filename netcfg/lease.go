@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -107,11 +108,15 @@ type lease6 struct {
 	DNS       []netip.Addr
 	Search    []string
 	LeaseTime time.Duration
+	BootFile  string   // option 59, the boot file URL (RFC 5970, Section 3.1)
+	RootPath  string   // BootFile when it is an iSCSI root path (RFC 4173's iscsi: form), as UEFI's iSCSI takes it
 	Dropped   []string // as in lease4
 }
 
-// leaseFromReply reads the facts from a DHCPv6 REPLY: the first IA_NA address, name servers (option 23)
-// and the domain search list (option 24, each name checked as in DHCPv4).
+// leaseFromReply reads the facts from a DHCPv6 REPLY: the first IA_NA address, name servers (option 23),
+// the domain search list (option 24, each name checked as in DHCPv4) and the boot file URL (option 59), which
+// DHCPv6 uses where DHCPv4 has a root path (option 17) and a boot file (option 67): an iscsi: URL there is the
+// root path, as UEFI's iSCSI driver (EDK2 IScsiDxe) and iPXE read it.
 func leaseFromReply(reply *dhcpv6.Message) (lease6, error) {
 	var l6 lease6
 	strs := optionStrings{proto: "DHCPv6"}
@@ -131,6 +136,10 @@ func leaseFromReply(reply *dhcpv6.Message) (lease6, error) {
 	}
 	if s := reply.Options.DomainSearchList(); s != nil {
 		l6.Search = strs.keepAll("option 24 (domain search)", s.Labels, checkHostName)
+	}
+	l6.BootFile = strs.keep("option 59 (boot file URL)", reply.Options.BootFileURL(), checkPrintable)
+	if strings.HasPrefix(l6.BootFile, "iscsi:") {
+		l6.RootPath = l6.BootFile
 	}
 	l6.Dropped = strs.dropped
 	return l6, nil

@@ -283,7 +283,8 @@ func parseAddr(s string) (netip.Addr, bool) {
 
 // root takes netroot= and root=. Only iSCSI values are ours: "iscsi" alone
 // asks for iSCSI with the targets from elsewhere (firmware, manual words),
-// "dhcp" for the target of the DHCP root-path.
+// "dhcp" for the target of the DHCP root-path, "dhcp6" for that of DHCPv6
+// (the boot file URL, option 59), by DHCPv6 when no ip= says otherwise.
 func (p *cmdlineParser) root(w word, src string) {
 	switch v := w.value; {
 	case v == "iscsi":
@@ -291,6 +292,8 @@ func (p *cmdlineParser) root(w word, src string) {
 		p.addRoot(w, src, v[len("iscsi:"):])
 	case v == "dhcp":
 		p.plan.DHCPRootPath = true
+	case v == "dhcp6":
+		p.plan.DHCPRootPath, p.dhcp6Root = true, true
 	}
 }
 

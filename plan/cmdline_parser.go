@@ -24,6 +24,8 @@ type cmdlineParser struct {
 	auth   [4]setting // username, password, in.username, in.password
 
 	ibft       bool // rd.iscsi.ibft, iscsi_auto: network from the iBFT
+	ipWord     bool // an ip= word was given
+	dhcp6Root  bool // netroot=dhcp6 or root=dhcp6
 	retryParam bool // rd.iscsi.param set initial_login_retry_max itself
 	ifnames    []Interface
 	vlans      []Interface
@@ -213,6 +215,7 @@ func (p *cmdlineParser) word(w word, src string) {
 		}
 		p.plan.Transport = w.value
 	case "ip":
+		p.ipWord = true
 		p.ip(w, src)
 	case "vlan":
 		p.vlan(w, src)
@@ -312,6 +315,11 @@ func (p *cmdlineParser) finish() (*Plan, error) {
 	}
 	if p.ibft {
 		p.addInterface(Interface{Method: MethodIBFT})
+	}
+	if p.dhcp6Root && !p.ipWord {
+		// dracut: with no ip=, a netroot is reached by DHCP, and
+		// netroot=dhcp6 says which one (ifup's do_dhcp -6).
+		p.addInterface(Interface{Method: MethodDHCP6})
 	}
 	p.nameInterfaces()
 	if n := len(p.plan.Interfaces); n > maxInterfaces {

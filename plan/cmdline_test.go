@@ -179,6 +179,16 @@ func TestFromCmdline(t *testing.T) {
 			want:    plan(Plan{DHCPRootPath: true, Interfaces: []Interface{{Method: MethodDHCP}}}),
 		},
 		{
+			name:    "netroot=dhcp6 alone asks for the root-path by DHCPv6",
+			cmdline: "netroot=dhcp6",
+			want:    plan(Plan{DHCPRootPath: true, Interfaces: []Interface{{Method: MethodDHCP6}}}),
+		},
+		{
+			name:    "root=dhcp6 with an ip= keeps the ip=",
+			cmdline: "root=dhcp6 ip=eth0:dhcp6",
+			want:    plan(Plan{DHCPRootPath: true, Interfaces: []Interface{{Name: "eth0", Method: MethodDHCP6}}}),
+		},
+		{
 			name:    "default CHAP applies where the root gives none",
 			cmdline: "rd.iscsi.username=alice rd.iscsi.password=alicepass12 netroot=iscsi:10.0.0.1::::iqn.2009-06.dracut:target0 netroot=iscsi:bob:bobpass12345@10.0.0.2::::iqn.2009-06.dracut:target1",
 			want: plan(Plan{Targets: []Target{

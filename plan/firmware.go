@@ -78,7 +78,12 @@ func FromIBFT(t *ibft.Table, resolve ibft.Resolver) (*Plan, error) {
 				// The table's gateway and DNS are what DHCP said at
 				// firmware time; the new lease says them again, and a
 				// gateway set before the lease's address is unreachable.
+				// An IPv6 address came by DHCPv6, as dracut's
+				// ibft_to_cmdline reads it (ip=DEV:dhcp6).
 				ifc.Method, ifc.Gateway, ifc.DNS = MethodDHCP, netip.Addr{}, nil
+				if n.Address.Addr().Is6() || n.DHCPServer.Is6() {
+					ifc.Method = MethodDHCP6
+				}
 			} else if n.Address.IsValid() {
 				ifc.Addresses = append(ifc.Addresses, n.Address)
 			}

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -110,5 +111,55 @@ func TestFromIBFTOffload(t *testing.T) {
 	if p.Transport != "" || p.Targets[0].HBA != "" || len(p.Interfaces) != 1 || p.Targets[0].Auth.Method != "" {
 		t.Errorf("iBFT plan: transport %q, hba %q, %d interfaces, auth %q; want tcp, none, its NIC, none (chap-type 0)",
 			p.Transport, p.Targets[0].HBA, len(p.Interfaces), p.Targets[0].Auth.Method)
+	}
+}
+
+// TestFromIBFTMethod: how a table NIC becomes an interface of the plan.
+// A NIC whose origin is DHCP (iBFT 1.03, Section 3.6) takes a new lease,
+// by DHCPv6 when its address (or its DHCP server's) is IPv6, as dracut's
+// ibft_to_cmdline does; any other origin, router advertisements
+// included, keeps the table's address and prefix.
+func TestFromIBFTMethod(t *testing.T) {
+	mac, _ := net.ParseMAC("52:54:00:12:34:56")
+	for _, tc := range []struct {
+		name       string
+		ip, dhcp   string
+		prefix     uint8
+		origin     ibft.Origin
+		wantMethod string
+		wantAddrs  string
+	}{
+		{"IPv4 manual", "10.0.2.15", "", 24, ibft.OriginManual, MethodStatic, "[10.0.2.15/24]"},
+		{"IPv4 DHCP", "10.0.2.15", "10.0.2.2", 24, ibft.OriginDHCP, MethodDHCP, "[]"},
+		{"IPv6 manual", "fec0::15", "", 64, ibft.OriginManual, MethodStatic, "[fec0::15/64]"},
+		{"IPv6 router advertisement", "2001:db8::5054:ff:fe12:3456", "", 64, ibft.OriginRouterAdvertisement, MethodStatic, "[2001:db8::5054:ff:fe12:3456/64]"},
+		{"IPv6 DHCP origin", "fd00:3::15", "", 128, ibft.OriginDHCP, MethodDHCP6, "[]"},
+		{"IPv6 DHCP server only", "fd00:3::15", "fd00:3::1", 64, ibft.OriginManual, MethodDHCP6, "[]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := ibft.NIC{Flags: ibft.FlagBlockValid, IP: netip.MustParseAddr(tc.ip), PrefixLen: tc.prefix, Origin: tc.origin, MAC: mac}
+			if tc.dhcp != "" {
+				n.DHCPServer = netip.MustParseAddr(tc.dhcp)
+			}
+			tab := &ibft.Table{
+				Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid, Name: "iqn.2025-01.test:init"},
+				NICs:      []ibft.NIC{n},
+				Targets:   []ibft.Target{{Flags: ibft.FlagBlockValid, IP: netip.MustParseAddr("fd00:3::1"), Port: 3260, Name: "iqn.2025-01.test:disk1"}},
+			}
+			p, err := FromIBFT(tab, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Interfaces) != 1 {
+				t.Fatalf("interfaces %+v, want one", p.Interfaces)
+			}
+			ifc := p.Interfaces[0]
+			if got := fmt.Sprint(ifc.Addresses); ifc.Method != tc.wantMethod || got != tc.wantAddrs {
+				t.Errorf("method %q, addresses %s; want %q, %s", ifc.Method, got, tc.wantMethod, tc.wantAddrs)
+			}
+			if got := p.Targets[0].Portals[0].Address; got != "fd00:3::1" {
+				t.Errorf("portal %q, want fd00:3::1", got)
+			}
+		})
 	}
 }
