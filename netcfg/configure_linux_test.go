@@ -23,8 +23,6 @@ import (
 var (
 	// ignoreVarying leaves out of Result comparisons what changes from run to run.
 	ignoreVarying = cmpopts.IgnoreFields(Result{}, "MAC", "Took", "Uptime")
-	cmpAddr       = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
-	cmpPrefix     = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
 )
 
 func mustPrefixes(ss ...string) []netip.Prefix {

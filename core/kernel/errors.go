@@ -16,6 +16,14 @@ var (
 	errAttrSize      = errors.New("longer than the page the kernel prints a sysfs attribute into")
 )
 
+// ErrFatal is wrapped by failures no retry of the login can mend: a
+// missing transport, a kernel that refuses a session, a disk that does not
+// appear although the login succeeded.
+var ErrFatal = errors.New("fatal")
+
+// Fatal wraps err with ErrFatal.
+func Fatal(err error) error { return fmt.Errorf("%w: %w", err, ErrFatal) }
+
 // ErrClosed is returned by a Conn after Close or after its socket failed.
 var ErrClosed = errors.New("iscsi netlink connection closed")
 

@@ -14,14 +14,6 @@ import (
 	"github.com/iscsiboot/iscsiboot/core"
 )
 
-// ErrFatal is wrapped by failures no retry of the login can mend: a
-// missing transport, a kernel that refuses a session, a disk that does not
-// appear although the login succeeded.
-var ErrFatal = errors.New("fatal")
-
-// Fatal wraps err with ErrFatal.
-func Fatal(err error) error { return fmt.Errorf("%w: %w", err, ErrFatal) }
-
 // Initiator logs in through the Linux iSCSI transport, in iscsid's order
 // of requests (open-iscsi's initiator.c): connect, create the session and
 // its connection, bind the socket, set the identity and recovery
