@@ -12,8 +12,8 @@
 // The same steps are a library for an init that is not ours: a u-root
 // uinit (cmd/iscsiboot-uinit, and ExampleBoot) calls ReadCmdline,
 // ParseCmdline, LoadModules with ModuleList, Boot, WaitRoot, MountRoot,
-// FindInit and Booted.Handoff, then switch_root of its own; Main is those
-// very calls with the console lines, breaks and rescue around them.
+// FindInit, Booted.Handoff and SwitchRoot; Main is those very calls with
+// the console lines, breaks and rescue around them.
 //
 // It reads the kernel command line with the plan's own tokenizer
 // (plan.SplitCmdline). It never runs on the build host: the image builder

@@ -13,9 +13,8 @@ import (
 // Booting the root from iSCSI with the packages as a library, as a u-root
 // uinit does (cmd/iscsiboot-uinit, in full): the kernel command line, the
 // image's modules, Boot (plan, network, logins, hand-off files), the root
-// device, its mount, the hand-off into the root, then switch_root (u-root's
-// pkg/mount SwitchRoot). It needs a machine to boot, so it has no output
-// to check.
+// device, its mount, the hand-off into the root, then switch_root. It
+// needs a machine to boot, so it has no output to check.
 func ExampleBoot() {
 	ctx := context.Background()
 	cmdline, err := pid1.ReadCmdline("/proc/cmdline")
@@ -45,9 +44,10 @@ func ExampleBoot() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	msg, err := b.Handoff("/root")
-	log.Print(msg, err)
-	log.Printf("now switch_root to /root and exec %s", init)
+	if msg, err := b.Handoff("/root"); msg != "" || err != nil {
+		log.Print(msg, err) // a warning: the root is up either way
+	}
+	log.Fatal(pid1.SwitchRoot("/root", init)) // returns only on failure
 }
 
 // FindInit picks the root's init as the kernel would: init= if the command

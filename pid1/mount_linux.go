@@ -97,12 +97,14 @@ func blockFilesystems() []string {
 	return fs
 }
 
-// switchRoot makes root the new "/" and executes init there, after
-// u-root's pkg/mount SwitchRoot: move the kernel file systems into it, move
-// it onto "/", chroot, free the initramfs, exec. It is written out here
-// because that one logs every step on the console and starts init with an
-// empty environment, dropping what the kernel passed.
-func switchRoot(root, init string) error {
+// SwitchRoot makes root the new "/" and executes init there (a path in
+// root, FindInit's), after u-root's pkg/mount SwitchRoot: move the kernel
+// file systems (/proc, /sys, /dev, /run) into it, move it onto "/", chroot,
+// free the initramfs, exec. It returns only on failure. It is written out
+// here because that one logs every step on the console and starts init
+// with an empty environment, dropping what the kernel passed. The process
+// that calls it becomes init; PID 1 only if it was PID 1.
+func SwitchRoot(root, init string) error {
 	// Every mount point first, so that a root without one (read-only, no
 	// /run) fails before anything has moved.
 	for _, m := range kernelFS {

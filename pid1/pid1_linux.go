@@ -97,7 +97,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		}
 	}
 	con.printf("switching root to %s, exec %s", newRoot, init)
-	err = switchRoot(newRoot, init)
+	err = SwitchRoot(newRoot, init)
 	// The mounts may have moved already; nothing to undo, only to report.
 	return finish(con, cfg, err)
 }

@@ -1,7 +1,7 @@
 // iscsiboot-uinit is a u-root uinit that boots the machine's root file
 // system from iSCSI, and the example of iscsiboot's packages used as a
 // library: no flags, no cmd/iscsistart, every step a call to package pid1
-// (which runs packages plan, boot and handoff) or to u-root's pkg/mount.
+// (which runs packages plan, boot and handoff).
 //
 // Synopsis:
 //

@@ -10,7 +10,6 @@ import (
 	"github.com/iscsiboot/iscsiboot/handoff"
 	"github.com/iscsiboot/iscsiboot/pid1"
 
-	"github.com/u-root/u-root/pkg/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,5 +89,5 @@ func run(ctx context.Context, log io.Writer) error {
 	}
 
 	logf("switching root to %s, exec %s", newRoot, init)
-	return mount.SwitchRoot(newRoot, init)
+	return pid1.SwitchRoot(newRoot, init)
 }
