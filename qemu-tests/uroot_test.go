@@ -29,7 +29,8 @@ echo "` + RootMarker + `$PRETTY_NAME"
 // and boots the root from the kernel command line, netroot=iscsi:... ip=dhcp, to the root's own init:
 //   - cmd: our cmd/iscsistart is /init;
 //   - uinit: u-root's own init runs our cmd/iscsiboot-uinit, which uses our packages as a library; the root
-//     (rw, with an /etc/iscsi) gets the initiator name and the node records.
+//     (rw, with an /etc/iscsi) gets the initiator name and the node records;
+//   - uinit-fail: the same image, a target that does not exist: one line, and the machine restarts.
 func TestURoot(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
@@ -93,6 +94,29 @@ func TestURoot(t *testing.T) {
 			}
 		})
 	}
+
+	// The uinit's image again, with a target that does not exist: one line says why, the uinit exits, and
+	// u-root's init, with no shell to fall back to, ends; the kernel's panic=-1 restarts the machine, which
+	// ends QEMU (-no-reboot). No hang, no root.
+	t.Run("uinit-fail", func(t *testing.T) {
+		img := filepath.Join(h.Dir, "uinit.img")
+		if _, err := os.Stat(img); err != nil {
+			t.Fatalf("no image from TestURoot/uinit: %v", err)
+		}
+		vm := h.Boot(ctx, BootOptions{Name: "uroot-uinit-fail", Initrd: img, Timeout: 90 * time.Second,
+			Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=3", HostAddr, srv.Port, TargetIQN+"-none")})
+		l, err := vm.WaitFor(ctx, "iscsiboot-uinit: boot: ")
+		if err != nil {
+			t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+		}
+		t.Logf("%s", l.Text)
+		if err := vm.Wait(ctx); err != nil {
+			t.Error(err)
+		}
+		if c := consoleText(vm); strings.Contains(c, RootMarker) {
+			t.Errorf("a failed boot reached a root:\n%s", c)
+		}
+	})
 }
 
 // urootImage builds the u-root image with scripts/uroot-image.sh and flags into path, and returns the names
