@@ -8,7 +8,7 @@
 //	mkuimage -initcmd=init -uinitcmd=iscsiboot-uinit -defaultsh="" \
 //	    github.com/u-root/u-root/cmds/core/init github.com/iscsiboot/iscsiboot/cmd/iscsiboot-uinit
 //
-// u-root's init mounts /proc, /sys and /dev, then runs it as /bbin/uinit.
+// u-root's init mounts /proc, /sys and /dev, then runs it as /bin/uinit.
 // It takes no options: the kernel command line says everything, as for
 // iscsiboot's own /init (netroot=iscsi:..., ip=, rd.iscsi.*, or the iBFT
 // with rd.iscsi.firmware or when no target is named; root=, rootfstype=,
@@ -17,7 +17,7 @@
 // leaves the hand-off for iscsid there and switches to the root's init,
 // which runs as a child of u-root's init, not as PID 1. On failure it
 // prints one line and exits 1; u-root's init then runs a shell if the
-// image has one.
+// image has one, or else ends, and the kernel's panic= says what follows.
 package main
 
 import (
