@@ -9,6 +9,12 @@
 // any failure prints one line and ends in a rescue shell, a reboot or a
 // power-off, never a hang.
 //
+// The same steps are a library for an init that is not ours: a u-root
+// uinit (cmd/iscsiboot-uinit, and ExampleBoot) calls ReadCmdline,
+// ParseCmdline, LoadModules with ModuleList, Boot, WaitRoot, MountRoot,
+// FindInit, Booted.Handoff and SwitchRoot; Main is those very calls with
+// the console lines, breaks and rescue around them.
+//
 // It reads the kernel command line with the plan's own tokenizer
 // (plan.SplitCmdline). It never runs on the build host: the image builder
 // (package initramfs) shares only the module list's format with it.

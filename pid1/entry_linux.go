@@ -2,11 +2,7 @@ package pid1
 
 import (
 	"context"
-	"errors"
 	"os"
-	"strings"
-
-	"github.com/iscsiboot/iscsiboot/handoff"
 )
 
 // Run runs the binary as the initramfs /init when the kernel started it
@@ -30,20 +26,6 @@ func Run(ctx context.Context, ownFlag func(name string) bool) (bool, error) {
 		if err != nil {
 			return Root{}, err
 		}
-		return Root{Device: b.Device, Handoff: func(newRoot string) (string, error) {
-			msg, err := handoff.InstallNodeRecords(newRoot, b.Records)
-			// multipathd keeps the maps only with their WWIDs in its file
-			if wmsg, werr := handoff.InstallWWIDs(newRoot, b.WWIDs); wmsg != "" || werr != nil {
-				msg, err = strings.TrimPrefix(msg+"; "+wmsg, "; "), errors.Join(err, werr)
-			}
-			if b.Resident == nil {
-				return msg, err
-			}
-			// Last, once nothing else can fail: the loop outlives us.
-			if rerr := handoff.StartResident(*b.Resident); rerr != nil {
-				return msg, errors.Join(err, rerr)
-			}
-			return strings.TrimPrefix(msg+"; resident loop started", "; "), err
-		}}, nil
+		return Root{Device: b.Device, Handoff: b.Handoff}, nil
 	})
 }

@@ -3,6 +3,7 @@ package pid1
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -117,6 +118,31 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 		}
 	}
 	return nil, fmt.Errorf("logged in, but no session brought a disk")
+}
+
+// Handoff leaves in the real root, mounted at newRoot, what it needs once
+// /init is gone, and is the last thing to run before switch_root: the
+// sessions' node records, so that its iscsid adopts them with the timers of
+// our login (handoff.InstallNodeRecords); the WWIDs of the boot's
+// dm-multipath maps, so that its multipathd keeps them
+// (handoff.InstallWWIDs); and, when the plan asked for it
+// (rd.iscsi.resident), the resident loop that keeps the sessions until
+// iscsid runs (handoff.StartResident). It returns one line of what it did
+// for the console; its error is a warning, as the root is up either way.
+func (b *Booted) Handoff(newRoot string) (string, error) {
+	msg, err := handoff.InstallNodeRecords(newRoot, b.Records)
+	// multipathd keeps the maps only with their WWIDs in its file
+	if wmsg, werr := handoff.InstallWWIDs(newRoot, b.WWIDs); wmsg != "" || werr != nil {
+		msg, err = strings.TrimPrefix(msg+"; "+wmsg, "; "), errors.Join(err, werr)
+	}
+	if b.Resident == nil {
+		return msg, err
+	}
+	// Last, once nothing else can fail: the loop outlives us.
+	if rerr := handoff.StartResident(*b.Resident); rerr != nil {
+		return msg, errors.Join(err, rerr)
+	}
+	return strings.TrimPrefix(msg+"; resident loop started", "; "), err
 }
 
 // gatherPlan merges the command line with the firmware table when the

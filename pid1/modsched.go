@@ -10,6 +10,12 @@ import (
 	"github.com/iscsiboot/iscsiboot/internal/modlist"
 )
 
+// ModuleList is the file in an image built or extended by
+// iscsiboot-initramfs (-append too) that lists the kernel modules to load,
+// for LoadModules. A uinit under u-root's init needs it: that init loads
+// only /lib/modules/*.ko and modules-load.d, not this list.
+const ModuleList = modlist.Path
+
 // loadConcurrently runs load for every module of mods, each as soon as the
 // modules its After names are done (loaded or failed), so that modules
 // neither of which needs the other load at the same time, as modprobe

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// LoadModules loads the modules listed in the file list (see modlist.Path)
+// LoadModules loads the modules listed in the file list (ModuleList)
 // with finit_module(2), each after those its #@after line names and beside
 // the others (loadConcurrently). A module that is already loaded counts as
 // loaded. A module that fails does not stop the others, since one missing

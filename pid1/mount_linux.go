@@ -40,12 +40,13 @@ func mountKernelFS() error {
 	return nil
 }
 
-// mountRoot mounts dev on newRoot with the command line's type, flags and
-// ro/rw. Without rootfstype= it takes the type from the superblock, and
-// failing that tries each block file system the kernel knows, as the kernel
-// does for its own root mount.
-func mountRoot(dev string, cfg Config) (string, error) {
-	if err := os.MkdirAll(newRoot, 0o755); err != nil {
+// MountRoot mounts dev on dir, made if missing, with the command line's
+// type, flags and ro/rw (cfg's FSType, Flags, ReadOnly). Without
+// rootfstype= it takes the type from the superblock, and failing that
+// tries each block file system the kernel knows, as the kernel does for
+// its own root mount. It returns the type that mounted.
+func MountRoot(dev string, cfg Config, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("mount root: %w", err)
 	}
 	var flags uintptr
@@ -67,7 +68,7 @@ func mountRoot(dev string, cfg Config) (string, error) {
 	var tried []string
 	var last error
 	for _, t := range types {
-		last = unix.Mount(dev, newRoot, t, flags, cfg.Flags)
+		last = unix.Mount(dev, dir, t, flags, cfg.Flags)
 		if last == nil {
 			return t, nil
 		}
@@ -77,7 +78,7 @@ func mountRoot(dev string, cfg Config) (string, error) {
 		return "", fmt.Errorf("mount root %s: no file system types to try", dev)
 	}
 	// The kernel logs why in dmesg; the last errno is the one worth a line.
-	return "", fmt.Errorf("mount root %s on %s (tried %s; rootflags=%q): %w", dev, newRoot, strings.Join(tried, ","), cfg.Flags, last)
+	return "", fmt.Errorf("mount root %s on %s (tried %s; rootflags=%q): %w", dev, dir, strings.Join(tried, ","), cfg.Flags, last)
 }
 
 // blockFilesystems returns the file systems in /proc/filesystems that need
@@ -96,12 +97,14 @@ func blockFilesystems() []string {
 	return fs
 }
 
-// switchRoot makes root the new "/" and executes init there, after
-// u-root's pkg/mount SwitchRoot: move the kernel file systems into it, move
-// it onto "/", chroot, free the initramfs, exec. It is written out here
-// because that one logs every step on the console and starts init with an
-// empty environment, dropping what the kernel passed.
-func switchRoot(root, init string) error {
+// SwitchRoot makes root the new "/" and executes init there (a path in
+// root, FindInit's), after u-root's pkg/mount SwitchRoot: move the kernel
+// file systems (/proc, /sys, /dev, /run) into it, move it onto "/", chroot,
+// free the initramfs, exec. It returns only on failure. It is written out
+// here because that one logs every step on the console and starts init
+// with an empty environment, dropping what the kernel passed. The process
+// that calls it becomes init; PID 1 only if it was PID 1.
+func SwitchRoot(root, init string) error {
 	// Every mount point first, so that a root without one (read-only, no
 	// /run) fails before anything has moved.
 	for _, m := range kernelFS {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iscsiboot/iscsiboot/internal/modlist"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -46,7 +44,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		con.printf("warning: %v", err)
 	}
 
-	loaded, err := LoadModules(ctx, modlist.Path)
+	loaded, err := LoadModules(ctx, ModuleList)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			con.printf("warning: %v", e)
@@ -60,7 +58,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 	}
 	con.printf("boot step done")
 
-	dev, err := waitRoot(ctx, cfg.Root, root.Device, cfg.RootWait)
+	dev, err := WaitRoot(ctx, cfg, root.Device)
 	if err != nil {
 		return finish(con, cfg, err)
 	}
@@ -69,7 +67,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		rescueShell(con, "rd.break=pre-mount")
 	}
 
-	fstype, err := mountRoot(dev, cfg)
+	fstype, err := MountRoot(dev, cfg, newRoot)
 	if err != nil {
 		return finish(con, cfg, err)
 	}
@@ -78,7 +76,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		rescueShell(con, "rd.break")
 	}
 
-	init, err := findInit(newRoot, cfg.Init)
+	init, err := FindInit(newRoot, cfg.Init)
 	if err != nil {
 		return finish(con, cfg, err)
 	}
@@ -99,7 +97,7 @@ func Main(ctx context.Context, boot BootFunc) error {
 		}
 	}
 	con.printf("switching root to %s, exec %s", newRoot, init)
-	err = switchRoot(newRoot, init)
+	err = SwitchRoot(newRoot, init)
 	// The mounts may have moved already; nothing to undo, only to report.
 	return finish(con, cfg, err)
 }
@@ -138,9 +136,11 @@ func disableModprobe() (string, error) {
 	return p, nil
 }
 
-// findInit returns the init to run in the new root: init= if given, or the
-// first of the kernel's own candidates that exists.
-func findInit(root, want string) (string, error) {
+// FindInit returns the init to run in the root mounted at root: want
+// (init=, Config.Init) if given, or else the first of the kernel's own
+// candidates that is an executable file. The path it returns is the one
+// inside that root, for switch_root.
+func FindInit(root, want string) (string, error) {
 	cands := []string{"/sbin/init", "/etc/init", "/bin/init", "/bin/sh"}
 	if want != "" {
 		cands = []string{want}

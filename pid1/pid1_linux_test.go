@@ -30,7 +30,7 @@ func TestFindInit(t *testing.T) {
 		{want: "/lib/systemd/systemd", got: "/lib/systemd/systemd"},
 		{want: "/sbin/init", err: errNoInit},
 	} {
-		got, err := findInit(root, tc.want)
+		got, err := FindInit(root, tc.want)
 		if !errors.Is(err, tc.err) || got != tc.got {
 			t.Errorf("init=%q: got %q, %v; want %q, %v", tc.want, got, err, tc.got, tc.err)
 		}

@@ -15,10 +15,14 @@ import (
 // within a few hundred milliseconds of the login; 100 ms costs nothing.
 const pollInterval = 100 * time.Millisecond
 
-// waitRoot waits, at most wait, for the root device: src from root=, or
-// found, the boot step's device, when there was no root=. It returns the
-// device node's path.
-func waitRoot(ctx context.Context, src Source, found string, wait time.Duration) (string, error) {
+// WaitRoot waits, at most cfg.RootWait, for the root device: the one
+// root= names (cfg.Root: a path, UUID= or LABEL=, found by reading
+// superblocks since an initramfs without udev has no /dev/disk/by-*), or
+// found, the boot step's device (Booted.Device), when there was no root=.
+// It returns the device node's path; its error names the wait and lists
+// the block devices there are.
+func WaitRoot(ctx context.Context, cfg Config, found string) (string, error) {
+	src, wait := cfg.Root, cfg.RootWait
 	if src.IsZero() {
 		if found == "" {
 			return "", errNoRoot

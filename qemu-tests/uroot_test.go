@@ -13,57 +13,135 @@ import (
 	"time"
 )
 
-// TestURoot builds a u-root image with u-root's own tool (scripts/uroot-image.sh: mkuimage, busybox mode, our
-// cmd/iscsistart as /init, no shell), adds the kernel modules with iscsiboot-initramfs -append (no -binary:
-// the image has the command), and boots the root from the kernel command line.
+// urootRootInit is the root disk's /sbin/init for the u-root boots: it prints what the boot handed over in
+// the root (the initiator name in the /run the boot moved there, the node records installed in its
+// /etc/iscsi/nodes for iscsid), then the disk's marker, and powers off.
+const urootRootInit = `#!/bin/busybox sh
+echo "ISCSIBOOT-HANDOFF: $(/bin/busybox cat /run/initiatorname.iscsi)"
+echo "ISCSIBOOT-NODES: $(/bin/busybox find /etc/iscsi/nodes -type f)"
+. /etc/os-release
+echo "` + RootMarker + `$PRETTY_NAME"
+/bin/busybox poweroff -f
+`
+
+// TestURoot builds u-root images with u-root's own tool (scripts/uroot-image.sh: mkuimage, busybox mode, no
+// shell), adds the kernel modules with iscsiboot-initramfs -append (no -binary: the image has the command),
+// and boots the root from the kernel command line, netroot=iscsi:... ip=dhcp, to the root's own init:
+//   - cmd: our cmd/iscsistart is /init;
+//   - uinit: u-root's own init runs our cmd/iscsiboot-uinit, which uses our packages as a library; the root
+//     (rw, with an /etc/iscsi) gets the initiator name and the node records;
+//   - uinit-fail: the same image, a target that does not exist: one line, and the machine restarts.
 func TestURoot(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	h := New(t)
-	root, err := moduleRoot()
+	disk, err := RootImage{Name: "root.ext4", Init: urootRootInit, HostFiles: []string{"/etc/iscsi/iscsid.conf"}, Size: "32M"}.Build(ctx, h.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	uimage := filepath.Join(h.Dir, "uroot.cpio")
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "uroot-image.sh"), "-o", uimage)
-	cmd.Stderr = &stderr
-	if b, err := cmd.Output(); err != nil {
-		t.Fatalf("uroot-image.sh: %v\n%s%s", err, b, stderr.Bytes())
-	}
-	t.Logf("u-root image built in %v", time.Since(start).Round(time.Millisecond))
-	entries, err := exec.CommandContext(ctx, "cpio", "-it", "--quiet", "-F", uimage).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := strings.Fields(string(entries))
-	if !slices.Contains(names, "init") || !slices.Contains(names, "bbin/iscsistart") {
-		t.Fatalf("the u-root image has no init or bbin/iscsistart: %q", names)
-	}
-	for _, n := range names {
-		if b := filepath.Base(n); b == "sh" || b == "elvish" || b == "gosh" {
-			t.Errorf("the u-root image has a shell: %s", n)
-		}
-	}
-
-	disk := h.RootDisk(ctx)
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
 	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
 	name := filepath.Join(h.Dir, "initiatorname.iscsi")
 	if err := os.WriteFile(name, []byte("InitiatorName="+InitiatorIQN+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(h.Dir, "initrd.img")
-	if b, err := exec.CommandContext(ctx, tool, "-append", uimage, "-o", out, "-modules", "virtio_net,iscsi_tcp,sd_mod,ext4",
-		"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-file", name+":/etc/iscsi/initiatorname.iscsi").CombinedOutput(); err != nil {
-		t.Fatalf("iscsiboot-initramfs -append: %v\n%s", err, b)
+	netroot := fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=20", HostAddr, srv.Port, TargetIQN)
+
+	for _, tc := range []struct {
+		name   string
+		flags  []string // uroot-image.sh's
+		want   []string // in the image
+		append string   // to netroot
+		expect []string // on the console, in order
+	}{
+		{name: "cmd", want: []string{"init", "bbin/iscsistart"},
+			expect: []string{"init started", disk.Marker}},
+		{name: "uinit", flags: []string{"-u"}, want: []string{"init", "bbin/init", "bin/uinit", "bbin/iscsiboot-uinit"},
+			append: "rw",
+			expect: []string{"Welcome to u-root!", "iscsiboot-uinit: modules loaded", "iscsiboot-uinit: root /dev/sda (ext4) mounted on /root",
+				"ISCSIBOOT-HANDOFF: InitiatorName=" + InitiatorIQN,
+				"ISCSIBOOT-NODES: /etc/iscsi/nodes/" + TargetIQN + "/", disk.Marker}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			uimage := filepath.Join(h.Dir, tc.name+".cpio")
+			names := urootImage(ctx, t, uimage, tc.flags...)
+			for _, w := range tc.want {
+				if !slices.Contains(names, w) {
+					t.Fatalf("the u-root image has no %s: %q", w, names)
+				}
+			}
+			for _, n := range names {
+				if b := filepath.Base(n); b == "sh" || b == "elvish" || b == "gosh" || b == "defaultsh" {
+					t.Errorf("the u-root image has a shell: %s", n)
+				}
+			}
+			out := filepath.Join(h.Dir, tc.name+".img")
+			if b, err := exec.CommandContext(ctx, tool, "-append", uimage, "-o", out, "-modules", "virtio_net,iscsi_tcp,sd_mod,ext4",
+				"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-file", name+":/etc/iscsi/initiatorname.iscsi").CombinedOutput(); err != nil {
+				t.Fatalf("iscsiboot-initramfs -append: %v\n%s", err, b)
+			}
+			vm := h.Boot(ctx, BootOptions{Name: "uroot-" + tc.name, Initrd: out, Timeout: 90 * time.Second,
+				Append: strings.TrimSpace(netroot + " " + tc.append)})
+			var l Line
+			for _, s := range tc.expect {
+				if l, err = vm.WaitFor(ctx, s); err != nil {
+					t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+				}
+			}
+			t.Logf("QEMU start to the root's init: %.2f s", l.Host.Seconds())
+			if err := vm.Wait(ctx); err != nil {
+				t.Error(err)
+			}
+		})
 	}
-	vm := h.Boot(ctx, BootOptions{Initrd: out, Timeout: 90 * time.Second,
-		Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=20", HostAddr, srv.Port, TargetIQN)})
-	vm.Expect(ctx, "init started")
-	vm.Expect(ctx, disk.Marker)
-	if err := vm.Wait(ctx); err != nil {
-		t.Error(err)
+
+	// The uinit's image again, with a target that does not exist: one line says why, the uinit exits, and
+	// u-root's init, with no shell to fall back to, ends; the kernel's panic=-1 restarts the machine, which
+	// ends QEMU (-no-reboot). No hang, no root.
+	t.Run("uinit-fail", func(t *testing.T) {
+		img := filepath.Join(h.Dir, "uinit.img")
+		if _, err := os.Stat(img); err != nil {
+			t.Fatalf("no image from TestURoot/uinit: %v", err)
+		}
+		vm := h.Boot(ctx, BootOptions{Name: "uroot-uinit-fail", Initrd: img, Timeout: 90 * time.Second,
+			Append: fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=3", HostAddr, srv.Port, TargetIQN+"-none")})
+		l, err := vm.WaitFor(ctx, "iscsiboot-uinit: boot: ")
+		if err != nil {
+			t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+		}
+		t.Logf("%s", l.Text)
+		if err := vm.Wait(ctx); err != nil {
+			t.Error(err)
+		}
+		if c := consoleText(vm); strings.Contains(c, RootMarker) {
+			t.Errorf("a failed boot reached a root:\n%s", c)
+		}
+	})
+}
+
+// urootImage builds the u-root image with scripts/uroot-image.sh and flags into path, and returns the names
+// in it.
+func urootImage(ctx context.Context, t *testing.T, path string, flags ...string) []string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
+	start := time.Now()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "uroot-image.sh"), append(flags, "-o", path)...)
+	cmd.Stderr = &stderr
+	if b, err := cmd.Output(); err != nil {
+		t.Fatalf("uroot-image.sh %s: %v\n%s%s", strings.Join(flags, " "), err, b, stderr.Bytes())
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("u-root image built in %v: %.2f MB", time.Since(start).Round(time.Millisecond), float64(fi.Size())/1e6)
+	entries, err := exec.CommandContext(ctx, "cpio", "-it", "--quiet", "-F", path).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(entries))
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # deps.sh: everything the tests need on a Debian host, installed or cached idempotently.
 #
-# Usage: scripts/deps.sh [all|packages|kernel|dracut|mkuimage]
+# Usage: scripts/deps.sh [all|packages|kernel|dracut|mkuimage|uroot-init [DIR]]
 #   packages  install the Debian packages the tests use (root only when something is missing)
 #   kernel    fetch Debian's current linux-image-amd64 into the cache, depmod it, extract an uncompressed
 #             vmlinux for QEMU's PVH boot; the last line on stdout is the kernel directory
@@ -9,6 +9,10 @@
 #             it conflicts with initramfs-tools as a package; the last line on stdout is its directory
 #   mkuimage  build u-root's mkuimage into the cache (for scripts/uroot-image.sh) from the Go module proxy,
 #             in a throw-away module, never vendored; the last line on stdout is the binary
+#   uroot-init  the module scripts/uroot-image.sh -u builds in: u-root's own init (cmds/core/init, at the
+#             u-root version of go.mod) and our cmd/iscsiboot-uinit, with what they need in Go's module
+#             cache, fetched through the Go module proxy the first time only; made in DIR (printed), or
+#             in a throw-away directory just to fill the cache
 #   all       all of them (the default; what `make deps` runs)
 #
 # Kernel cache: ${ISCSIBOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iscsiboot}/kernel/<kver>/ holding
@@ -203,17 +207,58 @@ build_mkuimage() {
 	echo "$dir/mkuimage"
 }
 
+# uroot_init_module DIR: a module in DIR that requires u-root and this checkout of iscsiboot (replaced by
+# its path), as a u-root user's own module for their uinit would, with every module that u-root's init
+# and cmd/iscsiboot-uinit need in Go's module cache. Offline when the cache has them, as in the tests'
+# network namespace; else through the Go module proxy (make deps). Only this module requires u-root's
+# init's own dependencies (vishvananda/netlink, klauspost/compress, ulikunitz/xz): the project's go.mod
+# is untouched.
+UROOT_INIT_PKGS=(github.com/u-root/u-root/cmds/core/init github.com/iscsiboot/iscsiboot/cmd/iscsiboot-uinit)
+uroot_init_module() {
+	local dir=$1 src uver
+	src=$(cd "$(dirname "$0")/.." && pwd)
+	uver=$(cd "$src" && go list -m -f '{{.Version}}' github.com/u-root/u-root) || die "no u-root version in $src/go.mod"
+	(
+		cd "$dir"
+		go mod init iscsiboot.local/uimage >/dev/null 2>&1
+		go mod edit -require=github.com/iscsiboot/iscsiboot@v0.0.0-00010101000000-000000000000 \
+			-replace=github.com/iscsiboot/iscsiboot="$src" -require="github.com/u-root/u-root@$uver"
+		GOPROXY=off GOFLAGS="${GOFLAGS:-} -mod=mod" go list -deps "${UROOT_INIT_PKGS[@]}" >/dev/null 2>&1 || {
+			log "fetching the modules of u-root's init $uver"
+			GOFLAGS="${GOFLAGS:-} -mod=mod" go list -deps "${UROOT_INIT_PKGS[@]}" >/dev/null
+		}
+	) || die "the module of u-root's init $uver and cmd/iscsiboot-uinit: its modules are not in Go's module cache (scripts/deps.sh uroot-init, with the Go module proxy, fetches them)"
+	echo "$dir"
+}
+
+cache_uroot_init() {
+	local mod
+	mod=$(mktemp -d)
+	trap 'rm -rf "$mod"' EXIT
+	uroot_init_module "$mod" >/dev/null
+	rm -rf "$mod"
+	trap - EXIT
+}
+
 case "${1:-all}" in
 packages) install_packages ;;
 kernel) fetch_kernel ;;
 dracut) fetch_dracut ;;
 mkuimage) build_mkuimage ;;
+uroot-init)
+	if [ -n "${2:-}" ]; then
+		uroot_init_module "$2"
+	else
+		cache_uroot_init
+	fi
+	;;
 all)
 	install_packages
 	stop_services
 	fetch_dracut >/dev/null
 	build_mkuimage >/dev/null
+	cache_uroot_init
 	fetch_kernel
 	;;
-*) die "usage: $0 [all|packages|kernel|dracut|mkuimage]" ;;
+*) die "usage: $0 [all|packages|kernel|dracut|mkuimage|uroot-init [DIR]]" ;;
 esac
