@@ -106,6 +106,10 @@ func TestDracut(t *testing.T) {
 					t.Errorf("console lacks %q", w)
 				}
 			}
+			// a tool the module's scripts run and the image lacks
+			if strings.Contains(c, ": not found") {
+				t.Errorf("console has a command not found")
+			}
 			if t.Failed() {
 				t.Logf("console:\n%s", c)
 			}

@@ -40,6 +40,8 @@ install() {
     inst_hook cmdline 90 "$moddir/parse-iscsiboot.sh"
     inst_script "$moddir/iscsiboot-root.sh" /sbin/iscsiboot-root
     inst_script "$moddir/iscsiboot-records.sh" /sbin/iscsiboot-records
+    # what iscsiboot-records runs besides the tools dracut's base module brings
+    inst_multiple find sort wc dirname touch
     inst_hook pre-pivot 90 "$moddir/iscsiboot-handoff.sh"
     if [[ $hostonly ]] && [[ -r /etc/iscsi/initiatorname.iscsi ]]; then
         inst_simple /etc/iscsi/initiatorname.iscsi
