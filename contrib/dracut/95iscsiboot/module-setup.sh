@@ -8,6 +8,10 @@
 # Install: this directory as /usr/lib/dracut/modules.d/95iscsiboot, the binary as /usr/local/sbin/iscsistart
 # (`make install` does both), then `dracut --add iscsiboot --omit "iscsi network" ...`. ISCSIBOOT_ISCSISTART
 # in dracut's environment names another binary.
+#
+# A root on md RAID across the LUNs of several targets needs nothing more here: our one initqueue job
+# logs in to every target before it returns, and dracut's mdraid module, added with --add, assembles
+# the volume from udev's events for the new disks, with rd.auto or rd.md.uuid= on the command line.
 
 iscsiboot_binary() {
     echo "${ISCSIBOOT_ISCSISTART:-/usr/local/sbin/iscsistart}"
