@@ -119,7 +119,7 @@ func TestDracut(t *testing.T) {
 				go d.Serve()
 				t.Cleanup(func() { d.Close() })
 			} else if tc.raid {
-				// 20 MiB members: 38 MiB of array once mdadm's metadata and data offset are taken
+				// two 20 MiB members: room for the 32 MiB root beside mdadm's metadata (the preparation guest checks)
 				m := h.RAID0Members(ctx, disk.Path, 20<<20)
 				srv = h.Target(ctx, 1, TargetIQN, m[0])
 				if err := srv.NewDiskTarget(ctx, 2, raidTarget2, m[1]); err != nil {
