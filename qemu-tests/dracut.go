@@ -7,19 +7,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // DracutImage builds an initramfs with Debian's dracut 059 (unpacked in scripts/deps.sh's cache, never
 // installed) for the harness's kernel, through scripts/dracut-image.sh: with contrib/dracut's iscsiboot
 // module and the iscsistart at bin, or, when bin is empty, dracut's own iscsi and network-legacy modules
-// with this machine's open-iscsi, the yardstick. Both hold the same drivers. It returns the image's path.
-func (h *Harness) DracutImage(ctx context.Context, bin string) string {
+// with this machine's open-iscsi, the yardstick. Both hold the same drivers and, with modules, the same
+// more dracut modules (such as mdraid). It returns the image's path.
+func (h *Harness) DracutImage(ctx context.Context, bin string, modules ...string) string {
 	h.t.Helper()
 	n := h.nextImage()
 	opt := []string{"-r"}
 	if bin != "" {
 		opt = []string{"-b", bin}
+	}
+	if len(modules) > 0 {
+		opt = append(opt, "-a", strings.Join(modules, ","))
 	}
 	return h.imageScript(ctx, "dracut-image.sh", fmt.Sprintf("dracut%d.img", n), "dracut", opt...)
 }

@@ -1,12 +1,14 @@
 #!/bin/bash
 # deps.sh: everything the tests need on a Debian host, installed or cached idempotently.
 #
-# Usage: scripts/deps.sh [all|packages|kernel|dracut|mkuimage|uroot-init [DIR]]
+# Usage: scripts/deps.sh [all|packages|kernel|dracut|mdadm|mkuimage|uroot-init [DIR]]
 #   packages  install the Debian packages the tests use (root only when something is missing)
 #   kernel    fetch Debian's current linux-image-amd64 into the cache, depmod it, extract an uncompressed
 #             vmlinux for QEMU's PVH boot; the last line on stdout is the kernel directory
 #   dracut    fetch Debian's dracut (dracut-core, dracut-network) into the cache, unpacked and NOT installed:
 #             it conflicts with initramfs-tools as a package; the last line on stdout is its directory
+#   mdadm     fetch Debian's mdadm into the cache, unpacked and NOT installed: dracut's mdraid module and the
+#             RAID scenario's preparation guest take it from there; the last line on stdout is its directory
 #   mkuimage  build u-root's mkuimage into the cache (for scripts/uroot-image.sh) from the Go module proxy,
 #             in a throw-away module, never vendored; the last line on stdout is the binary
 #   uroot-init  the module scripts/uroot-image.sh -u builds in: u-root's own init (cmds/core/init, at the
@@ -179,6 +181,35 @@ fetch_dracut() {
 	echo "$dir"
 }
 
+# fetch_mdadm: Debian's mdadm unpacked into the cache. Installed, it would add its hook to every image the
+# host's mkinitramfs builds (the initramfs-tools scenarios' included) and assemble arrays on the host; the
+# dracut RAID scenario needs its binary and udev rules alone (scripts/dracut-image.sh -a mdraid).
+fetch_mdadm() {
+	local ver dir tmp
+	ver=$(apt-cache policy mdadm 2>/dev/null | awk '/Candidate:/{print $2; exit}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve mdadm (apt-cache policy)"
+	dir=$CACHE/mdadm/$ver
+	if [ -e "$dir/.complete" ]; then
+		echo "$dir"
+		return 0
+	fi
+	mkdir -p "$CACHE/mdadm"
+	tmp=$(mktemp -d "$CACHE/mdadm/.tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	log "fetching mdadm $ver"
+	(cd "$tmp" && apt-get download -q "mdadm=$ver" >&2) || die "apt-get download mdadm failed"
+	mkdir "$tmp/root"
+	dpkg-deb -x "$tmp"/mdadm_*.deb "$tmp/root"
+	[ -x "$tmp/root/sbin/mdadm" ] || die "mdadm $ver has no sbin/mdadm"
+	touch "$tmp/root/.complete"
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+	rm -rf "$tmp"
+	trap - EXIT
+	log "mdadm $ver cached in $dir"
+	echo "$dir"
+}
+
 # build_mkuimage: u-root/mkuimage at 9a40452 (2025-09-05) built with golang.org/x/tools v0.38.0, since the
 # latest tag pins an x/tools that Go 1.26 no longer compiles. Both come through the Go module proxy into a
 # throw-away module; the project's go.mod is untouched.
@@ -244,6 +275,7 @@ case "${1:-all}" in
 packages) install_packages ;;
 kernel) fetch_kernel ;;
 dracut) fetch_dracut ;;
+mdadm) fetch_mdadm ;;
 mkuimage) build_mkuimage ;;
 uroot-init)
 	if [ -n "${2:-}" ]; then
@@ -256,9 +288,10 @@ all)
 	install_packages
 	stop_services
 	fetch_dracut >/dev/null
+	fetch_mdadm >/dev/null
 	build_mkuimage >/dev/null
 	cache_uroot_init
 	fetch_kernel
 	;;
-*) die "usage: $0 [all|packages|kernel|dracut|mkuimage|uroot-init [DIR]]" ;;
+*) die "usage: $0 [all|packages|kernel|dracut|mdadm|mkuimage|uroot-init [DIR]]" ;;
 esac

@@ -8,6 +8,10 @@
 # Install: this directory as /usr/lib/dracut/modules.d/95iscsiboot, the binary as /usr/local/sbin/iscsistart
 # (`make install` does both), then `dracut --add iscsiboot --omit "iscsi network" ...`. ISCSIBOOT_ISCSISTART
 # in dracut's environment names another binary.
+#
+# A root on md RAID across the LUNs of several targets needs nothing more here: our one initqueue job
+# logs in to every target before it returns, and dracut's mdraid module, added with --add, assembles
+# the volume from udev's events for the new disks, with rd.auto or rd.md.uuid= on the command line.
 
 iscsiboot_binary() {
     echo "${ISCSIBOOT_ISCSISTART:-/usr/local/sbin/iscsistart}"
@@ -40,6 +44,8 @@ install() {
     inst_hook cmdline 90 "$moddir/parse-iscsiboot.sh"
     inst_script "$moddir/iscsiboot-root.sh" /sbin/iscsiboot-root
     inst_script "$moddir/iscsiboot-records.sh" /sbin/iscsiboot-records
+    # what iscsiboot-records runs besides the tools dracut's base module brings
+    inst_multiple find sort wc dirname touch
     inst_hook pre-pivot 90 "$moddir/iscsiboot-handoff.sh"
     if [[ $hostonly ]] && [[ -r /etc/iscsi/initiatorname.iscsi ]]; then
         inst_simple /etc/iscsi/initiatorname.iscsi
