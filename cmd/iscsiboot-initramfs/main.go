@@ -7,11 +7,12 @@
 //
 // Description:
 //
-//	The image is a gzip-compressed newc cpio archive, identical for
-//	identical inputs. The binary is installed as /sbin/iscsistart. The
-//	modules named by -modules are added with everything they depend on
-//	(from modules.dep; crc32c whenever iscsi_tcp is there), under
-//	/lib/modules/KVER, and listed in load order in /etc/iscsiboot/modules.
+//	The image is a gzip-compressed newc cpio archive (-compress says
+//	otherwise), identical for identical inputs. The binary is installed
+//	as /sbin/iscsistart. The modules named by -modules are added with
+//	everything they depend on (from modules.dep; crc32c whenever
+//	iscsi_tcp is there), under /lib/modules/KVER, and listed in load
+//	order in /etc/iscsiboot/modules.
 //
 //	With -init the binary is also /init, and the image boots on its own:
 //	it loads the modules, logs in and switches to root=. Without -init the
@@ -33,6 +34,10 @@
 //	-append-unreadable with -append, accept xz/zstd/lz4 segments unread
 //	-file SRC:DST      also add the file SRC at DST; may be repeated
 //	-mode PERM         the image's permissions, in octal (default: see below)
+//	-compress NAME     gzip (default, built in), zstd or xz (run as the
+//	                   host's zstd or xz command, as mkinitramfs does; the
+//	                   kernel needs CONFIG_RD_ZSTD or CONFIG_RD_XZ), or
+//	                   none; not with -append
 //
 // Permissions:
 //
@@ -107,10 +112,10 @@ func (m *modeValue) Set(v string) error {
 }
 
 type options struct {
-	out, binary, kernelDir, kver, modules, appendTo string
-	init, appendUnreadable                          bool
-	files                                           fileList
-	mode                                            modeValue
+	out, binary, kernelDir, kver, modules, appendTo, compress string
+	init, appendUnreadable                                    bool
+	files                                                     fileList
+	mode                                                      modeValue
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -125,10 +130,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.modules, "modules", "iscsi_tcp,sd_mod", "comma-separated kernel modules or aliases, with their dependencies; add the NIC driver")
 	fs.StringVar(&o.appendTo, "append", "", "extend the existing image `FILE` (its segments are copied, ours follows)")
 	fs.BoolVar(&o.appendUnreadable, "append-unreadable", false, "with -append, accept xz/zstd/lz4 segments without reading them")
+	fs.StringVar(&o.compress, "compress", "gzip", "the image's `compression`: "+compressNames)
 	fs.Var(&o.files, "file", "also add `SRC:DST`; may be repeated")
 	fs.Var(&o.mode, "mode", "the image's permissions in octal (default: those of the -append image, 0600 with -file, else 0644; never wider than the file -o replaces)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s -o FILE -binary PATH [-init] [-modules LIST] [-kernel-dir DIR] [-kver VER] [-append FILE] [-file SRC:DST ...] [-mode PERM]\n", name)
+		fmt.Fprintf(stderr, "Usage: %s -o FILE -binary PATH [-init] [-modules LIST] [-kernel-dir DIR] [-kver VER] [-append FILE] [-file SRC:DST ...] [-mode PERM] [-compress gzip|zstd|xz|none]\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -145,6 +151,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-init: needs -binary")
 	case o.appendUnreadable && o.appendTo == "":
 		return o, errors.New("-append-unreadable: needs -append")
+	case o.compress != "gzip" && o.compress != "none" && compressors[o.compress].argv == nil:
+		return o, fmt.Errorf("-compress %q: want %s", o.compress, compressNames)
+	case o.compress != "gzip" && o.appendTo != "":
+		return o, fmt.Errorf("-compress %s: -append writes gzip only", o.compress)
 	}
 	return o, nil
 }
@@ -214,6 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var b *initramfs.Builder
 	var src os.FileInfo
+	finish := func() error { return nil } // waits for -compress's command
 	if o.appendTo != "" {
 		f, err := os.Open(o.appendTo)
 		if err != nil {
@@ -233,7 +244,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-append %s: %w", o.appendTo, err)
 		}
 	} else {
-		b = initramfs.New(tmp)
+		var opts []initramfs.Option
+		var w io.Writer = tmp
+		if o.compress != "gzip" {
+			opts = append(opts, initramfs.Uncompressed())
+		}
+		if c := compressors[o.compress]; c.argv != nil {
+			in, wait, err := pipeCompressor(ctx, o.compress, tmp)
+			if err != nil {
+				return err
+			}
+			finished := false
+			defer func() {
+				// An early return: the command sees the end of its
+				// input and exits; its result no longer matters.
+				if !finished {
+					in.Close()
+					wait()
+				}
+			}()
+			w = in
+			finish = func() error {
+				finished = true
+				if err := in.Close(); err != nil {
+					wait()
+					return err
+				}
+				return wait()
+			}
+		}
+		b = initramfs.New(w, opts...)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -271,6 +311,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := b.Close(); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
 		return err
 	}
 	old, _ := os.Stat(o.out) // none yet: nothing to stay within
