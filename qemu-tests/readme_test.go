@@ -12,7 +12,7 @@ import (
 
 // TestReadmeImage builds our own image with the README's command for a virtio guest, word for word
 // (-modules virtio_net,iscsi_tcp,sd_mod,ext4: no virtio_pci, which the NIC's device needs and no module
-// metadata names), and boots it from the README's boot line.
+// metadata names; -compress zstd, which the kernel must unpack), and boots it from the README's boot line.
 func TestReadmeImage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -27,7 +27,7 @@ func TestReadmeImage(t *testing.T) {
 	}
 }
 
-// readmeImage builds our own image as the README says, with iscsiboot-initramfs -init and modules, and the
+// readmeImage builds our own image as the README says, with iscsiboot-initramfs -init, zstd and modules, and the
 // initiator name the target's ACL expects; it returns the image's path.
 func readmeImage(ctx context.Context, t *testing.T, h *Harness, modules string) string {
 	t.Helper()
@@ -38,7 +38,7 @@ func readmeImage(ctx context.Context, t *testing.T, h *Harness, modules string) 
 		t.Fatal(err)
 	}
 	out := filepath.Join(h.Dir, "initrd.img")
-	cmd := exec.CommandContext(ctx, tool, "-o", out, "-binary", bin, "-init", "-modules", modules,
+	cmd := exec.CommandContext(ctx, tool, "-o", out, "-binary", bin, "-init", "-compress", "zstd", "-modules", modules,
 		"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-file", name+":/etc/iscsi/initiatorname.iscsi")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("iscsiboot-initramfs: %v\n%s", err, b)
