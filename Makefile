@@ -55,7 +55,7 @@ demo-protocol: deps build
 bench: deps build
 	scripts/bench.sh
 
-# what each package adds to the drop-in binary (go tool nm -size), and its gzip -9 size
+# what each package adds to the drop-in binary (go tool nm -size), its gzip -9 size, and the whole /init image's
 sizes:
 	scripts/sizes.sh
 

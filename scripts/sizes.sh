@@ -8,7 +8,9 @@
 # code and read-only data each package's symbols hold (`go tool nm -size`; B/b zero-filled data is left out,
 # generic instantiations count for the package of the function, not of their type arguments; the
 # rest of the file is mostly the runtime's tables of every function, .gopclntab, which grow with the code). The table
-# lands in OUTDIR/packages.txt.
+# lands in OUTDIR/packages.txt. Last, the whole /init image for a virtio guest as the README builds it (the binary and
+# the modules of -modules virtio_net,iscsi_tcp,sd_mod,ext4 from Debian's kernel, `scripts/deps.sh kernel`, or
+# ISCSIBOOT_KERNEL_DIR) under each -compress.
 set -eu
 out=${1:-out/sizes}
 mkdir -p "$out"
@@ -39,3 +41,12 @@ END {
 echo "iscsistart: $stripped bytes stripped, $gz bytes gzip -9"
 echo "bytes of code and read-only data by package (top 40; all in $out/packages.txt):"
 head -41 "$out/packages.txt"
+
+kdir=${ISCSIBOOT_KERNEL_DIR:-$(scripts/deps.sh kernel | tail -n 1)}
+CGO_ENABLED=0 go build -trimpath -o "$out/iscsiboot-initramfs" ./cmd/iscsiboot-initramfs
+echo "the whole /init image for a virtio guest (kernel $(basename "$kdir"), -modules virtio_net,iscsi_tcp,sd_mod,ext4):"
+for c in gzip zstd xz; do
+	"$out/iscsiboot-initramfs" -o "$out/initrd.$c" -binary "$out/iscsistart" -init -compress "$c" \
+		-modules virtio_net,iscsi_tcp,sd_mod,ext4 -kernel-dir "$kdir" -kver "$(basename "$kdir")" >/dev/null
+	printf '  -compress %-5s %8d bytes\n' "$c" "$(wc -c <"$out/initrd.$c")"
+done
