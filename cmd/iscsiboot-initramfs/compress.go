@@ -22,11 +22,12 @@ type compressor struct {
 // compressors are the -compress values run through a host command. One
 // thread each, so that the same input gives the same bytes.
 var compressors = map[string]compressor{
-	// Level 19: 0.56 MB less than gzip -9 for the virtio guest's image,
-	// unpacked by the kernel about as fast as gzip.
+	// Level 19: 0.6 MB less than gzip -9 for the virtio guest's image;
+	// the kernel unpacks it in about twice gzip's time, beside its other
+	// start-up work (scripts/unpack-time.sh).
 	"zstd": {[]string{"zstd", "-19", "-T1", "-q", "-c"}},
-	// The kernel's xz decoder checks CRC32 only; it unpacks about 3 times
-	// slower than gzip, which costs seconds under an emulator.
+	// The kernel's xz decoder checks CRC32 only; it unpacks several times
+	// slower than gzip, seconds under an emulator.
 	"xz": {[]string{"xz", "--check=crc32", "-6", "-T1", "-c"}},
 }
 

@@ -184,7 +184,7 @@ func TestRunHelp(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("got %v, want flag.ErrHelp", err)
 	}
-	for _, f := range []string{"-o FILE", "-binary", "-init", "-kernel-dir", "-kver", "-modules", "-append", "-file SRC:DST"} {
+	for _, f := range []string{"-o FILE", "-binary", "-init", "-kernel-dir", "-kver", "-modules", "-append", "-file SRC:DST", "-compress"} {
 		if !strings.Contains(stderr.String(), f) {
 			t.Errorf("help lacks %s:\n%s", f, stderr.String())
 		}
