@@ -55,8 +55,6 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 		return err
 	}
 	defer k.Close()
-	// As open-iscsi's: every LUN of the target appears, not the boot one alone.
-	k.ScanAll = true
 	deadline := o.timeout
 	if !o.timeoutSet { // o.timeout's default is the probe's
 		deadline = boot.DefaultDeadline

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -104,14 +103,13 @@ type Login struct {
 	Params []ParamValue
 	// CmdsMax and QueueDepth size the kernel session (CREATE_SESSION).
 	CmdsMax, QueueDepth uint16
-	// LUN is the LUN to scan and wait for; with AnyLUN the whole target
-	// is scanned and its first disk taken (what iscsistart does with
-	// flags, where tgt's LUN 0 is a controller).
+	// LUN is the LUN to scan first and wait for; every other LUN the
+	// target reports is scanned once its disk is there (Sysfs.ScanBoot).
+	// With AnyLUN the whole target is scanned at once and its first disk
+	// taken (what iscsistart does with flags, where tgt's LUN 0 is a
+	// controller).
 	LUN    uint64
 	AnyLUN bool
-	// ScanAll scans every LUN of the target, as open-iscsi does, and
-	// still waits for LUN alone.
-	ScanAll bool
 	// NoScan leaves the LUNs to the user (node.session.scan=manual).
 	NoScan bool
 	// Iface is the network interface of the target's sessions: an offload
@@ -203,19 +201,9 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 	if l.NoScan {
 		return out, nil
 	}
-	scan := func() error { return k.sys.ScanLUN(int(host), l.LUN) }
-	if l.AnyLUN || l.ScanAll {
-		scan = func() error { return k.sys.ScanAll(int(host)) }
-	}
-	if err := scan(); err != nil {
-		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
-	}
 	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
 	defer cancel()
-	dev, err := k.sys.WaitBlockDevice(wctx, int(host), l.LUN, l.AnyLUN)
-	if err == nil {
-		err = waitOpenable(wctx, "/dev/"+dev)
-	}
+	dev, err := k.sys.ScanBoot(wctx, int(host), l.LUN, l.AnyLUN)
 	out.Device = dev
 	if err != nil {
 		// The session is up and stays up; only the disk is missing,
@@ -378,27 +366,6 @@ func (t *transport) ReadPDU(ctx context.Context) (*core.PDU, error) {
 	// the answer up with that tag; the answer is to the PDU we sent.
 	p.BHS[16], p.BHS[17], p.BHS[18], p.BHS[19] = byte(t.itt>>24), byte(t.itt>>16), byte(t.itt>>8), byte(t.itt)
 	return p, nil
-}
-
-// waitOpenable waits, bounded by ctx, until the disk's device node opens:
-// its sysfs entry shows up while the kernel is still adding the disk,
-// and a mount at that moment fails with ENXIO (seen in QEMU).
-func waitOpenable(ctx context.Context, path string) error {
-	for {
-		f, err := os.Open(path)
-		if err == nil {
-			f.Close()
-			return nil
-		}
-		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("open %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 // connect makes the transport end of a connection to portal at
