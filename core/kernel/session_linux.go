@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 )
 
 // ErrFatal is wrapped by failures no retry of the login can mend: a
@@ -49,6 +50,7 @@ func Open(transport string) (*Initiator, error) {
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
+	trace.Mark("netlink open")
 	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second}, nil
 }
 
@@ -175,6 +177,7 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		ep.Disconnect()
 		return nil, Fatal(err)
 	}
+	trace.Mark("session created")
 	cid := uint32(0)
 	undo := func() {
 		ep.Disconnect() // a kernel endpoint first, as iscsid does
@@ -193,6 +196,7 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		cancel()
 		return nil, Fatal(err)
 	}
+	trace.Mark("connection created")
 	if err := k.loginOn(ctx, ep, l, at, persistent, sid, cid, true); err != nil {
 		undo()
 		return nil, err
@@ -225,6 +229,7 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 	if err := k.nl.BindEndpoint(ctx, sid, cid, ep, true); err != nil {
 		return err
 	}
+	trace.Mark("connection bound")
 	if first {
 		host, port, err := net.SplitHostPort(persistent)
 		if err != nil {
@@ -238,6 +243,7 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 		if err := k.setParams(ctx, sid, cid, ps); err != nil {
 			return Fatal(err)
 		}
+		trace.Mark("identity params set")
 	}
 	cfg := l.Config
 	cfg.Portal = at
@@ -254,7 +260,12 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
 		return Fatal(err)
 	}
-	return k.nl.StartConn(ctx, k.handle, sid, cid)
+	trace.Mark("negotiated params set")
+	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
+		return err
+	}
+	trace.Mark("connection started")
+	return nil
 }
 
 // Reopen logs in again on the kernel's session sid after its connection
@@ -344,6 +355,7 @@ type transport struct {
 	handle   uint64
 	sid, cid uint32
 	itt      uint32
+	answers  int // login PDUs answered, for the trace
 }
 
 func (t *transport) WritePDU(ctx context.Context, p *core.PDU) error {
@@ -360,6 +372,8 @@ func (t *transport) ReadPDU(ctx context.Context) (*core.PDU, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.answers++
+	trace.MarkN("login PDU answered", t.answers)
 	p := &core.PDU{AHS: append([]byte(nil), hdr[core.BHSLen:]...), Data: append([]byte(nil), data...)}
 	copy(p.BHS[:], hdr)
 	// libiscsi sends our login PDU under a task tag of its own and hands
@@ -390,6 +404,9 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 	ep, err := k.nl.Connect(ctx, k.tr, host, addr, port)
 	if errors.Is(err, ErrHBALogin) {
 		return nil, Fatal(err)
+	}
+	if err == nil {
+		trace.Mark("connected") // TCP, or the kernel's endpoint
 	}
 	return ep, err
 }
