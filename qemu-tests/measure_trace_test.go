@@ -1,0 +1,221 @@
+package qemutests
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tracePhase is one span of a login as the trace shows it: from one step
+// to another, per tool. A tool that has no such span has "" for both.
+type tracePhase struct {
+	name        string
+	ours, floor [2]string
+}
+
+// Step names the phases use besides the trace's own: the guest script's
+// marks before and after the tool, and the last login PDU's answer.
+const (
+	stepExec    = "<exec>"
+	stepBlock   = "<block device>"
+	stepLastPDU = "<last login PDU>"
+)
+
+// tracePhases cover a login from the script's exec of the tool to the
+// script seeing the block device, without gaps, for both tools: the floor
+// logs in over its socket before it makes the kernel's session, ours
+// makes the session first and logs in through the kernel.
+var tracePhases = []tracePhase{
+	{name: "fork and exec (busybox timeout, sh, the tool)", ours: [2]string{stepExec, "process start"}, floor: [2]string{stepExec, "process start"}},
+	{name: "Go runtime start and package inits", ours: [2]string{"process start", "main entered"}, floor: [2]string{"process start", "main entered"}},
+	{name: "flags, plan, transport lookup, netlink", ours: [2]string{"main entered", "netlink open"}, floor: [2]string{"main entered", "netlink open"}},
+	{name: "TCP connect", ours: [2]string{"netlink open", "connected"}, floor: [2]string{"netlink open", "connected"}},
+	{name: "CREATE_SESSION, CREATE_CONN, BIND_CONN", ours: [2]string{"connected", "connection bound"}, floor: [2]string{stepLastPDU, "connection bound"}},
+	{name: "identity and timer params (iscsid's adoption)", ours: [2]string{"connection bound", "identity params set"}},
+	{name: "login round trips", ours: [2]string{"identity params set", stepLastPDU}, floor: [2]string{"connected", stepLastPDU}},
+	{name: "negotiated params, START_CONN", ours: [2]string{stepLastPDU, "connection started"}, floor: [2]string{"connection bound", "connection started"}},
+	{name: "scan of the LUN until its node opens", ours: [2]string{"connection started", "disk node present"}, floor: [2]string{"connection started", "disk node present"}},
+	{name: "after the disk (other LUNs, records) to exit", ours: [2]string{"disk node present", "exit"}, floor: [2]string{"disk node present", "exit"}},
+	{name: "exit until the script sees the block device", ours: [2]string{"exit", stepBlock}, floor: [2]string{"exit", stepBlock}},
+}
+
+// traceTimes returns a boot's trace steps with the guest script's marks
+// and the last login PDU's answer under their names above.
+func traceTimes(vm *VM) (map[string]time.Duration, error) {
+	at, order := traceOf(consoleText(vm))
+	exec, ok1 := vm.Mark(StepLoginExec)
+	blk, ok2 := vm.Mark(StepBlockDev)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("%s: no login marks:\n%s", vm.Name, FormatMarks(vm.Marks()))
+	}
+	at[stepExec], at[stepBlock] = exec.Uptime, blk.Uptime
+	for _, s := range order {
+		if strings.HasPrefix(s, "login PDU answered ") {
+			at[stepLastPDU] = at[s]
+		}
+	}
+	return at, nil
+}
+
+// phaseTimes splits a boot's login into tracePhases for tool ("ours" or
+// "floor"); a missing step is an error.
+func phaseTimes(tool string, at map[string]time.Duration) ([]time.Duration, error) {
+	out := make([]time.Duration, len(tracePhases))
+	for i, p := range tracePhases {
+		span := p.ours
+		if tool == "floor" {
+			span = p.floor
+		}
+		if span[0] == "" {
+			continue
+		}
+		a, ok1 := at[span[0]]
+		b, ok2 := at[span[1]]
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s: phase %q: no step %q or %q in the trace", tool, p.name, span[0], span[1])
+		}
+		out[i] = b - a
+	}
+	return out, nil
+}
+
+// floorGuest logs in with the floor program (qemu-tests/internal/floor)
+// to LUN 1, tracing its steps.
+func floorGuest(bin string, port int) Guest {
+	return Guest{
+		Login:    fmt.Sprintf("ISCSIBOOT_TRACE=1 floor %s %s %s:%d 1", InitiatorIQN, TargetIQN, HostAddr, port),
+		Binaries: map[string]string{"/sbin/floor": bin},
+	}
+}
+
+// TestFloor boots the floor program: it reaches the root disk, and its
+// trace, as BenchmarkTrace reads it, covers every phase of its login.
+func TestFloor(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	h := New(t)
+	bin := h.GoBinary(ctx, "./qemu-tests/internal/floor")
+	disk := h.RootDisk(ctx)
+	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
+	vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, floorGuest(bin, srv.Port))})
+	vm.Expect(ctx, disk.Marker)
+	vm.Wait(ctx)
+	at, err := traceTimes(vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := phaseTimes("floor", at)
+	if err != nil {
+		t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+	}
+	var sum time.Duration
+	for _, d := range ps {
+		if d < 0 {
+			t.Errorf("a phase of %v in %v: the steps came out of order", d, ps)
+		}
+		sum += d
+	}
+	if want := at[stepBlock] - at[stepExec]; sum != want {
+		t.Errorf("phases sum to %v, want exec -> block device %v", sum, want)
+	}
+	t.Logf("floor: exec -> block device %v, phases %v", sum, ps)
+}
+
+// BenchmarkTrace is issue 16's trace of the boot path: BENCH_N boots
+// each, one VM at a time, interleaved, of our drop-in with
+// ISCSIBOOT_TRACE=1, of the floor (the simplest client of the same kernel
+// interface, qemu-tests/internal/floor) and of Debian's iscsistart, on the
+// same kernel and target. BENCH_OUT/trace.txt gets each phase's median
+// in-guest time for ours and the floor and what ours spends above it,
+// exec -> block device for all three and the ratios; trace-raw.txt every
+// boot's trace.
+func BenchmarkTrace(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	h := New(b)
+	ours := h.GoBinary(ctx, "./cmd/iscsistart")
+	floor := h.GoBinary(ctx, "./qemu-tests/internal/floor")
+	disk := h.RootDisk(ctx)
+	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
+	og := OurGuest(ours, srv.Port, "")
+	og.Login = "ISCSIBOOT_TRACE=1 " + strings.SplitN(og.Login, ";", 2)[0]
+	dg := ReferenceGuest(srv.Port)
+	tools := []string{"ours", "floor", "debian"}
+	images := map[string]string{}
+	for name, g := range map[string]Guest{"ours": og, "floor": floorGuest(floor, srv.Port), "debian": dg} {
+		images[name] = h.Initramfs(ctx, g)
+	}
+	phases := map[string][][]time.Duration{} // tool -> phase -> boots
+	total := map[string][]time.Duration{}    // exec -> block device
+	disk0 := map[string][]time.Duration{}    // exec -> disk node present (trace)
+	var raw strings.Builder
+	for i := 0; i < b.N; i++ {
+		for _, name := range tools {
+			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("%s-%d", name, i), Initrd: images[name]})
+			vm.Expect(ctx, disk.Marker)
+			vm.Wait(ctx)
+			exec, ok1 := vm.Mark(StepLoginExec)
+			blk, ok2 := vm.Mark(StepBlockDev)
+			if !ok1 || !ok2 {
+				b.Fatalf("%s boot %d: marks missing:\n%s", name, i, FormatMarks(vm.Marks()))
+			}
+			total[name] = append(total[name], blk.Uptime-exec.Uptime)
+			fmt.Fprintf(&raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
+			if name == "debian" {
+				continue
+			}
+			at, err := traceTimes(vm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ps, err := phaseTimes(name, at)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if phases[name] == nil {
+				phases[name] = make([][]time.Duration, len(tracePhases))
+			}
+			for j, d := range ps {
+				phases[name][j] = append(phases[name][j], d)
+			}
+			disk0[name] = append(disk0[name], at["disk node present"]-at[stepExec])
+			for _, l := range strings.Split(consoleText(vm), "\n") {
+				if strings.Contains(l, "iscsiboot-trace[") {
+					fmt.Fprintf(&raw, "  %s\n", strings.TrimSpace(l))
+				}
+			}
+		}
+	}
+
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var tab strings.Builder
+	fmt.Fprintf(&tab, "where the login's time goes (medians of %d boots each, in-guest CLOCK_MONOTONIC, ms; process start to 10 ms)\n", b.N)
+	fmt.Fprintf(&tab, "%-48s %9s %9s %9s\n", "phase", "ours", "floor", "above")
+	var sumO, sumF float64
+	for j, p := range tracePhases {
+		o, f := ms(median(phases["ours"][j])), ms(median(phases["floor"][j]))
+		sumO, sumF = sumO+o, sumF+f
+		fmt.Fprintf(&tab, "%-48s %9.1f %9.1f %+9.1f\n", p.name, o, f, o-f)
+	}
+	fmt.Fprintf(&tab, "%-48s %9.1f %9.1f %+9.1f\n", "sum of the medians", sumO, sumF, sumO-sumF)
+	fmt.Fprintln(&tab)
+	to, tf, td := median(total["ours"]), median(total["floor"]), median(total["debian"])
+	fmt.Fprintf(&tab, "%-48s %9.3fs\n", "ours: exec -> root disk node opens (trace)", median(disk0["ours"]).Seconds())
+	fmt.Fprintf(&tab, "%-48s %9.3fs\n", "floor: exec -> root disk node opens (trace)", median(disk0["floor"]).Seconds())
+	fmt.Fprintf(&tab, "%-48s %9.3fs %9.3fs %9.3fs\n", "exec -> block device (script): ours, floor, iscsistart", to.Seconds(), tf.Seconds(), td.Seconds())
+	fmt.Fprintf(&tab, "%-48s %9.2f   (goal <= 0.2)\n", "ratio ours / iscsistart", to.Seconds()/td.Seconds())
+	fmt.Fprintf(&tab, "%-48s %9.2f   (goal <= 1.5)\n", "ratio ours / floor", to.Seconds()/tf.Seconds())
+	fmt.Fprintf(&tab, "%-48s %9.2f\n", "ratio floor / iscsistart", tf.Seconds()/td.Seconds())
+	b.Logf("\n%s", tab.String())
+	if out := os.Getenv("BENCH_OUT"); out != "" {
+		os.MkdirAll(out, 0o755)
+		os.WriteFile(filepath.Join(out, "trace.txt"), []byte(tab.String()), 0o644)
+		os.WriteFile(filepath.Join(out, "trace-raw.txt"), []byte(raw.String()), 0o644)
+	}
+	b.ReportMetric(to.Seconds()/td.Seconds(), "ours/iscsistart")
+	b.ReportMetric(to.Seconds()/tf.Seconds(), "ours/floor")
+}
