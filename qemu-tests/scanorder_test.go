@@ -27,7 +27,7 @@ echo "` + RootMarker + `$PRETTY_NAME"
 `
 
 // traceSteps are the trace lines of a login, in the order they must come.
-var traceSteps = []string{"main entered", "netlink open", "connected", "session created", "connection created",
+var traceSteps = []string{"main entered", "netlink open", "connecting", "connected", "session created", "connection created",
 	"connection bound", "identity params set", "login PDU answered 1", "negotiated params set", "connection started",
 	"scan request", "disk node present", "other LUNs scanned"}
 

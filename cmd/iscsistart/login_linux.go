@@ -11,6 +11,7 @@ import (
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 )
 
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
@@ -50,6 +51,7 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 }
 
 func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer) error {
+	trace.Mark("plan ready")
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return err

@@ -401,6 +401,7 @@ func (k *Initiator) connect(ctx context.Context, netdev, at string) (*Endpoint, 
 			return nil, Fatal(err)
 		}
 	}
+	trace.Mark("connecting")
 	ep, err := k.nl.Connect(ctx, k.tr, host, addr, port)
 	if errors.Is(err, ErrHBALogin) {
 		return nil, Fatal(err)

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 	defer nl.Close()
 	trace.Mark("netlink open")
 
+	trace.Mark("connecting")
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "tcp", portal)
 	if err != nil {
