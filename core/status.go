@@ -39,7 +39,7 @@ var statusText = table[uint16, string]{
 // StatusText decodes a login status class and detail (RFC 7143, Section
 // 11.13.5).
 func StatusText(class, detail uint8) string {
-	if s, ok := statusText.get(uint16(class)<<8|uint16(detail)); ok {
+	if s, ok := statusText.get(uint16(class)<<8 | uint16(detail)); ok {
 		return s
 	}
 	switch class {
