@@ -41,7 +41,10 @@ var tracePhases = []tracePhase{
 	{name: "login round trips", ours: [2]string{"identity params set", stepLastPDU}, floor: [2]string{"connected", stepLastPDU}},
 	{name: "negotiated params, START_CONN", ours: [2]string{stepLastPDU, "connection started"}, floor: [2]string{"connection bound", "connection started"}},
 	{name: "scan of the LUN until its node opens", ours: [2]string{"connection started", "disk node present"}, floor: [2]string{"connection started", "disk node present"}},
-	{name: "after the disk (other LUNs, records) to exit", ours: [2]string{"disk node present", "exit"}, floor: [2]string{"disk node present", "exit"}},
+	{name: "scan of the other LUNs", ours: [2]string{"disk node present", "other LUNs scanned"}},
+	{name: "end of the run (other paths, its log)", ours: [2]string{"other LUNs scanned", "logins done"}},
+	{name: "session lines, node records for iscsid", ours: [2]string{"logins done", "records left"}},
+	{name: "to exit", ours: [2]string{"records left", "exit"}, floor: [2]string{"disk node present", "exit"}},
 	{name: "exit until the script sees the block device", ours: [2]string{"exit", stepBlock}, floor: [2]string{"exit", stepBlock}},
 }
 

@@ -62,6 +62,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 		deadline = boot.DefaultDeadline
 	}
 	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stderr, Require: o.require})
+	trace.Mark("logins done")
 	for _, s := range sessions {
 		state := "logged in"
 		if s.Already {
@@ -81,6 +82,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 	} else if n > 0 {
 		fmt.Fprintf(stderr, "iscsistart: node records: %d left in /%s for the root's iscsid\n", n, handoff.RunNodeDB)
 	}
+	trace.Mark("records left")
 	var maps boot.Maps
 	if o.multipath && len(sessions) > 0 {
 		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stderr, "iscsistart: "+f+"\n", a...) })
