@@ -40,7 +40,7 @@ var tracePhases = []tracePhase{
 	{name: "identity and timer params (iscsid's adoption)", ours: [2]string{"connection bound", "identity params set"}},
 	{name: "login round trips", ours: [2]string{"identity params set", stepLastPDU}, floor: [2]string{"connected", stepLastPDU}},
 	{name: "negotiated params, START_CONN", ours: [2]string{stepLastPDU, "connection started"}, floor: [2]string{"connection bound", "connection started"}},
-	{name: "scan of the LUN until its node opens", ours: [2]string{"connection started", "disk node present"}, floor: [2]string{"connection started", "disk node present"}},
+	{name: "scan of the target until its disk opens", ours: [2]string{"connection started", "disk node present"}, floor: [2]string{"connection started", "disk node present"}},
 	{name: "scan of the other LUNs", ours: [2]string{"disk node present", "other LUNs scanned"}},
 	{name: "end of the run (other paths, its log)", ours: [2]string{"other LUNs scanned", "logins done"}},
 	{name: "session lines, node records for iscsid", ours: [2]string{"logins done", "records left"}},
@@ -88,11 +88,12 @@ func phaseTimes(tool string, at map[string]time.Duration) ([]time.Duration, erro
 	return out, nil
 }
 
-// floorGuest logs in with the floor program (qemu-tests/internal/floor)
-// to LUN 1, tracing its steps.
+// floorGuest logs in with the floor program (qemu-tests/internal/floor),
+// tracing its steps: the target's first disk, as ours and open-iscsi's
+// iscsistart take it from the same flags.
 func floorGuest(bin string, port int) Guest {
 	return Guest{
-		Login:    fmt.Sprintf("ISCSIBOOT_TRACE=1 floor %s %s %s:%d 1", InitiatorIQN, TargetIQN, HostAddr, port),
+		Login:    fmt.Sprintf("ISCSIBOOT_TRACE=1 floor %s %s %s:%d", InitiatorIQN, TargetIQN, HostAddr, port),
 		Binaries: map[string]string{"/sbin/floor": bin},
 	}
 }

@@ -38,14 +38,10 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
-	if len(args) != 4 {
-		return errors.New("usage: floor INITIATOR TARGET ADDRESS:PORT LUN")
+	if len(args) != 3 {
+		return errors.New("usage: floor INITIATOR TARGET ADDRESS:PORT")
 	}
 	initiator, target, portal := args[0], args[1], args[2]
-	lun, err := strconv.ParseUint(args[3], 10, 16)
-	if err != nil {
-		return fmt.Errorf("LUN %q: %w", args[3], err)
-	}
 	sys := kernel.Sysfs{Root: "/"}
 	handle, err := sys.TransportHandle("tcp")
 	if err != nil {
@@ -102,10 +98,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	trace.Mark("connection started")
 	trace.Mark("scan request")
-	if err := sys.ScanLUN(int(host), lun); err != nil {
+	if err := sys.ScanAll(int(host)); err != nil {
 		return err
 	}
-	dev, err := sys.WaitBlockDevice(ctx, int(host), lun, false)
+	dev, err := sys.WaitBlockDevice(ctx, int(host), 0, true)
 	if err != nil {
 		return err
 	}
