@@ -41,8 +41,7 @@ var tracePhases = []tracePhase{
 	{name: "login round trips", ours: [2]string{"identity params set", stepLastPDU}, floor: [2]string{"connected", stepLastPDU}},
 	{name: "negotiated params, START_CONN", ours: [2]string{stepLastPDU, "connection started"}, floor: [2]string{"connection bound", "connection started"}},
 	{name: "scan of the target until its disk opens", ours: [2]string{"connection started", "disk node present"}, floor: [2]string{"connection started", "disk node present"}},
-	{name: "scan of the other LUNs", ours: [2]string{"disk node present", "other LUNs scanned"}},
-	{name: "end of the run (other paths, its log)", ours: [2]string{"other LUNs scanned", "logins done"}},
+	{name: "the run's end (other LUNs of a named one)", ours: [2]string{"disk node present", "logins done"}},
 	{name: "session lines, node records for iscsid", ours: [2]string{"logins done", "records left"}},
 	{name: "to exit", ours: [2]string{"records left", "exit"}, floor: [2]string{"disk node present", "exit"}},
 	{name: "exit until the script sees the block device", ours: [2]string{"exit", stepBlock}, floor: [2]string{"exit", stepBlock}},
@@ -98,37 +97,53 @@ func floorGuest(bin string, port int) Guest {
 	}
 }
 
-// TestFloor boots the floor program: it reaches the root disk, and its
-// trace, as BenchmarkTrace reads it, covers every phase of its login.
-func TestFloor(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	h := New(t)
-	bin := h.GoBinary(ctx, "./qemu-tests/internal/floor")
-	disk := h.RootDisk(ctx)
-	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
-	vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, floorGuest(bin, srv.Port))})
-	vm.Expect(ctx, disk.Marker)
-	vm.Wait(ctx)
-	at, err := traceTimes(vm)
-	if err != nil {
-		t.Fatal(err)
+// tracedGuests are the guests BenchmarkTrace times: our drop-in from
+// iscsistart's flags with the trace on, and the floor.
+func tracedGuests(ours, floor string, port int) map[string]Guest {
+	og := OurGuest(ours, port, "")
+	og.Login = "ISCSIBOOT_TRACE=1 " + strings.SplitN(og.Login, ";", 2)[0]
+	return map[string]Guest{"ours": og, "floor": floorGuest(floor, port)}
+}
+
+// TestTracePhases boots the floor program and our drop-in as
+// BenchmarkTrace does: both reach the root disk, and each one's trace
+// covers every phase of its login, in order, without a gap.
+func TestTracePhases(t *testing.T) {
+	for _, tool := range []string{"floor", "ours"} {
+		t.Run(tool, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			h := New(t)
+			bins := map[string]string{"ours": "", "floor": ""}
+			bins[tool] = h.GoBinary(ctx, map[string]string{"ours": "./cmd/iscsistart", "floor": "./qemu-tests/internal/floor"}[tool])
+			disk := h.RootDisk(ctx)
+			srv := h.Target(ctx, 1, TargetIQN, disk.Path)
+			g := tracedGuests(bins["ours"], bins["floor"], srv.Port)[tool]
+			vm := h.Boot(ctx, BootOptions{Initrd: h.Initramfs(ctx, g)})
+			vm.Expect(ctx, disk.Marker)
+			vm.Wait(ctx)
+			at, err := traceTimes(vm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, err := phaseTimes(tool, at)
+			if err != nil {
+				t.Fatalf("%v; console:\n%s", err, consoleText(vm))
+			}
+			var sum time.Duration
+			for _, d := range ps {
+				if d < 0 {
+					t.Errorf("a phase of %v in %v: the steps came out of order", d, ps)
+				}
+				sum += d
+			}
+			if want := at[stepBlock] - at[stepExec]; sum != want {
+				t.Errorf("phases sum to %v, want exec -> block device %v", sum, want)
+			}
+			t.Logf("%s: exec -> block device %v, phases %v", tool, sum, ps)
+		})
 	}
-	ps, err := phaseTimes("floor", at)
-	if err != nil {
-		t.Fatalf("%v; console:\n%s", err, consoleText(vm))
-	}
-	var sum time.Duration
-	for _, d := range ps {
-		if d < 0 {
-			t.Errorf("a phase of %v in %v: the steps came out of order", d, ps)
-		}
-		sum += d
-	}
-	if want := at[stepBlock] - at[stepExec]; sum != want {
-		t.Errorf("phases sum to %v, want exec -> block device %v", sum, want)
-	}
-	t.Logf("floor: exec -> block device %v, phases %v", sum, ps)
 }
 
 // BenchmarkTrace is issue 16's trace of the boot path: BENCH_N boots
@@ -147,12 +162,12 @@ func BenchmarkTrace(b *testing.B) {
 	floor := h.GoBinary(ctx, "./qemu-tests/internal/floor")
 	disk := h.RootDisk(ctx)
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
-	og := OurGuest(ours, srv.Port, "")
-	og.Login = "ISCSIBOOT_TRACE=1 " + strings.SplitN(og.Login, ";", 2)[0]
-	dg := ReferenceGuest(srv.Port)
+	guests := tracedGuests(ours, floor, srv.Port)
+	guests["debian"] = ReferenceGuest(srv.Port)
+	og := guests["ours"]
 	tools := []string{"ours", "floor", "debian"}
 	images := map[string]string{}
-	for name, g := range map[string]Guest{"ours": og, "floor": floorGuest(floor, srv.Port), "debian": dg} {
+	for name, g := range guests {
 		images[name] = h.Initramfs(ctx, g)
 	}
 	phases := map[string][][]time.Duration{} // tool -> phase -> boots
