@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,11 +90,18 @@ func TestStart(t *testing.T) {
 	MarkN("login PDU", 1)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	var steps []string
+	var last float64
 	for _, l := range lines {
-		_, step, ok := strings.Cut(l, "] ")
-		if !strings.HasPrefix(l, prefix) || !ok {
-			t.Fatalf("line %q is not %s<time>] <step>", l, prefix)
+		at, step, ok := strings.Cut(strings.TrimPrefix(l, prefix), "] ")
+		sec, err := strconv.ParseFloat(at, 64)
+		if !strings.HasPrefix(l, prefix) || !ok || err != nil {
+			t.Fatalf("line %q is not %s<seconds>] <step>", l, prefix)
 		}
+		// The process started before main, to the clock tick.
+		if sec < last {
+			t.Errorf("%q at %.6f, before the step above it at %.6f", step, sec, last)
+		}
+		last = sec
 		steps = append(steps, step)
 	}
 	want := []string{"main entered", "login PDU 1"}
