@@ -16,10 +16,6 @@ import (
 // plan's target and portal become one kernel.Login.
 type Kernel struct {
 	*kernel.Initiator
-	// ScanAll scans every LUN of a target after its login, as open-iscsi
-	// does, rather than the boot LUN alone; the wait is still for the
-	// boot LUN.
-	ScanAll bool
 }
 
 // OpenKernel opens the kernel transport named transport ("tcp").
@@ -73,7 +69,6 @@ func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal
 	if err != nil {
 		return nil, err
 	}
-	l.ScanAll = k.ScanAll
 	ks, err := k.Initiator.Login(ctx, l)
 	if err != nil {
 		return nil, err
@@ -106,10 +101,10 @@ func KernelLogin(p *plan.Plan, t *plan.Target, portal plan.Portal) (*kernel.Logi
 	return &kernel.Login{
 		Portal: portal.String(), Config: cfg, Params: identityParams(p, t),
 		CmdsMax: uint16(cmdsMax), QueueDepth: uint16(depth),
-		// A LUN the plan names is probed alone; LUN 0 is what the flags
-		// and an empty netroot field leave, where iscsistart scans the
-		// whole target and takes its first disk (tgt's LUN 0 is a
-		// controller).
+		// A LUN the plan names is probed first and the others after its
+		// disk is there; LUN 0 is what the flags and an empty netroot
+		// field leave, where iscsistart scans the whole target and takes
+		// its first disk (tgt's LUN 0 is a controller).
 		LUN: t.LUN, AnyLUN: t.LUN == 0,
 		NoScan:  p.ParamValue("node.session.scan") == "manual",
 		Iface:   t.Iface,

@@ -20,7 +20,7 @@ const ISERDefaultTargetRecv = "8192"
 // MaxRecvDataSegmentLength becomes InitiatorRecvDataSegmentLength.
 func ISEROffers(offers []KV) []KV {
 	out := make([]KV, 0, len(offers)+3)
-	recv := keyDefs["InitiatorRecvDataSegmentLength"].def
+	recv := keyDefs.at("InitiatorRecvDataSegmentLength").def
 	for _, kv := range offers {
 		switch kv.Key {
 		case "HeaderDigest", "DataDigest":
@@ -61,7 +61,7 @@ func checkRDMA(offers []KV, p Params) error {
 // as open-iscsi takes them (RFC 7145, Sections 6.3.5 and 6.3.6).
 func (n *negotiator) iserLengths(p *Params) {
 	length := func(key string) uint32 {
-		v, _ := parseNumber(keyDefs[key].def)
+		v, _ := parseNumber(keyDefs.at(key).def)
 		for _, kv := range n.offers {
 			if kv.Key == key {
 				v, _ = parseNumber(kv.Value)

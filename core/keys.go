@@ -30,40 +30,40 @@ type keyDef struct {
 	security bool   // may appear in the security stage only
 }
 
-var keyDefs = map[string]keyDef{
-	"HeaderDigest":             {kind: kindList, def: "None"},                                  // 13.1
-	"DataDigest":               {kind: kindList, def: "None"},                                  // 13.1
-	"MaxConnections":           {kind: kindMin, min: 1, max: 65535, def: "1", leading: true},   // 13.2
-	"InitialR2T":               {kind: kindOr, def: "Yes", leading: true},                      // 13.10
-	"ImmediateData":            {kind: kindAnd, def: "Yes", leading: true},                     // 13.11
-	"MaxRecvDataSegmentLength": {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"}, // 13.12
-	"MaxBurstLength":           {kind: kindMin, min: 512, max: 1<<24 - 1, def: "262144", leading: true},
-	"FirstBurstLength":         {kind: kindMin, min: 512, max: 1<<24 - 1, def: "65536", leading: true},
-	"DefaultTime2Wait":         {kind: kindMax, min: 0, max: 3600, def: "2", leading: true},  // 13.15
-	"DefaultTime2Retain":       {kind: kindMin, min: 0, max: 3600, def: "20", leading: true}, // 13.16
-	"MaxOutstandingR2T":        {kind: kindMin, min: 1, max: 65535, def: "1", leading: true}, // 13.17
-	"DataPDUInOrder":           {kind: kindOr, def: "Yes", leading: true},                    // 13.18
-	"DataSequenceInOrder":      {kind: kindOr, def: "Yes", leading: true},                    // 13.19
-	"ErrorRecoveryLevel":       {kind: kindMin, min: 0, max: 2, def: "0", leading: true},     // 13.20
-	"iSCSIProtocolLevel":       {kind: kindMin, min: 0, max: 31, def: "0", leading: true},    // RFC 7144, 2.1
-	"TaskReporting":            {kind: kindList, def: "RFC3720", leading: true},              // 13.23
-	"IFMarker":                 {kind: kindAnd, def: "No"},                                   // RFC 3720, A.3.1
-	"OFMarker":                 {kind: kindAnd, def: "No"},                                   // RFC 3720, A.3.1
-	"SessionType":              {kind: kindDeclarative, def: "Normal", leading: true},        // 13.21
-	"InitiatorName":            {kind: kindDeclarative},                                      // 13.5
-	"TargetName":               {kind: kindDeclarative},                                      // 13.4
-	"InitiatorAlias":           {kind: kindDeclarative},                                      // 13.6
-	"TargetAlias":              {kind: kindDeclarative},                                      // 13.7
-	"TargetAddress":            {kind: kindDeclarative},                                      // 13.8
-	"TargetPortalGroupTag":     {kind: kindDeclarative, min: 0, max: 65535},                  // 13.9
-	"AuthMethod":               {kind: kindList, def: "None", security: true},                // 12.1
-	"SendTargets":              {kind: kindDeclarative},                                      // 13.3
+var keyDefs = table[string, keyDef]{
+	{"HeaderDigest", keyDef{kind: kindList, def: "None"}},                                              // 13.1
+	{"DataDigest", keyDef{kind: kindList, def: "None"}},                                                // 13.1
+	{"MaxConnections", keyDef{kind: kindMin, min: 1, max: 65535, def: "1", leading: true}},             // 13.2
+	{"InitialR2T", keyDef{kind: kindOr, def: "Yes", leading: true}},                                    // 13.10
+	{"ImmediateData", keyDef{kind: kindAnd, def: "Yes", leading: true}},                                // 13.11
+	{"MaxRecvDataSegmentLength", keyDef{kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"}}, // 13.12
+	{"MaxBurstLength", keyDef{kind: kindMin, min: 512, max: 1<<24 - 1, def: "262144", leading: true}},
+	{"FirstBurstLength", keyDef{kind: kindMin, min: 512, max: 1<<24 - 1, def: "65536", leading: true}},
+	{"DefaultTime2Wait", keyDef{kind: kindMax, min: 0, max: 3600, def: "2", leading: true}},    // 13.15
+	{"DefaultTime2Retain", keyDef{kind: kindMin, min: 0, max: 3600, def: "20", leading: true}}, // 13.16
+	{"MaxOutstandingR2T", keyDef{kind: kindMin, min: 1, max: 65535, def: "1", leading: true}},  // 13.17
+	{"DataPDUInOrder", keyDef{kind: kindOr, def: "Yes", leading: true}},                        // 13.18
+	{"DataSequenceInOrder", keyDef{kind: kindOr, def: "Yes", leading: true}},                   // 13.19
+	{"ErrorRecoveryLevel", keyDef{kind: kindMin, min: 0, max: 2, def: "0", leading: true}},     // 13.20
+	{"iSCSIProtocolLevel", keyDef{kind: kindMin, min: 0, max: 31, def: "0", leading: true}},    // RFC 7144, 2.1
+	{"TaskReporting", keyDef{kind: kindList, def: "RFC3720", leading: true}},                   // 13.23
+	{"IFMarker", keyDef{kind: kindAnd, def: "No"}},                                             // RFC 3720, A.3.1
+	{"OFMarker", keyDef{kind: kindAnd, def: "No"}},                                             // RFC 3720, A.3.1
+	{"SessionType", keyDef{kind: kindDeclarative, def: "Normal", leading: true}},               // 13.21
+	{"InitiatorName", keyDef{kind: kindDeclarative}},                                           // 13.5
+	{"TargetName", keyDef{kind: kindDeclarative}},                                              // 13.4
+	{"InitiatorAlias", keyDef{kind: kindDeclarative}},                                          // 13.6
+	{"TargetAlias", keyDef{kind: kindDeclarative}},                                             // 13.7
+	{"TargetAddress", keyDef{kind: kindDeclarative}},                                           // 13.8
+	{"TargetPortalGroupTag", keyDef{kind: kindDeclarative, min: 0, max: 65535}},                // 13.9
+	{"AuthMethod", keyDef{kind: kindList, def: "None", security: true}},                        // 12.1
+	{"SendTargets", keyDef{kind: kindDeclarative}},                                             // 13.3
 	// iSER (RFC 7145, Section 6.3): RDMAExtensions=Yes makes the
 	// connection an iSER one, where two declarations replace
 	// MaxRecvDataSegmentLength.
-	"RDMAExtensions":                 {kind: kindAnd, def: "No", leading: true},
-	"InitiatorRecvDataSegmentLength": {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"},
-	"TargetRecvDataSegmentLength":    {kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"},
+	{"RDMAExtensions", keyDef{kind: kindAnd, def: "No", leading: true}},
+	{"InitiatorRecvDataSegmentLength", keyDef{kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"}},
+	{"TargetRecvDataSegmentLength", keyDef{kind: kindDeclarative, min: 512, max: 1<<24 - 1, def: "8192"}},
 }
 
 // Special values any key may be answered with (RFC 7143, Section 6.2).
@@ -110,7 +110,7 @@ func checkValue(key, value string) error {
 
 // valueRule is checkValue's reason alone: what the key allows.
 func valueRule(key, value string) error {
-	def, ok := keyDefs[key]
+	def, ok := keyDefs.get(key)
 	if !ok {
 		return nil
 	}
@@ -131,23 +131,23 @@ func valueRule(key, value string) error {
 	return nil
 }
 
-// RecordKeys maps open-iscsi's node record names (what `iscsistart -P` and
+// recordKeys maps open-iscsi's node record names (what `iscsistart -P` and
 // `rd.iscsi.param` take, see open-iscsi's README) to iSCSI keys.
-var RecordKeys = map[string]string{
-	"node.session.iscsi.InitialR2T":               "InitialR2T",
-	"node.session.iscsi.ImmediateData":            "ImmediateData",
-	"node.session.iscsi.FirstBurstLength":         "FirstBurstLength",
-	"node.session.iscsi.MaxBurstLength":           "MaxBurstLength",
-	"node.session.iscsi.DefaultTime2Wait":         "DefaultTime2Wait",
-	"node.session.iscsi.DefaultTime2Retain":       "DefaultTime2Retain",
-	"node.session.iscsi.MaxConnections":           "MaxConnections",
-	"node.session.iscsi.MaxOutstandingR2T":        "MaxOutstandingR2T",
-	"node.session.iscsi.ERL":                      "ErrorRecoveryLevel",
-	"node.conn[0].iscsi.HeaderDigest":             "HeaderDigest",
-	"node.conn[0].iscsi.DataDigest":               "DataDigest",
-	"node.conn[0].iscsi.MaxRecvDataSegmentLength": "MaxRecvDataSegmentLength",
-	"node.conn[0].iscsi.IFMarker":                 "IFMarker",
-	"node.conn[0].iscsi.OFMarker":                 "OFMarker",
+var recordKeys = table[string, string]{
+	{"node.session.iscsi.InitialR2T", "InitialR2T"},
+	{"node.session.iscsi.ImmediateData", "ImmediateData"},
+	{"node.session.iscsi.FirstBurstLength", "FirstBurstLength"},
+	{"node.session.iscsi.MaxBurstLength", "MaxBurstLength"},
+	{"node.session.iscsi.DefaultTime2Wait", "DefaultTime2Wait"},
+	{"node.session.iscsi.DefaultTime2Retain", "DefaultTime2Retain"},
+	{"node.session.iscsi.MaxConnections", "MaxConnections"},
+	{"node.session.iscsi.MaxOutstandingR2T", "MaxOutstandingR2T"},
+	{"node.session.iscsi.ERL", "ErrorRecoveryLevel"},
+	{"node.conn[0].iscsi.HeaderDigest", "HeaderDigest"},
+	{"node.conn[0].iscsi.DataDigest", "DataDigest"},
+	{"node.conn[0].iscsi.MaxRecvDataSegmentLength", "MaxRecvDataSegmentLength"},
+	{"node.conn[0].iscsi.IFMarker", "IFMarker"},
+	{"node.conn[0].iscsi.OFMarker", "OFMarker"},
 }
 
 // digestList turns open-iscsi's digest setting into the list we offer:
@@ -163,11 +163,11 @@ func digestList(v string) (string, error) {
 }
 
 // CheckRecordValue checks the value of an open-iscsi record name that
-// maps to an iSCSI key (RecordKeys) with the rules the login applies to
+// maps to an iSCSI key (recordKeys) with the rules the login applies to
 // it, so that a bad -P or rd.iscsi.param value is refused before anything
 // is touched rather than at the login. The error says what is allowed.
 func CheckRecordValue(name, value string) error {
-	key, ok := RecordKeys[name]
+	key, ok := recordKeys.get(name)
 	if !ok {
 		return fmt.Errorf("%s: not the record name of an iSCSI key", name)
 	}

@@ -425,16 +425,16 @@ type Reject struct {
 	Data     []byte // the header of the rejected PDU (11.17.3)
 }
 
-var rejectReasons = map[uint8]string{
-	0x02: "data (payload) digest error", 0x03: "SNACK reject", 0x04: "protocol error",
-	0x05: "command not supported", 0x06: "immediate command reject", 0x07: "task in progress",
-	0x08: "invalid data ack", 0x09: "invalid PDU field", 0x0a: "long operation reject",
-	0x0b: "deprecated (negotiation reset)", 0x0c: "waiting for logout",
+var rejectReasons = table[uint8, string]{
+	{0x02, "data (payload) digest error"}, {0x03, "SNACK reject"}, {0x04, "protocol error"},
+	{0x05, "command not supported"}, {0x06, "immediate command reject"}, {0x07, "task in progress"},
+	{0x08, "invalid data ack"}, {0x09, "invalid PDU field"}, {0x0a, "long operation reject"},
+	{0x0b, "deprecated (negotiation reset)"}, {0x0c, "waiting for logout"},
 }
 
 // ReasonText decodes Reason (RFC 7143, Section 11.17.1).
 func (m *Reject) ReasonText() string {
-	if s, ok := rejectReasons[m.Reason]; ok {
+	if s, ok := rejectReasons.get(m.Reason); ok {
 		return s
 	}
 	return fmt.Sprintf("reason 0x%02x", m.Reason)

@@ -122,9 +122,9 @@ func ApplyOverrides(offers []KV, overrides map[string]string) ([]KV, error) {
 	out := append([]KV(nil), offers...)
 	for name, value := range overrides {
 		key := name
-		if k, ok := RecordKeys[name]; ok {
+		if k, ok := recordKeys.get(name); ok {
 			key = k
-		} else if _, ok := keyDefs[name]; !ok {
+		} else if _, ok := keyDefs.get(name); !ok {
 			continue
 		}
 		v, err := overrideValue(key, value)
@@ -160,7 +160,7 @@ func newNegotiator(offers []KV) *negotiator {
 	for _, kv := range offers {
 		// A declaration (our MaxRecvDataSegmentLength) expects no
 		// answer; the target's own declaration of the key is its value.
-		if keyDefs[kv.Key].kind != kindDeclarative {
+		if keyDefs.at(kv.Key).kind != kindDeclarative {
 			n.pending[kv.Key] = kv.Value
 		}
 	}
@@ -201,7 +201,7 @@ func (n *negotiator) respond(kvs []KV) ([]KV, error) {
 // settle computes the outcome of our offer given the target's answer, and
 // returns "" when the key falls back to its default.
 func (n *negotiator) settle(key, offer, reply string) (string, error) {
-	def, known := keyDefs[key]
+	def, known := keyDefs.get(key)
 	switch reply {
 	case valReject, valIrrelevant, valNotUnderstood:
 		return "", nil
@@ -254,7 +254,7 @@ func (n *negotiator) settle(key, offer, reply string) (string, error) {
 
 // answer is our response to a key the target offered or declared first.
 func (n *negotiator) answer(key, value string) (string, error) {
-	def, known := keyDefs[key]
+	def, known := keyDefs.get(key)
 	if !known {
 		// Private (X-, X#) and unknown keys alike (RFC 7143, Section 6.2).
 		return valNotUnderstood, nil
@@ -342,7 +342,7 @@ func (n *negotiator) params() Params {
 		if v, ok := n.result[key]; ok {
 			return v
 		}
-		return keyDefs[key].def
+		return keyDefs.at(key).def
 	}
 	num := func(key string) uint32 {
 		v, _ := parseNumber(get(key))

@@ -39,18 +39,18 @@ const (
 	maxDataSegment        = 1<<24 - 1
 )
 
-var opNames = map[Opcode]string{
-	OpNOPOut: "NOP-Out", OpSCSICommand: "SCSI Command", OpTaskMgmtReq: "Task Management Request",
-	OpLoginReq: "Login Request", OpTextReq: "Text Request", OpSCSIDataOut: "SCSI Data-Out",
-	OpLogoutReq: "Logout Request", OpSNACKReq: "SNACK Request", OpNOPIn: "NOP-In",
-	OpSCSIResponse: "SCSI Response", OpTaskMgmtResp: "Task Management Response",
-	OpLoginResp: "Login Response", OpTextResp: "Text Response", OpSCSIDataIn: "SCSI Data-In",
-	OpLogoutResp: "Logout Response", OpR2T: "R2T", OpAsyncMessage: "Asynchronous Message",
-	OpReject: "Reject",
+var opNames = table[Opcode, string]{
+	{OpNOPOut, "NOP-Out"}, {OpSCSICommand, "SCSI Command"}, {OpTaskMgmtReq, "Task Management Request"},
+	{OpLoginReq, "Login Request"}, {OpTextReq, "Text Request"}, {OpSCSIDataOut, "SCSI Data-Out"},
+	{OpLogoutReq, "Logout Request"}, {OpSNACKReq, "SNACK Request"}, {OpNOPIn, "NOP-In"},
+	{OpSCSIResponse, "SCSI Response"}, {OpTaskMgmtResp, "Task Management Response"},
+	{OpLoginResp, "Login Response"}, {OpTextResp, "Text Response"}, {OpSCSIDataIn, "SCSI Data-In"},
+	{OpLogoutResp, "Logout Response"}, {OpR2T, "R2T"}, {OpAsyncMessage, "Asynchronous Message"},
+	{OpReject, "Reject"},
 }
 
 func (o Opcode) String() string {
-	if n, ok := opNames[o]; ok {
+	if n, ok := opNames.get(o); ok {
 		return n
 	}
 	return fmt.Sprintf("opcode 0x%02x", uint8(o))

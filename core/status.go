@@ -15,31 +15,31 @@ const (
 	StatusTargetError    = 0x03
 )
 
-var statusText = map[uint16]string{
-	0x0000: "success",
-	0x0101: "target moved temporarily",
-	0x0102: "target moved permanently",
-	0x0200: "initiator error",
-	0x0201: "authentication failure",
-	0x0202: "authorization failure (initiator not allowed)",
-	0x0203: "target not found",
-	0x0204: "target removed",
-	0x0205: "unsupported version",
-	0x0206: "too many connections",
-	0x0207: "missing parameter",
-	0x0208: "can't include in session",
-	0x0209: "session type not supported",
-	0x020a: "session does not exist",
-	0x020b: "invalid request during login",
-	0x0300: "target error",
-	0x0301: "service unavailable",
-	0x0302: "out of resources",
+var statusText = table[uint16, string]{
+	{0x0000, "success"},
+	{0x0101, "target moved temporarily"},
+	{0x0102, "target moved permanently"},
+	{0x0200, "initiator error"},
+	{0x0201, "authentication failure"},
+	{0x0202, "authorization failure (initiator not allowed)"},
+	{0x0203, "target not found"},
+	{0x0204, "target removed"},
+	{0x0205, "unsupported version"},
+	{0x0206, "too many connections"},
+	{0x0207, "missing parameter"},
+	{0x0208, "can't include in session"},
+	{0x0209, "session type not supported"},
+	{0x020a, "session does not exist"},
+	{0x020b, "invalid request during login"},
+	{0x0300, "target error"},
+	{0x0301, "service unavailable"},
+	{0x0302, "out of resources"},
 }
 
 // StatusText decodes a login status class and detail (RFC 7143, Section
 // 11.13.5).
 func StatusText(class, detail uint8) string {
-	if s, ok := statusText[uint16(class)<<8|uint16(detail)]; ok {
+	if s, ok := statusText.get(uint16(class)<<8 | uint16(detail)); ok {
 		return s
 	}
 	switch class {

@@ -21,7 +21,9 @@ type Transport interface {
 	ReadPDU(ctx context.Context) (*PDU, error)
 }
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made at the first digest, not at every start: its
+// tables are 9 KiB that a login without digests never reads (issue 16).
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // digestLen is the size of a CRC32C digest on the wire (RFC 7143,
 // Section 11.1).
@@ -32,7 +34,7 @@ const digestLen = 4
 func crc32c(b ...[]byte) [digestLen]byte {
 	var c uint32
 	for _, s := range b {
-		c = crc32.Update(c, castagnoli, s)
+		c = crc32.Update(c, castagnoli(), s)
 	}
 	var d [digestLen]byte
 	binary.LittleEndian.PutUint32(d[:], c)

@@ -23,6 +23,9 @@
 // Firmware boots go through QEMU's iPXE ROM with h.IPXEBoot, which hooks the target with sanhook and so
 // publishes an iBFT, as a NIC's boot ROM does.
 //
+// The floor of a login, the simplest client of the kernel's iSCSI transport (qemu-tests/internal/floor), boots
+// beside ours and open-iscsi's in BenchmarkTrace, which reads the steps ISCSIBOOT_TRACE=1 prints.
+//
 // The guest's /init (GuestScript) prints "ISCSIBOOT[<uptime>] <step>" at each step; VM.Marks returns them with
 // the host time each line arrived. At most two VMs run at once (Boot waits for a slot), which is what two cores
 // take without slowing each boot down. The console, QEMU's stderr and the images of a failed test are kept

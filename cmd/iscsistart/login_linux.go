@@ -11,6 +11,7 @@ import (
 
 	"github.com/iscsiboot/iscsiboot/boot"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 )
 
 // loginCmd logs in through the kernel: from the flags (-i -t -g -a), or
@@ -50,18 +51,18 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 }
 
 func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer) error {
+	trace.Mark("plan ready")
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {
 		return err
 	}
 	defer k.Close()
-	// As open-iscsi's: every LUN of the target appears, not the boot one alone.
-	k.ScanAll = true
 	deadline := o.timeout
 	if !o.timeoutSet { // o.timeout's default is the probe's
 		deadline = boot.DefaultDeadline
 	}
 	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stderr, Require: o.require})
+	trace.Mark("logins done")
 	for _, s := range sessions {
 		state := "logged in"
 		if s.Already {
@@ -81,6 +82,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 	} else if n > 0 {
 		fmt.Fprintf(stderr, "iscsistart: node records: %d left in /%s for the root's iscsid\n", n, handoff.RunNodeDB)
 	}
+	trace.Mark("records left")
 	var maps boot.Maps
 	if o.multipath && len(sessions) > 0 {
 		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stderr, "iscsistart: "+f+"\n", a...) })

@@ -24,6 +24,7 @@ import (
 
 	"github.com/iscsiboot/iscsiboot/handoff"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 	"github.com/iscsiboot/iscsiboot/pid1"
 )
 
@@ -31,6 +32,7 @@ import (
 var version = "dev"
 
 func main() {
+	trace.Start() // ISCSIBOOT_TRACE=1: the login's steps on stderr
 	if len(os.Args) == 2 && os.Args[1] == handoff.ResidentArg {
 		os.Exit(handoff.ResidentMain())
 	}
@@ -45,6 +47,7 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "iscsistart: %v\n", err)
 	}
+	trace.Mark("exit")
 	os.Exit(iscsierr.Code(err))
 }
 

@@ -18,14 +18,6 @@ const (
 	KeventIfDown  EventType = 108 // ISCSI_KEVENT_IF_DOWN = KEVENT_BASE + 8
 )
 
-func init() {
-	eventNames[UeventEPConnectThroughHost] = "TRANSPORT_EP_CONNECT_THROUGH_HOST"
-	eventNames[UeventPathUpdate] = "PATH_UPDATE"
-	eventNames[UeventSetIfaceParams] = "SET_IFACE_PARAMS"
-	eventNames[KeventPathReq] = "PATH_REQ"
-	eventNames[KeventIfDown] = "IF_DOWN"
-}
-
 // Sizes of the socket addresses the kernel reads after an EP_CONNECT
 // uevent (iscsi_if_ep_connect takes the struct sockaddr that follows the
 // struct): struct sockaddr_in and struct sockaddr_in6 (include/uapi/

@@ -266,36 +266,42 @@ const (
 	ErrNopTimedOut      ErrCode = 1022
 )
 
-var errCodeNames = map[ErrCode]string{
-	ErrOK:               "ISCSI_OK",
-	ErrDataSN:           "ISCSI_ERR_DATASN",
-	ErrDataOffset:       "ISCSI_ERR_DATA_OFFSET",
-	ErrMaxCmdSN:         "ISCSI_ERR_MAX_CMDSN",
-	ErrExpCmdSN:         "ISCSI_ERR_EXP_CMDSN",
-	ErrBadOpcode:        "ISCSI_ERR_BAD_OPCODE",
-	ErrDataLen:          "ISCSI_ERR_DATALEN",
-	ErrAHSLen:           "ISCSI_ERR_AHSLEN",
-	ErrProto:            "ISCSI_ERR_PROTO",
-	ErrLUN:              "ISCSI_ERR_LUN",
-	ErrBadITT:           "ISCSI_ERR_BAD_ITT",
-	ErrConnFailed:       "ISCSI_ERR_CONN_FAILED",
-	ErrR2TSN:            "ISCSI_ERR_R2TSN",
-	ErrSessionFailed:    "ISCSI_ERR_SESSION_FAILED",
-	ErrHdrDgst:          "ISCSI_ERR_HDR_DGST",
-	ErrDataDgst:         "ISCSI_ERR_DATA_DGST",
-	ErrParamNotFound:    "ISCSI_ERR_PARAM_NOT_FOUND",
-	ErrNoSCSICmd:        "ISCSI_ERR_NO_SCSI_CMD",
-	ErrInvalidHost:      "ISCSI_ERR_INVALID_HOST",
-	ErrXmitFailed:       "ISCSI_ERR_XMIT_FAILED",
-	ErrTCPConnClose:     "ISCSI_ERR_TCP_CONN_CLOSE",
-	ErrSCSIEHSessionRst: "ISCSI_ERR_SCSI_EH_SESSION_RST",
-	ErrNopTimedOut:      "ISCSI_ERR_NOP_TIMEDOUT",
+// errCodeNames is an array for the reason eventNames is.
+var errCodeNames = [...]struct {
+	e    ErrCode
+	name string
+}{
+	{ErrOK, "ISCSI_OK"},
+	{ErrDataSN, "ISCSI_ERR_DATASN"},
+	{ErrDataOffset, "ISCSI_ERR_DATA_OFFSET"},
+	{ErrMaxCmdSN, "ISCSI_ERR_MAX_CMDSN"},
+	{ErrExpCmdSN, "ISCSI_ERR_EXP_CMDSN"},
+	{ErrBadOpcode, "ISCSI_ERR_BAD_OPCODE"},
+	{ErrDataLen, "ISCSI_ERR_DATALEN"},
+	{ErrAHSLen, "ISCSI_ERR_AHSLEN"},
+	{ErrProto, "ISCSI_ERR_PROTO"},
+	{ErrLUN, "ISCSI_ERR_LUN"},
+	{ErrBadITT, "ISCSI_ERR_BAD_ITT"},
+	{ErrConnFailed, "ISCSI_ERR_CONN_FAILED"},
+	{ErrR2TSN, "ISCSI_ERR_R2TSN"},
+	{ErrSessionFailed, "ISCSI_ERR_SESSION_FAILED"},
+	{ErrHdrDgst, "ISCSI_ERR_HDR_DGST"},
+	{ErrDataDgst, "ISCSI_ERR_DATA_DGST"},
+	{ErrParamNotFound, "ISCSI_ERR_PARAM_NOT_FOUND"},
+	{ErrNoSCSICmd, "ISCSI_ERR_NO_SCSI_CMD"},
+	{ErrInvalidHost, "ISCSI_ERR_INVALID_HOST"},
+	{ErrXmitFailed, "ISCSI_ERR_XMIT_FAILED"},
+	{ErrTCPConnClose, "ISCSI_ERR_TCP_CONN_CLOSE"},
+	{ErrSCSIEHSessionRst, "ISCSI_ERR_SCSI_EH_SESSION_RST"},
+	{ErrNopTimedOut, "ISCSI_ERR_NOP_TIMEDOUT"},
 }
 
 // String returns the kernel's name, e.g. "ISCSI_ERR_CONN_FAILED".
 func (e ErrCode) String() string {
-	if s, ok := errCodeNames[e]; ok {
-		return s
+	for _, n := range errCodeNames {
+		if n.e == e {
+			return n.name
+		}
 	}
 	return "ISCSI_ERR_" + strconv.FormatUint(uint64(e), 10)
 }

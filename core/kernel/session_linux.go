@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/core"
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 )
 
 // Initiator logs in through the Linux iSCSI transport, in iscsid's order
@@ -51,6 +50,7 @@ func Open(transport string) (*Initiator, error) {
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
+	trace.Mark("netlink open")
 	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
 }
 
@@ -122,14 +122,13 @@ type Login struct {
 	Params []ParamValue
 	// CmdsMax and QueueDepth size the kernel session (CREATE_SESSION).
 	CmdsMax, QueueDepth uint16
-	// LUN is the LUN to scan and wait for; with AnyLUN the whole target
-	// is scanned and its first disk taken (what iscsistart does with
-	// flags, where tgt's LUN 0 is a controller).
+	// LUN is the LUN to scan first and wait for; every other LUN the
+	// target reports is scanned once its disk is there (Sysfs.ScanBoot).
+	// With AnyLUN the whole target is scanned at once and its first disk
+	// taken (what iscsistart does with flags, where tgt's LUN 0 is a
+	// controller).
 	LUN    uint64
 	AnyLUN bool
-	// ScanAll scans every LUN of the target, as open-iscsi does, and
-	// still waits for LUN alone.
-	ScanAll bool
 	// NoScan leaves the LUNs to the user (node.session.scan=manual).
 	NoScan bool
 	// Iface is the network interface of the target's sessions: an offload
@@ -205,6 +204,7 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		ep.Disconnect()
 		return nil, Fatal(err)
 	}
+	trace.Mark("session created")
 	cid := uint32(0)
 	undo := func() {
 		ep.Disconnect() // a kernel endpoint first, as iscsid does
@@ -223,6 +223,7 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 		cancel()
 		return nil, Fatal(err)
 	}
+	trace.Mark("connection created")
 	if err := k.loginOn(ctx, ep, l, at, persistent, sid, cid, true); err != nil {
 		undo()
 		return nil, err
@@ -231,19 +232,9 @@ func (k *Initiator) login(ctx context.Context, l *Login, at, persistent string) 
 	if l.NoScan {
 		return out, nil
 	}
-	scan := func() error { return k.sys.ScanLUN(int(host), l.LUN) }
-	if l.AnyLUN || l.ScanAll {
-		scan = func() error { return k.sys.ScanAll(int(host)) }
-	}
-	if err := scan(); err != nil {
-		return nil, Fatal(fmt.Errorf("logged in as session %d, but %w", sid, err))
-	}
 	wctx, cancel := context.WithTimeout(ctx, k.DeviceWait)
 	defer cancel()
-	dev, err := k.sys.WaitBlockDevice(wctx, int(host), l.LUN, l.AnyLUN)
-	if err == nil {
-		err = waitOpenable(wctx, "/dev/"+dev)
-	}
+	dev, err := k.sys.ScanBoot(wctx, int(host), l.LUN, l.AnyLUN)
 	out.Device = dev
 	if err != nil {
 		// The session is up and stays up; only the disk is missing,
@@ -265,6 +256,7 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 	if err := k.nl.BindEndpoint(ctx, sid, cid, ep, true); err != nil {
 		return err
 	}
+	trace.Mark("connection bound")
 	if first {
 		host, port, err := net.SplitHostPort(persistent)
 		if err != nil {
@@ -278,6 +270,7 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 		if err := k.setParams(ctx, sid, cid, ps); err != nil {
 			return Fatal(err)
 		}
+		trace.Mark("identity params set")
 	}
 	cfg := l.Config
 	cfg.Portal = at
@@ -294,7 +287,12 @@ func (k *Initiator) loginOn(ctx context.Context, ep *Endpoint, l *Login, at, per
 	if err := k.setParams(ctx, sid, cid, negotiatedParams(s)); err != nil {
 		return Fatal(err)
 	}
-	return k.nl.StartConn(ctx, k.handle, sid, cid)
+	trace.Mark("negotiated params set")
+	if err := k.nl.StartConn(ctx, k.handle, sid, cid); err != nil {
+		return err
+	}
+	trace.Mark("connection started")
+	return nil
 }
 
 // Reopen logs in again on the kernel's session sid after its connection
@@ -384,6 +382,7 @@ type transport struct {
 	handle   uint64
 	sid, cid uint32
 	itt      uint32
+	answers  int // login PDUs answered, for the trace
 }
 
 func (t *transport) WritePDU(ctx context.Context, p *core.PDU) error {
@@ -400,33 +399,14 @@ func (t *transport) ReadPDU(ctx context.Context) (*core.PDU, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.answers++
+	trace.MarkN("login PDU answered", t.answers)
 	p := &core.PDU{AHS: append([]byte(nil), hdr[core.BHSLen:]...), Data: append([]byte(nil), data...)}
 	copy(p.BHS[:], hdr)
 	// libiscsi sends our login PDU under a task tag of its own and hands
 	// the answer up with that tag; the answer is to the PDU we sent.
 	p.BHS[16], p.BHS[17], p.BHS[18], p.BHS[19] = byte(t.itt>>24), byte(t.itt>>16), byte(t.itt>>8), byte(t.itt)
 	return p, nil
-}
-
-// waitOpenable waits, bounded by ctx, until the disk's device node opens:
-// its sysfs entry shows up while the kernel is still adding the disk,
-// and a mount at that moment fails with ENXIO (seen in QEMU).
-func waitOpenable(ctx context.Context, path string) error {
-	for {
-		f, err := os.Open(path)
-		if err == nil {
-			f.Close()
-			return nil
-		}
-		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("open %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 // connect makes the transport end of a connection to portal at
@@ -456,9 +436,13 @@ func (k *Initiator) connect(ctx context.Context, l *Login, at string) (*Endpoint
 			return nil, Fatal(err)
 		}
 	}
+	trace.Mark("connecting")
 	ep, err := k.nl.Connect(ctx, k.tr, host, addr, port)
 	if errors.Is(err, ErrHBALogin) {
 		return nil, Fatal(err)
+	}
+	if err == nil {
+		trace.Mark("connected") // TCP, or the kernel's endpoint
 	}
 	return ep, err
 }
@@ -535,7 +519,7 @@ func (k *Initiator) hbaSession(ctx context.Context, l *Login) (*Session, error) 
 	defer cancel()
 	dev, err := k.sys.WaitSessionDisk(dctx, si.SID, l.LUN, l.AnyLUN)
 	if err == nil {
-		err = waitOpenable(dctx, filepath.Join(k.sys.Root, "dev", dev))
+		err = k.sys.waitOpenable(dctx, dev)
 	}
 	if err != nil {
 		return nil, Fatal(fmt.Errorf("%s session %d on host%d to %s: %w", k.tr.Name, si.SID, si.Host, q, err))

@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/internal/trace"
 )
 
 // Sysfs reads and writes the iSCSI and SCSI classes under Root ("/" on a
@@ -140,6 +143,61 @@ func (s Sysfs) ScanAll(host int) error {
 		return fmt.Errorf("scan host%d: %w", host, err)
 	}
 	return nil
+}
+
+// ScanBoot scans host for the boot disk and waits, bounded by ctx, until
+// its device node opens; then it scans every other LUN the target reports
+// (REPORT LUNS), as open-iscsi does, so a second LUN (swap, /home) appears
+// too without the root disk waiting for it. A named LUN is probed alone
+// first: the midlayer's whole-target scan probes LUN 0 and reads REPORT
+// LUNS before the root's LUN, and holds the host's scan lock meanwhile.
+// With any, no LUN is named: the whole target is scanned and its first
+// disk taken. A failed scan of the other LUNs costs the root nothing and
+// is not an error: those LUNs stay for a later rescan.
+func (s Sysfs) ScanBoot(ctx context.Context, host int, lun uint64, any bool) (string, error) {
+	scan := func() error { return s.ScanLUN(host, lun) }
+	if any {
+		scan = func() error { return s.ScanAll(host) }
+	}
+	trace.Mark("scan request")
+	if err := scan(); err != nil {
+		return "", err
+	}
+	dev, err := s.WaitBlockDevice(ctx, host, lun, any)
+	if err == nil {
+		err = s.waitOpenable(ctx, dev)
+	}
+	if err != nil {
+		return dev, err
+	}
+	trace.Mark("disk node present")
+	if !any {
+		s.ScanAll(host) // see above: not the root's concern
+		trace.Mark("other LUNs scanned")
+	}
+	return dev, nil
+}
+
+// waitOpenable waits, bounded by ctx, until the disk's device node opens:
+// its sysfs entry shows up while the kernel is still adding the disk,
+// and a mount at that moment fails with ENXIO (seen in QEMU).
+func (s Sysfs) waitOpenable(ctx context.Context, dev string) error {
+	path := filepath.Join(s.Root, "dev", dev)
+	for {
+		f, err := os.Open(path)
+		if err == nil {
+			f.Close()
+			return nil
+		}
+		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // AnyBlockDevice returns the block device of the lowest LUN of host that

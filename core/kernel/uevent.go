@@ -37,21 +37,46 @@ const (
 	KeventConnLoginState EventType = 109
 )
 
-var eventNames = map[EventType]string{
-	UeventCreateSession: "CREATE_SESSION", UeventDestroySession: "DESTROY_SESSION",
-	UeventCreateConn: "CREATE_CONN", UeventDestroyConn: "DESTROY_CONN", UeventBindConn: "BIND_CONN",
-	UeventSetParam: "SET_PARAM", UeventStartConn: "START_CONN", UeventStopConn: "STOP_CONN",
-	UeventSendPDU: "SEND_PDU", UeventEPConnect: "TRANSPORT_EP_CONNECT", UeventEPPoll: "TRANSPORT_EP_POLL",
-	UeventEPDisconnect: "TRANSPORT_EP_DISCONNECT", UeventSetHostParam: "SET_HOST_PARAM",
-	UeventUnbindSession: "UNBIND_SESSION", UeventCreateBoundSession: "CREATE_BOUND_SESSION",
-	KeventRecvPDU: "RECV_PDU", KeventConnError: "CONN_ERROR", KeventIfError: "IF_ERROR",
-	KeventDestroySession: "KEVENT_DESTROY_SESSION", KeventUnbindSession: "KEVENT_UNBIND_SESSION",
-	KeventCreateSession: "KEVENT_CREATE_SESSION", KeventConnLoginState: "CONN_LOGIN_STATE",
+// eventNames is an array, not a map: the linker lays it out, where a map
+// literal is built by the package's init at every start (issue 16).
+var eventNames = [...]struct {
+	t    EventType
+	name string
+}{
+	{UeventCreateSession, "CREATE_SESSION"},
+	{UeventDestroySession, "DESTROY_SESSION"},
+	{UeventCreateConn, "CREATE_CONN"},
+	{UeventDestroyConn, "DESTROY_CONN"},
+	{UeventBindConn, "BIND_CONN"},
+	{UeventSetParam, "SET_PARAM"},
+	{UeventStartConn, "START_CONN"},
+	{UeventStopConn, "STOP_CONN"},
+	{UeventSendPDU, "SEND_PDU"},
+	{UeventEPConnect, "TRANSPORT_EP_CONNECT"},
+	{UeventEPPoll, "TRANSPORT_EP_POLL"},
+	{UeventEPDisconnect, "TRANSPORT_EP_DISCONNECT"},
+	{UeventSetHostParam, "SET_HOST_PARAM"},
+	{UeventUnbindSession, "UNBIND_SESSION"},
+	{UeventCreateBoundSession, "CREATE_BOUND_SESSION"},
+	{KeventRecvPDU, "RECV_PDU"},
+	{KeventConnError, "CONN_ERROR"},
+	{KeventIfError, "IF_ERROR"},
+	{KeventDestroySession, "KEVENT_DESTROY_SESSION"},
+	{KeventUnbindSession, "KEVENT_UNBIND_SESSION"},
+	{KeventCreateSession, "KEVENT_CREATE_SESSION"},
+	{KeventConnLoginState, "CONN_LOGIN_STATE"},
+	{UeventEPConnectThroughHost, "TRANSPORT_EP_CONNECT_THROUGH_HOST"},
+	{UeventPathUpdate, "PATH_UPDATE"},
+	{UeventSetIfaceParams, "SET_IFACE_PARAMS"},
+	{KeventPathReq, "PATH_REQ"},
+	{KeventIfDown, "IF_DOWN"},
 }
 
 func (t EventType) String() string {
-	if s, ok := eventNames[t]; ok {
-		return s
+	for _, e := range eventNames {
+		if e.t == t {
+			return e.name
+		}
 	}
 	return fmt.Sprintf("uevent %d", uint32(t))
 }
