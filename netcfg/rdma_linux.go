@@ -146,23 +146,21 @@ func findSoftRoCE(sys, netdev string) (SoftRoCE, string, bool) {
 }
 
 // hasAddressGID says whether a GID table (one file per index) holds a GID made from an address of the
-// network device: indexes 0 and 1 are the default GIDs from the MAC address (RoCE v1 and v2), the
-// address GIDs follow.
+// network device: the kernel (core/roce_gid_mgmt.c) puts the default GID, fe80:: from the MAC address,
+// at index 0 and adds one per IP address after it, an IPv4 one as ::ffff:a.b.c.d. Empty entries read as
+// zeros.
 func hasAddressGID(dir string) bool {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
 	for _, e := range ents {
-		if e.Name() == "0" || e.Name() == "1" {
-			continue
-		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			continue
 		}
 		g := strings.TrimSpace(string(b))
-		if g != "" && strings.Trim(g, "0:") != "" {
+		if strings.Trim(g, "0:") != "" && !strings.HasPrefix(g, "fe80:") {
 			return true
 		}
 	}
