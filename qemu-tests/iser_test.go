@@ -45,7 +45,7 @@ echo "` + RootMarker + `$PRETTY_NAME"
 `
 
 // lioDisk builds a root disk with dataRootInit.
-func lioDisk(ctx context.Context, t *testing.T, h *Harness, name string) RootDisk {
+func lioDisk(ctx context.Context, t testing.TB, h *Harness, name string) RootDisk {
 	t.Helper()
 	d, err := RootImage{Name: name + ".ext4", Init: dataRootInit, Size: "32M"}.Build(ctx, h.Dir)
 	if err != nil {
