@@ -78,12 +78,13 @@ func linkName(n netcfg.Interface) string {
 
 // AddSoftRoCE adds the soft-RoCE devices the plan asks for (rd.iscsi.rxe), once the network is up and
 // before the first login: iSER over plain Ethernet has no RDMA device otherwise. The first failure ends
-// it: an iSER login without its device would only fail later and less clearly.
+// it, as a *NetworkError (open-iscsi's transport error): an iSER login without its device would only
+// fail later and less clearly.
 func AddSoftRoCE(ctx context.Context, p *plan.Plan, logf func(string, ...any)) error {
 	for _, dev := range p.SoftRoCE {
 		r, err := netcfg.AddSoftRoCE(ctx, dev)
 		if err != nil {
-			return err
+			return &NetworkError{Err: err}
 		}
 		what := "added"
 		if !r.Added {
