@@ -22,12 +22,6 @@ func RenameLink(ctx context.Context, mac, name string) error {
 	return errUnsupported
 }
 
-// SoftRoCE is a soft-RoCE device over a network device.
-type SoftRoCE struct {
-	Name, Netdev    string
-	Added, GIDReady bool
-}
-
 // AddSoftRoCE fails: RDMA devices are added over RDMA netlink, which only Linux has.
 func AddSoftRoCE(ctx context.Context, netdev string) (SoftRoCE, error) {
 	return SoftRoCE{}, errUnsupported

@@ -27,6 +27,17 @@ func rdmaNLType(client, op int) netlink.HeaderType { return netlink.HeaderType(c
 // `rdma link add NAME type rxe netdev DEV` sends it.
 const SoftRoCEType = "rxe"
 
+// SoftRoCE is a soft-RoCE device over a network device, ready for RDMA connections.
+type SoftRoCE struct {
+	Name   string // the RDMA device: rxe_eth0, or the name another tool gave it
+	Netdev string // the network device it runs over
+	Added  bool   // false when the network device had one already
+	// GIDReady says an address of the network device is in the port's GID table: without one the
+	// connection manager finds no route from the device's address, and a connection fails until the
+	// kernel's GID worker has caught up.
+	GIDReady bool
+}
+
 // SoftRoCEName is the name iscsiboot gives the soft-RoCE device it adds over netdev: "rxe_eth0". A name of
 // its own per network device never collides with another link's, as "rxe0" would with a boot script's.
 func SoftRoCEName(netdev string) string { return "rxe_" + netdev }

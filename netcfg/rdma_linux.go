@@ -13,17 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SoftRoCE is a soft-RoCE device over a network device, ready for RDMA connections.
-type SoftRoCE struct {
-	Name   string // the RDMA device: rxe_eth0, or the name another tool gave it
-	Netdev string // the network device it runs over
-	Added  bool   // false when the network device had one already
-	// GIDReady says an address of the network device is in the port's GID table: without one the
-	// connection manager finds no route from the device's address, and a connection fails until the
-	// kernel's GID worker has caught up.
-	GIDReady bool
-}
-
 // softRoCEWait bounds the wait for the new device's port: rdma_rxe registers the device at once and makes
 // the port ACTIVE as soon as the network device has carrier, which the boot has already waited for.
 const softRoCEWait = 10 * time.Second
