@@ -77,7 +77,7 @@ func lioBoot(ctx context.Context, t *testing.T, h *Harness, lio *LIO, opts BootO
 // ourISERInitramfs builds our /init image as a packager would for an iSER root over soft-RoCE:
 // iscsiboot-initramfs with rdma_rxe and ib_iser beside the TCP set (the image builder adds the crc32
 // that rdma_rxe needs). No rdma tool and no shell: the binary adds the soft-RoCE device itself.
-func ourISERInitramfs(ctx context.Context, t *testing.T, h *Harness) string {
+func ourISERInitramfs(ctx context.Context, t testing.TB, h *Harness) string {
 	t.Helper()
 	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
 	bin := h.GoBinary(ctx, "./cmd/iscsistart")
