@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/iscsiboot/iscsiboot/plan"
@@ -73,4 +74,27 @@ func linkName(n netcfg.Interface) string {
 		return n.VLANName
 	}
 	return netcfg.VLANName(n.Name, n.VLAN)
+}
+
+// AddSoftRoCE adds the soft-RoCE devices the plan asks for (rd.iscsi.rxe), once the network is up and
+// before the first login: iSER over plain Ethernet has no RDMA device otherwise. The first failure ends
+// it, as a *NetworkError (open-iscsi's transport error): an iSER login without its device would only
+// fail later and less clearly.
+func AddSoftRoCE(ctx context.Context, p *plan.Plan, logf func(string, ...any)) error {
+	for _, dev := range p.SoftRoCE {
+		r, err := netcfg.AddSoftRoCE(ctx, dev)
+		if err != nil {
+			return &NetworkError{Err: err}
+		}
+		what := "added"
+		if !r.Added {
+			what = "already there"
+		}
+		gid := "address GID ready"
+		if !r.GIDReady {
+			gid = "no address GID yet"
+		}
+		logf("soft-RoCE %s on %s %s (port ACTIVE, %s)", esc.String(r.Name), esc.String(dev), what, gid)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package boot
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -69,5 +71,23 @@ func TestNetInterfacesBootDevUnknown(t *testing.T) {
 	_, err = netInterfaces(p, nil)
 	if err == nil || !strings.Contains(err.Error(), "bootdev=eth2: no interface of that name is configured") {
 		t.Errorf("err %v, want bootdev=eth2 named", err)
+	}
+}
+
+// TestAddSoftRoCEFails: a soft-RoCE device that cannot be added stops the boot as a network error
+// (open-iscsi's transport error, exit 4) naming the device, and nothing is tried after it.
+func TestAddSoftRoCEFails(t *testing.T) {
+	var lines []string
+	logf := func(format string, args ...any) { lines = append(lines, format) }
+	err := AddSoftRoCE(context.Background(), &plan.Plan{SoftRoCE: []string{"a/b", "eth0"}}, logf)
+	var ne *NetworkError
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "a/b: soft-RoCE: ") {
+		t.Fatalf("AddSoftRoCE = %v, want a *NetworkError naming a/b", err)
+	}
+	if len(lines) != 0 {
+		t.Errorf("logged %q after a failure", lines)
+	}
+	if err := AddSoftRoCE(context.Background(), &plan.Plan{}, logf); err != nil || len(lines) != 0 {
+		t.Errorf("no rd.iscsi.rxe: AddSoftRoCE = %v, logged %q; want nothing done", err, lines)
 	}
 }

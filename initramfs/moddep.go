@@ -246,10 +246,10 @@ func (x *depIndex) closureAfter(names []string) ([]string, map[string][]string, 
 				}
 			}
 		}
-		if name == "iscsi_tcp" {
-			c, err := x.resolveCrc32c()
+		if alg, ok := cryptoNeeds[name]; ok {
+			c, err := x.resolveCrypto(alg)
 			if err != nil {
-				return &ModuleError{Name: "crc32c", Needed: name, Err: err}
+				return &ModuleError{Name: alg, Needed: name, Err: err}
 			}
 			if c != "" {
 				if err := visit(c, name); err != nil {
@@ -286,13 +286,21 @@ func (x *depIndex) closureAfter(names []string) ([]string, map[string][]string, 
 	return order, after, nil
 }
 
-// resolveCrc32c finds the module that registers the crc32c transform. The
-// crypto API asks for "crypto-crc32c" when it loads one on demand, so that
-// alias names the right module even where a library module is called crc32c.
-func (x *depIndex) resolveCrc32c() (string, error) {
-	m, err := x.resolve("crypto-crc32c")
+// cryptoNeeds names the crypto transform a module allocates by name when it
+// starts work, which no module metadata names: iscsi_tcp's crc32c for the
+// digests (without it: "Could not create connection due to crc32c loading
+// error"), rdma_rxe's crc32 for RoCE's ICRC when a device is added
+// (drivers/infiniband/sw/rxe/rxe_verbs.c: "failed to allocate crc
+// algorithm").
+var cryptoNeeds = map[string]string{"iscsi_tcp": "crc32c", "rdma_rxe": "crc32"}
+
+// resolveCrypto finds the module that registers the transform alg. The
+// crypto API asks for "crypto-ALG" when it loads one on demand, so that
+// alias names the right module even where a library module is called ALG.
+func (x *depIndex) resolveCrypto(alg string) (string, error) {
+	m, err := x.resolve("crypto-" + alg)
 	if err == nil {
 		return m, nil
 	}
-	return x.resolve("crc32c")
+	return x.resolve(alg)
 }

@@ -44,6 +44,10 @@ kernel/drivers/scsi/iscsi_tcp.ko: kernel/drivers/scsi/libiscsi_tcp.ko kernel/dri
 kernel/drivers/scsi/broken.ko: kernel/drivers/scsi/absent.ko
 kernel/fs/jbd2/jbd2.ko:
 kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko
+kernel/crypto/crc32_generic.ko:
+kernel/drivers/infiniband/core/ib_core.ko:
+kernel/drivers/infiniband/core/ib_uverbs.ko: kernel/drivers/infiniband/core/ib_core.ko
+kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko: kernel/drivers/infiniband/core/ib_uverbs.ko kernel/drivers/infiniband/core/ib_core.ko
 `
 
 // labSoftdep is in the form of Debian's modules.softdep: ext4 names its
@@ -59,6 +63,8 @@ alias crypto-crc32c crc32c_generic
 alias crc32c crc32c_generic
 alias crypto-crc32c crc32c-intel
 alias crc32c crc32c-intel
+alias crypto-crc32 crc32_generic
+alias crc32 crc32_generic
 alias pci:v00001AF4d00001000sv*sd*bc*sc*i* virtio_pci
 alias virtio:d00000001v* virtio_net
 `
@@ -109,6 +115,12 @@ func TestAddModulesOrder(t *testing.T) {
 				"scsi_common", "scsi_mod", "crc64", "crct10dif_common", "crc_t10dif", "crc64_rocksoft", "t10_pi", "sd_mod",
 				"scsi_transport_iscsi", "libiscsi", "libiscsi_tcp", "crc32c_generic", "iscsi_tcp",
 			},
+		},
+		{
+			// rdma_rxe allocates crc32 when a device is added, and nothing says so
+			name:  "crc32 before rdma_rxe",
+			names: []string{"rdma_rxe"},
+			want:  []string{"ib_core", "ib_uverbs", "crc32_generic", "rdma_rxe"},
 		},
 		{
 			// README's command names virtio_net alone; its device appears only through virtio_pci

@@ -21,3 +21,8 @@ func HostRoute(ctx context.Context, link string, target, gateway netip.Addr) err
 func RenameLink(ctx context.Context, mac, name string) error {
 	return errUnsupported
 }
+
+// AddSoftRoCE fails: RDMA devices are added over RDMA netlink, which only Linux has.
+func AddSoftRoCE(ctx context.Context, netdev string) (SoftRoCE, error) {
+	return SoftRoCE{}, errUnsupported
+}

@@ -3,7 +3,9 @@
 // creates VLAN sub-interfaces, and configures addresses,
 // routes and name servers statically, with DHCPv4 (including option 17, the RFC 4173 iSCSI root path), with
 // DHCPv6, or by waiting for a SLAAC address. It also writes the files other tools read afterwards:
-// /etc/resolv.conf and Debian's /run/net-<dev>.conf and /run/initramfs/open-iscsi.interface.
+// /etc/resolv.conf and Debian's /run/net-<dev>.conf and /run/initramfs/open-iscsi.interface. For an iSER
+// boot over plain Ethernet it adds a soft-RoCE device (rdma_rxe) on a link over RDMA netlink, as iproute2's
+// `rdma link add` does (AddSoftRoCE).
 //
 // The boot orchestrator calls Configure with plain data and gets plain data back. Everything talks to the
 // kernel over rtnetlink (github.com/mdlayher/netlink) with small hand-written message codecs, and DHCP runs

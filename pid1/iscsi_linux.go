@@ -35,9 +35,10 @@ type Booted struct {
 // after the other: gather the plan from the kernel command line (and the
 // firmware table when it asks for one or names no target), bring the
 // network up, take the machine's own initiator name when no source gave
-// one, log in to every target in parallel through the kernel,
-// write the files iscsid and the distribution read after switch_root,
-// and return the root disk's block device.
+// one, add the soft-RoCE devices the plan asks for (iSER over Ethernet),
+// log in to every target in parallel through the kernel, write the files
+// iscsid and the distribution read after switch_root, and return the root
+// disk's block device.
 func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	logf := func(format string, args ...any) { fmt.Fprintf(log, "iscsiboot: "+format+"\n", args...) }
 
@@ -67,6 +68,10 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	}
 	// The last source: the machine's own identity (initiator.go).
 	deriveInitiator(p, productUUIDPath, machineIDPath, logf)
+	// iSER over plain Ethernet: the RDMA devices rd.iscsi.rxe asks for.
+	if err := boot.AddSoftRoCE(ctx, p, logf); err != nil {
+		return nil, err
+	}
 
 	k, err := boot.OpenKernel(cmp.Or(p.Transport, "tcp"))
 	if err != nil {

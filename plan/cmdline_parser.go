@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -214,6 +215,17 @@ func (p *cmdlineParser) word(w word, src string) {
 			return
 		}
 		p.plan.Transport = w.value
+	case "rd.iscsi.rxe":
+		// ours: a soft-RoCE device on each named link, for iSER
+		for _, dev := range strings.Split(w.value, ",") {
+			if !validIfname(dev) {
+				p.fail(w, src, "", errIfname, "network device names, comma-separated")
+				return
+			}
+			if !slices.Contains(p.plan.SoftRoCE, dev) {
+				p.plan.SoftRoCE = append(p.plan.SoftRoCE, dev)
+			}
+		}
 	case "ip":
 		p.ipWord = true
 		p.ip(w, src)
@@ -320,6 +332,10 @@ func (p *cmdlineParser) finish() (*Plan, error) {
 		// dracut: with no ip=, a netroot is reached by DHCP, and
 		// netroot=dhcp6 says which one (ifup's do_dhcp -6).
 		p.addInterface(Interface{Method: MethodDHCP6})
+	}
+	if len(p.plan.SoftRoCE) > 0 && p.plan.Transport != "iser" {
+		p.warn("rd.iscsi.rxe=%s: soft-RoCE devices are added, but the logins use transport %s, not iser",
+			esc.String(strings.Join(p.plan.SoftRoCE, ",")), cmp.Or(p.plan.Transport, "tcp"))
 	}
 	p.nameInterfaces()
 	if n := len(p.plan.Interfaces); n > maxInterfaces {

@@ -310,6 +310,17 @@ func TestFromCmdline(t *testing.T) {
 				Warnings: []string{"rd.iscsi.mp=yes: ignored: the NIC of every target in the firmware table is configured, with or without it"}}),
 		},
 		{
+			name:    "soft-RoCE for iSER",
+			cmdline: "rd.iscsi.rxe=eth0 rd.iscsi.transport=iser rd.iscsi.rxe=eth1,eth0",
+			want:    plan(Plan{Transport: "iser", SoftRoCE: []string{"eth0", "eth1"}}),
+		},
+		{
+			name:    "soft-RoCE without iSER",
+			cmdline: "rd.iscsi.rxe=eth0",
+			want: plan(Plan{SoftRoCE: []string{"eth0"},
+				Warnings: []string{"rd.iscsi.rxe=eth0: soft-RoCE devices are added, but the logins use transport tcp, not iser"}}),
+		},
+		{
 			name:    "rd.iscsi.param wins over login_retry_max, whatever the order",
 			cmdline: "rd.iscsi.param=node.session.initial_login_retry_max=9 rd.iscsi.login_retry_max=5 rd.iscsi.param=node.conn[0].timeo.noop_out_interval=5",
 			want: plan(Plan{LoginRetryMax: 5, Params: map[string]string{"node.session.initial_login_retry_max": "9",
@@ -409,6 +420,8 @@ func TestFromCmdlineErrors(t *testing.T) {
 		{"vlan without device", "vlan=vlan5", nil, "vlan", errIfname, ""},
 		{"bad MAC in ifname", "ifname=bootnet:zz:54:00:12:34:56", nil, "ifname", errMAC, ""},
 		{"bad transport", "rd.iscsi.transport=tpc", nil, "rd.iscsi.transport", errTransport, "iser"},
+		{"soft-RoCE on a bad name", "rd.iscsi.rxe=eth0,a/b", nil, "rd.iscsi.rxe", errIfname, "comma-separated"},
+		{"soft-RoCE on nothing", "rd.iscsi.rxe=", nil, "rd.iscsi.rxe", errIfname, ""},
 		{"login_retry_max range", "rd.iscsi.login_retry_max=10001", nil, "rd.iscsi.login_retry_max", errNumber, "0-10000"},
 		{"rd.retry zero", "rd.retry=0", nil, "rd.retry", errNumber, ""},
 		{"password without user", "rd.iscsi.password=alicepass12", nil, "rd.iscsi.password", errMissing, "<redacted>"},

@@ -143,6 +143,8 @@ func (p *Plan) appendJSON(b []byte) []byte {
 	b = appendAddrs(b, nonNil(p.Nameservers))
 	b = jsonw.Key(b, "transport", false)
 	b = jsonw.String(b, p.Transport)
+	b = jsonw.Key(b, "soft_roce", false)
+	b = jsonw.Strings(b, nonNil(p.SoftRoCE))
 	for _, f := range []struct {
 		name string
 		v    bool

@@ -29,6 +29,7 @@ func referenceJSON(t *testing.T, p *Plan, indent string) []byte {
 		q.Params[k] = v
 	}
 	q.Nameservers = nonNil(q.Nameservers)
+	q.SoftRoCE = nonNil(q.SoftRoCE)
 	q.Warnings = nonNil(q.Warnings)
 	var b bytes.Buffer
 	e := json.NewEncoder(&b)
@@ -62,7 +63,7 @@ func TestPlanJSONAsEncodingJSON(t *testing.T) {
 			},
 			Params:   map[string]string{"node.session.auth.password": "p", "node.session.timeo.replacement_timeout": "86400", "a\tb": "\x01"},
 			Firmware: true, DHCPRootPath: true, NeedNet: true, BootDev: "eth0",
-			Nameservers: []netip.Addr{netip.MustParseAddr("fd00::53")}, Transport: "tcp",
+			Nameservers: []netip.Addr{netip.MustParseAddr("fd00::53")}, Transport: "tcp", SoftRoCE: []string{"eth0", "e\"th1"},
 			Multipath: true, NoMultipath: true, WaitNet: true, SkipRouteTest: true, LoginRetryMax: 3, RetrySeconds: 60,
 			Resident: true, Warnings: []string{"rd.neednet is refused", "\xff"},
 		}},

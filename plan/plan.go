@@ -74,6 +74,10 @@ type Plan struct {
 	// Transport is the kernel iSCSI transport: tcp, iser or an offload
 	// driver (rd.iscsi.transport). Empty means tcp.
 	Transport string `json:"transport"`
+	// SoftRoCE names the network devices to add a soft-RoCE RDMA device
+	// (rdma_rxe) on before the logins, for iSER over plain Ethernet
+	// (rd.iscsi.rxe=eth0, ours: dracut has no such key).
+	SoftRoCE []string `json:"soft_roce"`
 	// Multipath says the boot plans a dm-multipath root: a target has
 	// several portals and NoMultipath is not set, so its sessions get the
 	// open-iscsi README's multipath timers (section 8.1) and a disk seen
@@ -245,6 +249,9 @@ func Merge(flags, cmdline, firmware *Plan) *Plan {
 		out.Initiator = first(out.Initiator, p.Initiator)
 		out.BootDev = first(out.BootDev, p.BootDev)
 		out.Transport = first(out.Transport, p.Transport)
+		if len(out.SoftRoCE) == 0 {
+			out.SoftRoCE = slices.Clone(p.SoftRoCE)
+		}
 		out.LoginRetryMax = first(out.LoginRetryMax, p.LoginRetryMax)
 		out.RetrySeconds = first(out.RetrySeconds, p.RetrySeconds)
 		out.Firmware = out.Firmware || p.Firmware

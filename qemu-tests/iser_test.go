@@ -3,11 +3,18 @@ package qemutests
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iscsiboot/iscsiboot/ibft"
 )
 
 // dataMarker starts the line dataRootInit prints after its write and read-back.
@@ -29,15 +36,16 @@ b=$(md5sum /data)
 if [ "$a" = "$b" ]; then out "read back ${a%% *}"; else out "mismatch $a $b"; fi
 for h in /sys/class/scsi_host/host*; do out "driver $(cat $h/proc_name)"; done
 for t in /sys/class/iscsi_transport/*; do out "transport ${t##*/} caps $(cat $t/caps)"; done
-c=/sys/class/infiniband/rxe0/ports/1/hw_counters
-[ -d $c ] && out "rxe sent $(cat $c/sent_pkts) received $(cat $c/rcvd_pkts)"
+for c in /sys/class/infiniband/*/ports/1/hw_counters; do
+	[ -d $c ] && out "rxe sent $(cat $c/sent_pkts) received $(cat $c/rcvd_pkts)"
+done
 . /etc/os-release
 echo "` + RootMarker + `$PRETTY_NAME"
 /bin/busybox poweroff -f
 `
 
 // lioDisk builds a root disk with dataRootInit.
-func lioDisk(ctx context.Context, t *testing.T, h *Harness, name string) RootDisk {
+func lioDisk(ctx context.Context, t testing.TB, h *Harness, name string) RootDisk {
 	t.Helper()
 	d, err := RootImage{Name: name + ".ext4", Init: dataRootInit, Size: "32M"}.Build(ctx, h.Dir)
 	if err != nil {
@@ -47,10 +55,12 @@ func lioDisk(ctx context.Context, t *testing.T, h *Harness, name string) RootDis
 }
 
 // lioBoot boots an initiator guest on the LIO guest's Ethernet and returns its console once the root's
-// init powered it off, and how long the login command ran (guest clock).
-func lioBoot(ctx context.Context, t *testing.T, h *Harness, lio *LIO, name string, g Guest, disk RootDisk) (string, time.Duration) {
+// init powered it off, and how long the login command ran (guest clock; 0 for our /init, which has no
+// login command).
+func lioBoot(ctx context.Context, t *testing.T, h *Harness, lio *LIO, opts BootOptions, disk RootDisk) (string, time.Duration) {
 	t.Helper()
-	vm := h.Boot(ctx, BootOptions{Name: name, Initrd: h.Initramfs(ctx, g), NetdevSpec: lio.Netdev(), Timeout: 3 * time.Minute})
+	opts.NetdevSpec, opts.Timeout = lio.Netdev(), 3*time.Minute
+	vm := h.Boot(ctx, opts)
 	vm.Expect(ctx, disk.Marker)
 	if err := vm.Wait(ctx); err != nil {
 		t.Fatal(err)
@@ -64,9 +74,53 @@ func lioBoot(ctx context.Context, t *testing.T, h *Harness, lio *LIO, name strin
 	return b.String(), exit.Uptime - exec.Uptime
 }
 
+// ourISERInitramfs builds our /init image as a packager would for an iSER root over soft-RoCE:
+// iscsiboot-initramfs with rdma_rxe and ib_iser beside the TCP set (the image builder adds the crc32
+// that rdma_rxe needs). No rdma tool and no shell: the binary adds the soft-RoCE device itself.
+func ourISERInitramfs(ctx context.Context, t testing.TB, h *Harness) string {
+	t.Helper()
+	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
+	bin := h.GoBinary(ctx, "./cmd/iscsistart")
+	out := filepath.Join(h.Dir, "iscsiboot-iser.img")
+	mods := append(slices.Clone(DefaultModules), "rdma_rxe", "ib_iser")
+	cmd := exec.CommandContext(ctx, tool, "-o", out, "-binary", bin, "-init",
+		"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-modules", strings.Join(mods, ","))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("iscsiboot-initramfs: %v\n%s", err, b)
+	}
+	return out
+}
+
+// lioIBFT writes an iBFT whose one target is the LIO guest's portal, LUN 0 (LIO's numbering, not
+// tgt's), for the guest's NIC at 10.0.2.15/24.
+func lioIBFT(t *testing.T, dir, initiator, iqn string) string {
+	t.Helper()
+	mac, _ := net.ParseMAC(MAC)
+	tab := &ibft.Table{
+		Header:    ibft.Header{OEMID: "ISCSIB", OEMTableID: "LIOIBFT"},
+		Initiator: &ibft.Initiator{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, Name: initiator},
+		NICs: []ibft.NIC{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr("10.0.2.15"),
+			PrefixLen: 24, Origin: ibft.OriginManual, MAC: mac, PCIBDF: ibft.NewBDF(0, 3, 0)}},
+		Targets: []ibft.Target{{Flags: ibft.FlagBlockValid | ibft.FlagBootSelected, IP: netip.MustParseAddr(HostAddr),
+			Port: LIOPort, Name: iqn, LUN: ibft.LUNFromInt(0)}},
+	}
+	b, err := tab.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "lio-ibft.bin")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestLIO logs in to the kernel's own target in a second guest: over iSER (soft-RoCE on both guests'
 // virtio NICs) and over TCP, with our iscsistart and, as the yardstick, Debian's. Each boot mounts its
-// root from the target, writes and reads back 2 MiB, and shows which SCSI driver carried it. In the
+// root from the target, writes and reads back 2 MiB, and shows which SCSI driver carried it. In
+// init_iser our own /init boots the root over iSER from the kernel command line alone, adding the
+// soft-RoCE device itself (rd.iscsi.rxe); in ibft_iser the drop-in logs in with -b from an iBFT whose
+// target is the iSER portal, over iSER by -P iface.transport_name=iser. In the
 // _resident scenarios the target ends the session right after the login and refuses logins for a
 // second (its portal group disabled); our resident loop (iscsistart --resident) must log in again, over
 // a new kernel endpoint for iSER, before the boot goes on.
@@ -79,14 +133,17 @@ func TestLIO(t *testing.T) {
 		name      string
 		reference bool // Debian's iscsistart instead of ours
 		iser      bool
-		drop      bool // the target drops the session after the login; our resident loop must log in again
+		drop      bool   // the target drops the session after the login; our resident loop must log in again
+		boot      string // "" the drop-in with -t and -a; "init" our /init; "ibft" the drop-in's -b
 	}
 	scenarios := []scenario{
-		{"reference_iser", true, true, false},
-		{"iser", false, true, false},
-		{"tcp", false, false, false},
-		{"iser_resident", false, true, true},
-		{"tcp_resident", false, false, true},
+		{"reference_iser", true, true, false, ""},
+		{"iser", false, true, false, ""},
+		{"tcp", false, false, false, ""},
+		{"iser_resident", false, true, true, ""},
+		{"tcp_resident", false, false, true, ""},
+		{"init_iser", false, true, false, "init"},
+		{"ibft_iser", false, true, false, "ibft"},
 	}
 	var targets []LIOTarget
 	disks := map[string]RootDisk{}
@@ -107,6 +164,9 @@ func TestLIO(t *testing.T) {
 			iqn := targets[i].IQN
 			initiator := InitiatorIQN + "-" + strings.ReplaceAll(s.name, "_", "-")
 			login := fmt.Sprintf("-i %s -t %s -g 1 -a %s -p %d", initiator, iqn, HostAddr, LIOPort)
+			if s.boot == "ibft" {
+				login = "-b"
+			}
 			if s.iser {
 				login += " -P iface.transport_name=iser"
 			}
@@ -133,15 +193,32 @@ echo "SESSION AGAIN: $(st)"; [ "$(st)" = LOGGED_IN ]`
 				g.Binaries["/sbin/rdma"] = rdmaTool
 				g.Login = "rdma link add rxe0 type rxe netdev eth0 || exit 1\n" + g.Login
 			}
-			console, took := lioBoot(ctx, t, h, lio, s.name, g, disks[s.name])
-			if !s.drop {
+			opts := BootOptions{Name: s.name}
+			switch s.boot {
+			case "init":
+				opts.Initrd = ourISERInitramfs(ctx, t, h)
+				opts.Append = fmt.Sprintf("ip=10.0.2.15::%[1]s:255.255.255.0::eth0:none netroot=iscsi:%[1]s::%[2]d::%[3]s "+
+					"rd.iscsi.initiator=%[4]s rd.iscsi.transport=iser rd.iscsi.rxe=eth0 rd.retry=60", HostAddr, LIOPort, iqn, initiator)
+			case "ibft":
+				g.Modules = slices.Concat(g.Modules, []string{"iscsi_boot_sysfs", "iscsi_ibft"})
+				opts.ExtraArgs = []string{"-acpitable", "sig=iBFT,file=" + lioIBFT(t, h.Dir, initiator, iqn)}
+			}
+			if opts.Initrd == "" {
+				opts.Initrd = h.Initramfs(ctx, g)
+			}
+			console, took := lioBoot(ctx, t, h, lio, opts, disks[s.name])
+			if !s.drop && s.boot != "init" {
 				// A figure, not a check: login over iSER against iscsi_tcp, ours against Debian's.
 				t.Logf("login command ran %.2f s (guest clock, connect + login + disk)", took.Seconds())
 			}
 			want := wantLIO(s.iser)
-			if !s.reference {
-				// Our login line names the transport.
+			if !s.reference && s.boot != "init" {
+				// The drop-in's login line names the transport; for our /init, the root's driver line does.
 				want = append(want, map[bool]string{true: "(transport iser), sd", false: "(transport tcp), sd"}[s.iser])
+			}
+			if s.boot == "init" {
+				want = append(want, "iscsiboot: soft-RoCE rxe_eth0 on eth0 added (port ACTIVE, address GID ready)",
+					"root /dev/sda (ext4) mounted")
 			}
 			if s.drop {
 				want = append(want, "iscsistart: resident loop started", "SESSION: FAILED",

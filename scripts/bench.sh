@@ -10,12 +10,14 @@
 # BenchmarkTrace (qemu-tests/measure_trace_test.go) then boots BENCH_N times each: our drop-in with ISCSIBOOT_TRACE=1,
 # the floor (qemu-tests/internal/floor: connect, one login PDU, bind, scan, nothing else) and Debian's iscsistart; it
 # shows where each of our milliseconds above the floor goes.
+# BenchmarkISERBoot (qemu-tests/measure_iser_test.go) then boots BENCH_N times each, against one LIO target guest
+# with soft-RoCE: our drop-in and Debian's iscsistart, each over iSER and over iscsi_tcp.
 # TestBootStorm (cmd/iscsistart) then runs ISCSIBOOT_STORM logins at once against one tgtd (default 200).
 #
 #   BENCH_N=7 BENCH_OUT=/tmp/b scripts/bench.sh
 #
-# BENCH_OUT (default out/bench) receives table.txt, faults.txt, multipath.txt, trace.txt, raw-marks.txt,
-# faults-raw-marks.txt, multipath-raw-marks.txt and trace-raw.txt (every boot's in-guest and host marks),
+# BENCH_OUT (default out/bench) receives each benchmark's table (TABLES below: table.txt, faults.txt, ...) with
+# its raw marks beside it (raw-marks.txt, faults-raw-marks.txt, ...: every boot's in-guest and host marks),
 # sizes.txt (each file of either tool), bench.log and storm.log (the whole go test output), and logs/ (consoles
 # of a failed run).
 set -euo pipefail
@@ -25,18 +27,22 @@ case "$N" in '' | *[!0-9]* | 0*) echo "BENCH_N must be a positive integer, not '
 OUT=${BENCH_OUT:-out/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-# A failed run must not leave the previous run's table looking current.
-rm -f "$OUT/table.txt" "$OUT/raw-marks.txt" "$OUT/sizes.txt" "$OUT/faults.txt" "$OUT/faults-raw-marks.txt" \
-	"$OUT/multipath.txt" "$OUT/multipath-raw-marks.txt" "$OUT/trace.txt" "$OUT/trace-raw.txt"
+# The benchmarks `go test -bench` runs, and the table each writes (a file of OUT; its raw marks beside it).
+BENCHES='Boot|FaultBoot|MultipathBoot|Trace|ISERBoot'
+TABLES='table faults multipath trace iser'
+# A failed run must not leave the previous run's tables looking current: every .txt in OUT is this script's.
+rm -f "$OUT"/*.txt
 
 echo "bench: $N boots each, results in $OUT"
 # The consoles and the test's log go to bench.log; the terminal gets the result line, the table comes last.
 # Go runs a benchmark once with b.N=1 before the b.N=BENCH_N run it reports; table.txt is from the latter.
 BENCH_OUT=$OUT ISCSIBOOT_QEMU_LOGS=$OUT/logs \
-	go test -count=1 -run '^$' -bench '^Benchmark(Boot|FaultBoot|MultipathBoot|Trace)$' -benchtime "${N}x" -timeout 80m ./qemu-tests/ 2>&1 |
+	go test -count=1 -run '^$' -bench "^Benchmark($BENCHES)\$" -benchtime "${N}x" -timeout 80m ./qemu-tests/ 2>&1 |
 	tee "$OUT/bench.log" | grep -E '^(Benchmark|ok|FAIL)' || true
-if ! grep -q '^ok' "$OUT/bench.log" || [ ! -s "$OUT/table.txt" ] || [ ! -s "$OUT/faults.txt" ] || [ ! -s "$OUT/multipath.txt" ] ||
-	[ ! -s "$OUT/trace.txt" ]; then
+missing=
+for t in $TABLES; do [ -s "$OUT/$t.txt" ] || missing="$missing $t.txt"; done
+if ! grep -q '^ok' "$OUT/bench.log" || [ -n "$missing" ]; then
+	[ -z "$missing" ] || echo "bench: no$missing" >&2
 	# The test's log without the consoles and tgtd's chatter.
 	grep -vE '^\s+[0-9.]+ (\[|tgtd|ISCSIBOOT)' "$OUT/bench.log" | grep -vE 'tgtadm|tgtd:' | tail -60 >&2
 	echo "bench failed, see $OUT/bench.log and $OUT/logs" >&2
@@ -59,15 +65,10 @@ ISCSIBOOT_STORM=${ISCSIBOOT_STORM:-200} go test -count=1 -v -run '^TestBootStorm
 	tee "$OUT/storm.log" | grep -E 'boot storm|^(ok|FAIL)' || true
 grep -q '^ok' "$OUT/storm.log" || { echo "boot storm failed, see $OUT/storm.log" >&2; exit 1; }
 
-echo
-cat "$OUT/table.txt"
-echo
-cat "$OUT/faults.txt"
-echo
-cat "$OUT/multipath.txt"
-echo
-cat "$OUT/trace.txt"
+for t in $TABLES; do
+	echo
+	cat "$OUT/$t.txt"
+done
 echo
 cat "$OUT/sizes.txt"
-echo "in $OUT: table.txt, faults.txt, multipath.txt, trace.txt, raw-marks.txt, faults-raw-marks.txt, multipath-raw-marks.txt,"
-echo "  trace-raw.txt, sizes.txt, bench.log, storm.log"
+echo "in $OUT: the tables ($(echo $TABLES | sed 's/\([a-z]*\)/\1.txt/g')), their raw marks, sizes.txt, bench.log, storm.log"
