@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -21,22 +22,106 @@ var openISCSIPrograms = []string{"iscsistart", "iscsid", "iscsiadm", "iscsi-inam
 
 // UnpackedImage is an initramfs unpacked on the host, to count what a login tool adds to it.
 type UnpackedImage struct {
-	// Root is the image's root directory: the main segment's, when the image has an early one (microcode).
+	// Root is the image's root directory.
 	Root string
 }
 
-// UnpackImage extracts every segment of the initramfs img, whatever compressions it chains (cpio, gzip,
-// zstd, xz: as Debian's unmkinitramfs reads them, from initramfs-tools), into dir.
+// UnpackImage extracts the initramfs img into dir as the kernel does: every segment in turn into the same
+// directory, uncompressed cpio archives (early microcode, u-root's image before iscsiboot-initramfs
+// -append's segment) and then a compressed one (gzip, zstd or xz) holding archives of its own.
 func UnpackImage(ctx context.Context, img, dir string) (UnpackedImage, error) {
-	if out, err := exec.CommandContext(ctx, "unmkinitramfs", img, dir).CombinedOutput(); err != nil {
-		return UnpackedImage{}, fmt.Errorf("unmkinitramfs %s (scripts/deps.sh installs initramfs-tools): %w: %s",
-			img, err, bytes.TrimSpace(out))
+	data, err := os.ReadFile(img)
+	if err != nil {
+		return UnpackedImage{}, err
 	}
-	// unmkinitramfs puts the segments of an image with an early one into early/, early2/... and main/.
-	if fi, err := os.Stat(filepath.Join(dir, "main")); err == nil && fi.IsDir() {
-		return UnpackedImage{Root: filepath.Join(dir, "main")}, nil
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return UnpackedImage{}, err
+	}
+	if err := unpackSegments(ctx, data, dir, true); err != nil {
+		return UnpackedImage{}, fmt.Errorf("unpack %s: %w", img, err)
 	}
 	return UnpackedImage{Root: dir}, nil
+}
+
+// unpackSegments extracts the cpio archives in data into dir, and, when compressed is true, the archives
+// of a compressed stream after them.
+func unpackSegments(ctx context.Context, data []byte, dir string, compressed bool) error {
+	for off := 0; off < len(data); {
+		rest := data[off:]
+		switch {
+		case rest[0] == 0: // padding between archives
+			off++
+		case bytes.HasPrefix(rest, []byte("07070")):
+			n, err := newcLen(rest)
+			if err != nil {
+				return fmt.Errorf("cpio archive at byte %d: %w", off, err)
+			}
+			cmd := exec.CommandContext(ctx, "cpio", "-i", "-d", "--no-absolute-filenames", "--quiet")
+			cmd.Dir, cmd.Stdin = dir, bytes.NewReader(rest[:n])
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("cpio -i of the archive at byte %d: %w: %s", off, err, bytes.TrimSpace(out))
+			}
+			off += n
+		case compressed:
+			var tool string
+			switch {
+			case bytes.HasPrefix(rest, []byte{0x1f, 0x8b}):
+				tool = "gzip"
+			case bytes.HasPrefix(rest, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+				tool = "zstd"
+			case bytes.HasPrefix(rest, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+				tool = "xz"
+			default:
+				return fmt.Errorf("byte %d: neither a cpio archive nor gzip, zstd or xz: % x", off, rest[:min(len(rest), 6)])
+			}
+			cmd := exec.CommandContext(ctx, tool, "-d", "-c")
+			cmd.Stdin = bytes.NewReader(rest)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			plain, err := cmd.Output()
+			if err != nil {
+				return fmt.Errorf("%s -d of the segment at byte %d: %w: %s", tool, off, err, bytes.TrimSpace(stderr.Bytes()))
+			}
+			return unpackSegments(ctx, plain, dir, false)
+		default:
+			return fmt.Errorf("byte %d: not a cpio archive: % x", off, rest[:min(len(rest), 6)])
+		}
+	}
+	return nil
+}
+
+// newcLen returns the length of the newc cpio archive at the start of b, up to the end of its TRAILER!!!
+// entry and padding, as the kernel's usr/initramfs and unmkinitramfs walk it.
+func newcLen(b []byte) (int, error) {
+	const hdr = 110
+	hex := func(off, n int) (int, error) {
+		v, err := strconv.ParseUint(string(b[off:off+n]), 16, 32)
+		return int(v), err
+	}
+	align := func(n int) int { return (n + 3) &^ 3 }
+	for off := 0; ; {
+		if len(b)-off < hdr || !bytes.HasPrefix(b[off:], []byte("07070")) {
+			return 0, fmt.Errorf("no header at byte %d", off)
+		}
+		fsize, err := hex(off+54, 8)
+		if err != nil {
+			return 0, fmt.Errorf("header at byte %d: file size: %w", off, err)
+		}
+		nsize, err := hex(off+94, 8)
+		if err != nil {
+			return 0, fmt.Errorf("header at byte %d: name size: %w", off, err)
+		}
+		name := off + hdr
+		data := align(name + nsize)
+		end := align(data + fsize)
+		if nsize < 1 || data > len(b) || end > len(b) && fsize > 0 {
+			return 0, fmt.Errorf("entry at byte %d runs past the end", off)
+		}
+		if string(b[name:name+nsize-1]) == "TRAILER!!!" {
+			return min(end, len(b)), nil
+		}
+		off = end
+	}
 }
 
 // Gzip9Size is the size of the image's files as one cpio archive compressed with gzip -9, the same measure
