@@ -7,12 +7,16 @@
 # firmware table: live portal only, a refused portal before it, a silent one before it, the target 5 s late.
 # BenchmarkMultipathBoot (qemu-tests/measure_multipath_test.go) then boots BENCH_N times each: our drop-in on one
 # path, on two portals with --multipath until the map exists, and Debian's iscsistart on one path.
+# BenchmarkImages (qemu-tests/measure_images_test.go) then builds whole images and boots each BENCH_N times:
+# initramfs-tools and dracut with open-iscsi (dracut: its own iscsi module) and with ours, u-root with ours,
+# and our own /init image beside a busybox + open-iscsi iscsistart image with the same modules; it counts
+# the bytes each login tool adds to its image (libraries other programs there load left out).
 # TestBootStorm (cmd/iscsistart) then runs ISCSIBOOT_STORM logins at once against one tgtd (default 200).
 #
 #   BENCH_N=7 BENCH_OUT=/tmp/b scripts/bench.sh
 #
-# BENCH_OUT (default out/bench) receives table.txt, faults.txt, multipath.txt, raw-marks.txt, faults-raw-marks.txt
-# and multipath-raw-marks.txt (every boot's in-guest and host marks),
+# BENCH_OUT (default out/bench) receives table.txt, faults.txt, multipath.txt, images.txt, raw-marks.txt,
+# faults-raw-marks.txt, multipath-raw-marks.txt and images-raw-marks.txt (every boot's in-guest and host marks),
 # sizes.txt (each file of either tool), bench.log and storm.log (the whole go test output), and logs/ (consoles
 # of a failed run).
 set -euo pipefail
@@ -24,15 +28,16 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # A failed run must not leave the previous run's table looking current.
 rm -f "$OUT/table.txt" "$OUT/raw-marks.txt" "$OUT/sizes.txt" "$OUT/faults.txt" "$OUT/faults-raw-marks.txt" \
-	"$OUT/multipath.txt" "$OUT/multipath-raw-marks.txt"
+	"$OUT/multipath.txt" "$OUT/multipath-raw-marks.txt" "$OUT/images.txt" "$OUT/images-raw-marks.txt"
 
 echo "bench: $N boots each, results in $OUT"
 # The consoles and the test's log go to bench.log; the terminal gets the result line, the table comes last.
 # Go runs a benchmark once with b.N=1 before the b.N=BENCH_N run it reports; table.txt is from the latter.
 BENCH_OUT=$OUT ISCSIBOOT_QEMU_LOGS=$OUT/logs \
-	go test -count=1 -run '^$' -bench '^Benchmark(Boot|FaultBoot|MultipathBoot)$' -benchtime "${N}x" -timeout 80m ./qemu-tests/ 2>&1 |
+	go test -count=1 -run '^$' -bench '^Benchmark(Boot|FaultBoot|MultipathBoot|Images)$' -benchtime "${N}x" -timeout 120m ./qemu-tests/ 2>&1 |
 	tee "$OUT/bench.log" | grep -E '^(Benchmark|ok|FAIL)' || true
-if ! grep -q '^ok' "$OUT/bench.log" || [ ! -s "$OUT/table.txt" ] || [ ! -s "$OUT/faults.txt" ] || [ ! -s "$OUT/multipath.txt" ]; then
+if ! grep -q '^ok' "$OUT/bench.log" || [ ! -s "$OUT/table.txt" ] || [ ! -s "$OUT/faults.txt" ] || [ ! -s "$OUT/multipath.txt" ] ||
+	[ ! -s "$OUT/images.txt" ]; then
 	# The test's log without the consoles and tgtd's chatter.
 	grep -vE '^\s+[0-9.]+ (\[|tgtd|ISCSIBOOT)' "$OUT/bench.log" | grep -vE 'tgtadm|tgtd:' | tail -60 >&2
 	echo "bench failed, see $OUT/bench.log and $OUT/logs" >&2
@@ -62,5 +67,8 @@ cat "$OUT/faults.txt"
 echo
 cat "$OUT/multipath.txt"
 echo
+cat "$OUT/images.txt"
+echo
 cat "$OUT/sizes.txt"
-echo "in $OUT: table.txt, faults.txt, multipath.txt, raw-marks.txt, faults-raw-marks.txt, multipath-raw-marks.txt, sizes.txt, bench.log, storm.log"
+echo "in $OUT: table.txt, faults.txt, multipath.txt, images.txt, raw-marks.txt, faults-raw-marks.txt, multipath-raw-marks.txt,"
+echo "images-raw-marks.txt, sizes.txt, bench.log, storm.log"
