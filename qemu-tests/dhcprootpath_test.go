@@ -132,7 +132,7 @@ func dhcpRootPathBoot(t *testing.T, delay time.Duration) {
 // addTap makes the tap device the guest's NIC sits on (tapName, the host's
 // side at tapHost), in the test's own network namespace, and removes it at
 // the test's end: where our own DHCP server can answer, which slirp cannot.
-func addTap(ctx context.Context, t *testing.T) {
+func addTap(ctx context.Context, t testing.TB) {
 	t.Helper()
 	for _, args := range [][]string{
 		{"tuntap", "add", "dev", tapName, "mode", "tap"},

@@ -14,14 +14,14 @@ import (
 // ourInitramfs builds an image the way a packager would, with
 // iscsiboot-initramfs: our static binary as /sbin/iscsistart and /init,
 // the modules for virtio, iSCSI over TCP and ext4, and the initiator name.
-func ourInitramfs(ctx context.Context, t *testing.T, h *Harness) string {
+func ourInitramfs(ctx context.Context, t testing.TB, h *Harness) string {
 	t.Helper()
 	return ourInitramfsNamed(ctx, t, h, InitiatorIQN)
 }
 
 // ourInitramfsNamed is ourInitramfs with the initiator name in
 // /etc/iscsi/initiatorname.iscsi, or none when initiator is empty.
-func ourInitramfsNamed(ctx context.Context, t *testing.T, h *Harness, initiator string) string {
+func ourInitramfsNamed(ctx context.Context, t testing.TB, h *Harness, initiator string) string {
 	t.Helper()
 	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
 	bin := h.GoBinary(ctx, "./cmd/iscsistart")

@@ -1,11 +1,9 @@
 package qemutests
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -40,11 +38,6 @@ func TestURoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
-	tool := h.GoBinary(ctx, "./cmd/iscsiboot-initramfs")
-	name := filepath.Join(h.Dir, "initiatorname.iscsi")
-	if err := os.WriteFile(name, []byte("InitiatorName="+InitiatorIQN+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	netroot := fmt.Sprintf("ip=dhcp netroot=iscsi:%s::%d::%s rd.retry=20", HostAddr, srv.Port, TargetIQN)
 
 	for _, tc := range []struct {
@@ -63,24 +56,18 @@ func TestURoot(t *testing.T) {
 				"ISCSIBOOT-NODES: /etc/iscsi/nodes/" + TargetIQN + "/", disk.Marker}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			uimage := filepath.Join(h.Dir, tc.name+".cpio")
-			names := urootImage(ctx, t, uimage, tc.flags...)
+			img := h.URoot(ctx, t, tc.name, tc.flags...)
 			for _, w := range tc.want {
-				if !slices.Contains(names, w) {
-					t.Fatalf("the u-root image has no %s: %q", w, names)
+				if !slices.Contains(img.Names, w) {
+					t.Fatalf("the u-root image has no %s: %q", w, img.Names)
 				}
 			}
-			for _, n := range names {
+			for _, n := range img.Names {
 				if b := filepath.Base(n); b == "sh" || b == "elvish" || b == "gosh" || b == "defaultsh" {
 					t.Errorf("the u-root image has a shell: %s", n)
 				}
 			}
-			out := filepath.Join(h.Dir, tc.name+".img")
-			if b, err := exec.CommandContext(ctx, tool, "-append", uimage, "-o", out, "-modules", "virtio_net,iscsi_tcp,sd_mod,ext4",
-				"-kernel-dir", h.Kernel.Dir, "-kver", h.Kernel.Version, "-file", name+":/etc/iscsi/initiatorname.iscsi").CombinedOutput(); err != nil {
-				t.Fatalf("iscsiboot-initramfs -append: %v\n%s", err, b)
-			}
-			vm := h.Boot(ctx, BootOptions{Name: "uroot-" + tc.name, Initrd: out, Timeout: 90 * time.Second,
+			vm := h.Boot(ctx, BootOptions{Name: "uroot-" + tc.name, Initrd: img.Initrd, Timeout: 90 * time.Second,
 				Append: strings.TrimSpace(netroot + " " + tc.append)})
 			var l Line
 			for _, s := range tc.expect {
@@ -117,31 +104,4 @@ func TestURoot(t *testing.T) {
 			t.Errorf("a failed boot reached a root:\n%s", c)
 		}
 	})
-}
-
-// urootImage builds the u-root image with scripts/uroot-image.sh and flags into path, and returns the names
-// in it.
-func urootImage(ctx context.Context, t *testing.T, path string, flags ...string) []string {
-	t.Helper()
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "uroot-image.sh"), append(flags, "-o", path)...)
-	cmd.Stderr = &stderr
-	if b, err := cmd.Output(); err != nil {
-		t.Fatalf("uroot-image.sh %s: %v\n%s%s", strings.Join(flags, " "), err, b, stderr.Bytes())
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("u-root image built in %v: %.2f MB", time.Since(start).Round(time.Millisecond), float64(fi.Size())/1e6)
-	entries, err := exec.CommandContext(ctx, "cpio", "-it", "--quiet", "-F", path).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Fields(string(entries))
 }

@@ -12,6 +12,10 @@
 # shows where each of our milliseconds above the floor goes.
 # BenchmarkISERBoot (qemu-tests/measure_iser_test.go) then boots BENCH_N times each, against one LIO target guest
 # with soft-RoCE: our drop-in and Debian's iscsistart, each over iSER and over iscsi_tcp.
+# BenchmarkImages (qemu-tests/measure_images_test.go) then builds whole images and boots each BENCH_N times:
+# initramfs-tools and dracut with open-iscsi (dracut: its own iscsi module) and with ours, u-root with ours,
+# and our own /init image beside a busybox + open-iscsi iscsistart image with the same modules; it counts
+# the bytes each login tool adds to its image (libraries other programs there load left out).
 # TestBootStorm (cmd/iscsistart) then runs ISCSIBOOT_STORM logins at once against one tgtd (default 200).
 #
 #   BENCH_N=7 BENCH_OUT=/tmp/b scripts/bench.sh
@@ -28,8 +32,8 @@ OUT=${BENCH_OUT:-out/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # The benchmarks `go test -bench` runs, and the table each writes (a file of OUT; its raw marks beside it).
-BENCHES='Boot|FaultBoot|MultipathBoot|Trace|ISERBoot'
-TABLES='table faults multipath trace iser'
+BENCHES='Boot|FaultBoot|MultipathBoot|Trace|ISERBoot|Images'
+TABLES='table faults multipath trace iser images'
 # A failed run must not leave the previous run's tables looking current: every .txt in OUT is this script's.
 rm -f "$OUT"/*.txt
 
@@ -37,7 +41,7 @@ echo "bench: $N boots each, results in $OUT"
 # The consoles and the test's log go to bench.log; the terminal gets the result line, the table comes last.
 # Go runs a benchmark once with b.N=1 before the b.N=BENCH_N run it reports; table.txt is from the latter.
 BENCH_OUT=$OUT ISCSIBOOT_QEMU_LOGS=$OUT/logs \
-	go test -count=1 -run '^$' -bench "^Benchmark($BENCHES)\$" -benchtime "${N}x" -timeout 80m ./qemu-tests/ 2>&1 |
+	go test -count=1 -run '^$' -bench "^Benchmark($BENCHES)\$" -benchtime "${N}x" -timeout 150m ./qemu-tests/ 2>&1 |
 	tee "$OUT/bench.log" | grep -E '^(Benchmark|ok|FAIL)' || true
 missing=
 for t in $TABLES; do [ -s "$OUT/$t.txt" ] || missing="$missing $t.txt"; done
