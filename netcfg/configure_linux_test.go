@@ -333,68 +333,57 @@ func TestConfigureParallel(t *testing.T) {
 	}
 }
 
+// TestHostRoute is -N's host route to a target, twice (the second call
+// finds it there): through the table's gateway for a target off the
+// NIC's prefix, on link for one in it. For IPv6 the gateway is what
+// firmware that learnt it from a router advertisement records, the
+// router's link-local address.
 func TestHostRoute(t *testing.T) {
-	tb := newTestbed(t, netip.MustParsePrefix("10.0.1.1/24"))
-	ctx := testContext(t)
-	if _, err := Configure(ctx, []Interface{{Name: tb.Link, Addresses: mustPrefixes("10.0.1.2/24")}}, WithResolvConf("")); err != nil {
-		t.Fatal(err)
-	}
-	target, gw, onLink := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("10.0.1.1"), netip.MustParseAddr("10.0.1.77")
-	for run := 1; run <= 2; run++ {
-		if err := HostRoute(ctx, tb.Link, target, gw); err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-		if err := HostRoute(ctx, tb.Link, onLink, netip.Addr{}); err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-	}
-	l, err := tb.host.LinkByName(ctx, tb.Link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Route{
-		{Dst: netip.PrefixFrom(onLink, 32), Index: l.Index, Protocol: 3},
-		{Dst: netip.PrefixFrom(target, 32), Gateway: gw, Index: l.Index, Protocol: 3},
-	}
-	if diff := cmp.Diff(want, hostRoutes(t, tb.host, tb.Link), cmpAddr, cmpPrefix,
-		cmpopts.SortSlices(func(a, b Route) bool { return a.Dst.String() < b.Dst.String() })); diff != "" {
-		t.Errorf("routes read back (-want +got):\n%s", diff)
-	}
-	if err := HostRoute(ctx, "nosuch2", target, gw); !errors.Is(err, ErrLinkNotFound) {
-		t.Errorf("HostRoute(nosuch2) = %v, want %v", err, ErrLinkNotFound)
-	}
-}
-
-// TestHostRouteIPv6 is -N's route for an IPv6 firmware NIC: a target off
-// the NIC's prefix goes through the table's gateway, which firmware that
-// learnt it from a router advertisement records as the router's
-// link-local address; a target in the prefix is on link.
-func TestHostRouteIPv6(t *testing.T) {
-	tb := newTestbed(t)
-	ctx := testContext(t)
-	if _, err := Configure(ctx, []Interface{{Name: tb.Link, Addresses: mustPrefixes("2001:db8:1::15/64")}}, WithResolvConf("")); err != nil {
-		t.Fatal(err)
-	}
-	target, gw, onLink := netip.MustParseAddr("2001:db8:9::10"), netip.MustParseAddr("fe80::1"), netip.MustParseAddr("2001:db8:1::77")
-	for run := 1; run <= 2; run++ {
-		if err := HostRoute(ctx, tb.Link, target, gw); err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-		if err := HostRoute(ctx, tb.Link, onLink, netip.Addr{}); err != nil {
-			t.Fatalf("run %d: %v", run, err)
-		}
-	}
-	l, err := tb.host.LinkByName(ctx, tb.Link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Route{
-		{Dst: netip.PrefixFrom(onLink, 128), Index: l.Index, Protocol: 3},
-		{Dst: netip.PrefixFrom(target, 128), Gateway: gw, Index: l.Index, Protocol: 3},
-	}
-	if diff := cmp.Diff(want, hostRoutes(t, tb.host, tb.Link), cmpAddr, cmpPrefix,
-		cmpopts.SortSlices(func(a, b Route) bool { return a.Dst.String() < b.Dst.String() })); diff != "" {
-		t.Errorf("routes read back (-want +got):\n%s", diff)
+	for _, tc := range []struct {
+		name               string
+		host, addr         string // the testbed's host side (or none), the NIC's address
+		target, gw, onLink string
+		bits               int
+	}{
+		{"IPv4", "10.0.1.1/24", "10.0.1.2/24", "192.0.2.10", "10.0.1.1", "10.0.1.77", 32},
+		{"IPv6", "", "2001:db8:1::15/64", "2001:db8:9::10", "fe80::1", "2001:db8:1::77", 128},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tb *testbed
+			if tc.host != "" {
+				tb = newTestbed(t, netip.MustParsePrefix(tc.host))
+			} else {
+				tb = newTestbed(t)
+			}
+			ctx := testContext(t)
+			if _, err := Configure(ctx, []Interface{{Name: tb.Link, Addresses: mustPrefixes(tc.addr)}}, WithResolvConf("")); err != nil {
+				t.Fatal(err)
+			}
+			target, gw, onLink := netip.MustParseAddr(tc.target), netip.MustParseAddr(tc.gw), netip.MustParseAddr(tc.onLink)
+			for run := 1; run <= 2; run++ {
+				if err := HostRoute(ctx, tb.Link, target, gw); err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+				if err := HostRoute(ctx, tb.Link, onLink, netip.Addr{}); err != nil {
+					t.Fatalf("run %d: %v", run, err)
+				}
+			}
+			l, err := tb.host.LinkByName(ctx, tb.Link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []Route{
+				{Dst: netip.PrefixFrom(onLink, tc.bits), Index: l.Index, Protocol: 3},
+				{Dst: netip.PrefixFrom(target, tc.bits), Gateway: gw, Index: l.Index, Protocol: 3},
+			}
+			if diff := cmp.Diff(want, hostRoutes(t, tb.host, tb.Link), cmpAddr, cmpPrefix,
+				cmpopts.SortSlices(func(a, b Route) bool { return a.Dst.String() < b.Dst.String() })); diff != "" {
+				t.Errorf("routes read back (-want +got):\n%s", diff)
+			}
+			if err := HostRoute(ctx, "nosuch2", target, gw); !errors.Is(err, ErrLinkNotFound) {
+				t.Errorf("HostRoute(nosuch2) = %v, want %v", err, ErrLinkNotFound)
+			}
+		})
 	}
 }
 
