@@ -1,7 +1,6 @@
 package qemutests
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -20,8 +19,7 @@ type benchImage struct {
 	tool    string
 	initrd  string
 	append  string
-	netdev  string        // QEMU's -netdev, when not the default slirp
-	timeout time.Duration // a boot's bound, when not imageBootTimeout
+	netdev  string // QEMU's -netdev, when not the default slirp
 	// toolFiles are the names of the tool's programs in the image.
 	toolFiles []string
 
@@ -37,10 +35,6 @@ type benchImage struct {
 // host that other guests load.
 const imageBootTimeout = 4 * time.Minute
 
-// dracutOwnTimeout bounds a boot of dracut's own iSCSI image, which does not reach its root here (see
-// BenchmarkImages); ours from the same builder takes about 18 s.
-const dracutOwnTimeout = 90 * time.Second
-
 // BenchmarkImages boots whole images side by side, on the same kernel, root disk and target: for each
 // builder (initramfs-tools' mkinitramfs with open-iscsi's hook, dracut 059, u-root's mkuimage) the image
 // with open-iscsi's tool (for dracut, its own iscsi module, which runs iscsid and iscsiadm) and with ours,
@@ -50,10 +44,7 @@ const dracutOwnTimeout = 90 * time.Second
 // gzip -9), and the median time from QEMU's start to the root's own init (host clock), with the ratios ours
 // over theirs. u-root has no shell to run open-iscsi's iscsistart from, so it has no "theirs". The dracut
 // images boot on a tap with the target on its address (dracut's iscsiadm logs in to the address SendTargets
-// gives, which slirp's NAT hides). There dracut's own image logs in (about 20 s after QEMU's start) but
-// its root never appears: after dracut's initqueue timeout, iscsiroot's second login says "1 session
-// requested, but 1 already present" and the boot ends at the bound; the cause is not found yet, so the
-// table shows "no boot" and the bound is dracutOwnTimeout, not the minutes of the others. Run it with
+// gives, which slirp's NAT hides). Run it with
 // make bench (BENCH_N boots each, interleaved); BENCH_OUT receives images.txt and images-raw-marks.txt.
 func BenchmarkImages(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
@@ -88,7 +79,7 @@ func BenchmarkImages(b *testing.B) {
 			initrd: h.InitramfsTools(ctx, ItoolsImage{Static: static})},
 		{builder: "initramfs-tools", tool: "iscsiboot drop-in", append: itoolsLine, toolFiles: []string{"iscsistart"},
 			initrd: h.InitramfsTools(ctx, ItoolsImage{Static: static, Iscsistart: ours})},
-		{builder: "dracut 059", theirs: true, tool: "dracut iscsi (iscsid)", append: dracutLine, netdev: tapNetdev, timeout: dracutOwnTimeout, toolFiles: openISCSIPrograms,
+		{builder: "dracut 059", theirs: true, tool: "dracut iscsi (iscsid)", append: dracutLine, netdev: tapNetdev, toolFiles: openISCSIPrograms,
 			initrd: h.DracutImage(ctx, "")},
 		{builder: "dracut 059", tool: "95iscsiboot", append: dracutLine, netdev: tapNetdev, toolFiles: []string{"iscsistart"},
 			initrd: h.DracutImage(ctx, ours)},
@@ -113,7 +104,7 @@ func BenchmarkImages(b *testing.B) {
 				continue
 			}
 			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("image%d-%d", j, i), Initrd: im.initrd, Append: im.append,
-				NetdevSpec: im.netdev, Timeout: cmp.Or(im.timeout, imageBootTimeout)})
+				NetdevSpec: im.netdev, Timeout: imageBootTimeout})
 			_, err := vm.WaitFor(ctx, disk.Marker)
 			if err == nil {
 				err = vm.Wait(ctx)

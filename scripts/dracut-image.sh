@@ -8,7 +8,8 @@
 #   -o  the image to write
 #   -b  with contrib/dracut's iscsiboot module and this iscsistart, without dracut's iscsi and network modules
 #   -r  the reference: dracut's own iscsi module, with network-legacy (dhclient) and the host's open-iscsi
-#   -d  drivers for both (default virtio_pci,virtio_net,ext4)
+#   -d  drivers for both (default virtio_pci,virtio_net,ext4,sd_mod: dracut's iscsi module leaves the disk driver
+#       to 90kernel-modules, which -m leaves out)
 #   -a  more dracut modules for both, such as mdraid (a RAID root across iSCSI disks). mdraid takes Debian's
 #       mdadm, unpacked by scripts/deps.sh and never installed, through read-only overlays on /usr/sbin and
 #       udev's rules directory in this script's private mount namespace, where dracut looks for it
@@ -21,7 +22,7 @@ set -euo pipefail
 die() { echo "dracut-image.sh: $*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
-kdir="" out="" binary="" ref="" iname="" drivers="virtio_pci,virtio_net,ext4" addmods=""
+kdir="" out="" binary="" ref="" iname="" drivers="virtio_pci,virtio_net,ext4,sd_mod" addmods=""
 while getopts k:o:b:rd:a:n: opt; do
 	case $opt in
 	k) kdir=$(realpath "$OPTARG") ;;
