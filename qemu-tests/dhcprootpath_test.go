@@ -19,7 +19,9 @@ import (
 // private namespace, where our DHCP server and tgtd listen. slirp cannot
 // send option 17, so this test does not use it.
 const (
-	tapName    = "tap0"
+	tapName = "tap0"
+	// tapNetdev is QEMU's -netdev for a guest whose NIC is on tapName.
+	tapNetdev  = "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no"
 	tapHost    = "10.0.3.1"
 	tapGuest   = "10.0.3.15"
 	dhcpInitor = "iqn.2025-01.test:from-dhcp"
@@ -88,7 +90,7 @@ func dhcpRootPathBoot(t *testing.T, delay time.Duration) {
 	vm := h.Boot(ctx, BootOptions{
 		Initrd:     ourInitramfsNamed(ctx, t, h, ""),
 		Append:     "ip=dhcp netroot=dhcp",
-		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
+		NetdevSpec: tapNetdev,
 	})
 	var discover time.Duration
 	if delay > 0 {

@@ -53,9 +53,10 @@ func TestDHCPv6RootPath(t *testing.T) {
 	t.Run("iBFT NIC by DHCPv6 drop-in -N -b", dhcpv6DropIn)
 }
 
-func dhcpv6DropIn(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+// dhcpv6Rig is what every DHCPv6 boot stands on: the tap with its IPv6
+// address, a root disk, and tgtd on the tap's IPv6 address only.
+func dhcpv6Rig(ctx context.Context, t *testing.T) (*Harness, RootDisk, *tgtd.Server) {
+	t.Helper()
 	addTap(ctx, t)
 	tapIPv6(ctx, t)
 	h := New(t)
@@ -64,6 +65,13 @@ func dhcpv6DropIn(t *testing.T) {
 	if err := srv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path); err != nil {
 		t.Fatal(err)
 	}
+	return h, disk, srv
+}
+
+func dhcpv6DropIn(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	h, disk, srv := dhcpv6Rig(ctx, t)
 	g := Guest{
 		Login:    `iscsistart -N && iscsistart -b; rc=$?; ip -6 route show dev eth0 | sed 's/^/ROUTE6: /'; exit $rc`,
 		Binaries: map[string]string{"/sbin/iscsistart": h.GoBinary(ctx, "./cmd/iscsistart")},
@@ -72,7 +80,7 @@ func dhcpv6DropIn(t *testing.T) {
 	}
 	vm := h.Boot(ctx, BootOptions{
 		Initrd:     h.Initramfs(ctx, g),
-		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
+		NetdevSpec: tapNetdev,
 		ExtraArgs:  []string{"-acpitable", "sig=iBFT,file=" + writeIBFTDHCP6(t, h.Dir, srv.Port)},
 	})
 	vm.Expect(ctx, disk.Marker)
@@ -98,18 +106,11 @@ func dhcpv6DropIn(t *testing.T) {
 func dhcpv6Boot(t *testing.T, firmware bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	addTap(ctx, t)
-	tapIPv6(ctx, t)
-	h := New(t)
-	disk := h.RootDisk(ctx)
-	srv := tgtd.Start(ctx, t, tgtd.WithAddress(tapHost6))
-	if err := srv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path); err != nil {
-		t.Fatal(err)
-	}
+	h, disk, srv := dhcpv6Rig(ctx, t)
 	opts := BootOptions{
 		Initrd:     ourInitramfs(ctx, t, h),
 		Append:     "ip=dhcp6 netroot=dhcp",
-		NetdevSpec: "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no",
+		NetdevSpec: tapNetdev,
 	}
 	rootPath := fmt.Sprintf("iscsi:[%s]::%d:1:%s", tapHost6, srv.Port, TargetIQN)
 	want := "eth0: root-path " + TargetIQN + " from dhcp6"

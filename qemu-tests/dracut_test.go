@@ -94,7 +94,7 @@ func TestDracut(t *testing.T) {
 			var srv *tgtd.Server
 			if tc.dhcp {
 				addTap(ctx, t)
-				opts.NetdevSpec = "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no"
+				opts.NetdevSpec = tapNetdev
 			}
 			h := New(t)
 			bin := h.GoBinary(ctx, "./cmd/iscsistart")

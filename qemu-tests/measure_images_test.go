@@ -66,7 +66,6 @@ func BenchmarkImages(b *testing.B) {
 	if err := tapSrv.NewDiskTarget(ctx, 1, TargetIQN, disk.Path); err != nil {
 		b.Fatal(err)
 	}
-	tapNetdev := "tap,id=n0,ifname=" + tapName + ",script=no,downscript=no"
 	dracutLine := fmt.Sprintf("net.ifnames=0 rd.shell=0 root=LABEL=iscsiroot netroot=iscsi:%s::%d::%s ip=%s::%s:255.255.255.0:iscsi-1:eth0:off rd.iscsi.initiator=%s",
 		tapHost, tapSrv.Port, TargetIQN, tapGuest, tapHost, InitiatorIQN)
 	static := fmt.Sprintf("ISCSI_INITIATOR=%s\nISCSI_TARGET_NAME=%s\nISCSI_TARGET_IP=%s\nISCSI_TARGET_PORT=%d\nISCSI_TARGET_GROUP=1\n",
