@@ -44,15 +44,19 @@ func Open(transport string) (*Initiator, error) {
 	if tr.Route() == RouteHBA {
 		// No request of ours goes to the kernel: the HBA made its
 		// sessions, sysfs shows them.
-		return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
+		return NewHBAInitiator(sys, tr), nil
 	}
 	nl, err := Dial()
 	if err != nil {
 		return nil, Fatal(noTransport{err})
 	}
 	trace.Mark("netlink open")
-	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}, nil
+	return &Initiator{nl: nl, sys: sys, handle: tr.Handle, tr: tr, DeviceWait: DefaultDeviceWait, HBAWait: DefaultHBAWait}, nil
 }
+
+// DefaultDeviceWait bounds the wait for a LUN's block device after a
+// successful login (Initiator.DeviceWait).
+const DefaultDeviceWait = 20 * time.Second
 
 // DefaultHBAWait bounds the wait for an HBA's own boot session: a QLogic
 // HBA logs in to its flash targets while its driver loads, and its
@@ -73,7 +77,7 @@ func OpenHandle(transport string, handle uint64) (*Initiator, error) {
 
 // NewInitiator returns an Initiator over nl and sys, for tests.
 func NewInitiator(nl *Conn, sys Sysfs, handle uint64) *Initiator {
-	return &Initiator{nl: nl, sys: sys, handle: handle, DeviceWait: 20 * time.Second}
+	return &Initiator{nl: nl, sys: sys, handle: handle, DeviceWait: DefaultDeviceWait}
 }
 
 // Close closes the netlink socket. Sessions stay: they belong to the
@@ -532,5 +536,5 @@ func (k *Initiator) hbaSession(ctx context.Context, l *Login) (*Session, error) 
 // in by itself, over the sysfs tree sys: no netlink socket, as Open
 // makes none for it.
 func NewHBAInitiator(sys Sysfs, tr Transport) *Initiator {
-	return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: 20 * time.Second, HBAWait: DefaultHBAWait}
+	return &Initiator{sys: sys, handle: tr.Handle, tr: tr, DeviceWait: DefaultDeviceWait, HBAWait: DefaultHBAWait}
 }
