@@ -144,6 +144,9 @@ func (ifc *Interface) check() error {
 	default:
 		return fmt.Errorf("%w %q, want static, dhcp, dhcp6 or auto6", errBadMethod, ifc.Method)
 	}
+	if (ifc.Method == MethodDHCP || ifc.Method == MethodDHCP6) && !HasDHCP {
+		return fmt.Errorf("%w: method %s", ErrNoDHCP, ifc.Method)
+	}
 	if ifc.SetMAC != "" {
 		if _, err := net.ParseMAC(ifc.SetMAC); err != nil {
 			return fmt.Errorf("%w %q", errBadMAC, ifc.SetMAC)

@@ -1,9 +1,10 @@
+//go:build !dropin
+
 package netcfg
 
 import (
 	"errors"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -347,9 +348,3 @@ func TestLeaseFromReplyBootFileURL(t *testing.T) {
 		}
 	}
 }
-
-// cmpAddr compares netip.Addr values by value in cmp.Diff.
-var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
-
-// cmpPrefix compares netip.Prefix values by value in cmp.Diff.
-var cmpPrefix = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })

@@ -13,6 +13,8 @@ var (
 	ErrNoCarrier = errors.New("no carrier")
 	// ErrTimeout: DHCP or SLAAC did not finish before the deadline.
 	ErrTimeout = errors.New("timed out")
+	// ErrNoDHCP: the drop-in build (-tags dropin) has no DHCP clients; the full build has them.
+	ErrNoDHCP = errors.New("no DHCP client in this build (the drop-in, built with -tags dropin; the full build has one)")
 )
 
 var (

@@ -1,3 +1,5 @@
+//go:build !dropin
+
 package netcfg
 
 import (
@@ -5,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv6"
@@ -15,24 +16,6 @@ import (
 // but the one iPXE ("iscsi-initiator-iqn"), dracut and xCAT use; xCAT also sends it as sub-option 203 of
 // option 43 (vendor-specific information, RFC 2132, Section 8.4).
 const optionISCSIInitiator = 203
-
-// lease4 is what netcfg takes from a DHCPv4 ACK.
-type lease4 struct {
-	Addr      netip.Prefix
-	Routers   []netip.Addr
-	Routes    []Route // RFC 3442 classless static routes (option 121), without link index
-	DNS       []netip.Addr
-	Domain    string
-	Search    []string
-	Hostname  string
-	MTU       int
-	RootPath  string
-	Initiator string
-	Server    netip.Addr
-	BootFile  string
-	LeaseTime time.Duration
-	Dropped   []string // one line per string option dropped for its syntax, for the log
-}
 
 // leaseFromACK reads the facts from a DHCPACK. Option values the server got wrong are skipped, not fatal: a
 // bad MTU option must not stop a boot that has an address. A string option that fails its syntax is left
@@ -100,17 +83,6 @@ func leaseFromACK(ack *dhcpv4.DHCPv4) (lease4, error) {
 	l.LeaseTime = ack.IPAddressLeaseTime(0)
 	l.Dropped = strs.dropped
 	return l, nil
-}
-
-// lease6 is what netcfg takes from a DHCPv6 REPLY.
-type lease6 struct {
-	Addr      netip.Addr
-	DNS       []netip.Addr
-	Search    []string
-	LeaseTime time.Duration
-	BootFile  string   // option 59, the boot file URL (RFC 5970, Section 3.1)
-	RootPath  string   // BootFile when it is an iSCSI root path (RFC 4173's iscsi: form), as UEFI's iSCSI takes it
-	Dropped   []string // as in lease4
 }
 
 // leaseFromReply reads the facts from a DHCPv6 REPLY: the first IA_NA address, name servers (option 23),

@@ -1,3 +1,5 @@
+//go:build !dropin
+
 package netcfg
 
 import (

@@ -1,3 +1,5 @@
+//go:build linux && !dropin
+
 package main
 
 import (

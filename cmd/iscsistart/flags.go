@@ -214,7 +214,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		return o, nil
 	}
 	if o.version {
-		fmt.Fprintf(stdout, "iscsistart version 2.1.8 (iscsiboot %s)\n", version)
+		fmt.Fprintf(stdout, "iscsistart version 2.1.8 (iscsiboot %s%s)\n", version, buildName)
 		return o, nil
 	}
 	if o.require != "all" && o.require != "any" {

@@ -16,7 +16,3 @@ func loginCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 func setupNICs(ctx context.Context, o *options, stderr io.Writer) error {
 	return iscsierr.Markf(iscsierr.ErrUnsupported, "-N needs Linux")
 }
-
-func bootCmd(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	return iscsierr.Markf(iscsierr.ErrUnsupported, "--boot needs Linux")
-}

@@ -25,7 +25,6 @@ import (
 	"github.com/iscsiboot/iscsiboot/handoff"
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 	"github.com/iscsiboot/iscsiboot/internal/trace"
-	"github.com/iscsiboot/iscsiboot/pid1"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -37,7 +36,7 @@ func main() {
 		os.Exit(handoff.ResidentMain())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	if ok, err := pid1.Run(ctx, ownFlag); ok {
+	if ok, err := runInit(ctx); ok {
 		// Reached only when the boot failed past every rescue.
 		fmt.Fprintf(os.Stderr, "iscsiboot: %v\n", err)
 		os.Exit(1)
