@@ -2,11 +2,6 @@ package core
 
 import (
 	"bytes"
-	"crypto/md5"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha3"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/iscsiboot/iscsiboot/internal/digest"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
@@ -57,13 +53,13 @@ func (a CHAPAlg) String() string {
 func (a CHAPAlg) newHash() hash.Hash {
 	switch a {
 	case CHAPMD5:
-		return md5.New()
+		return digest.NewMD5()
 	case CHAPSHA1:
-		return sha1.New()
+		return digest.NewSHA1()
 	case CHAPSHA256:
-		return sha256.New()
+		return digest.NewSHA256()
 	case CHAPSHA3256:
-		return sha3.New256()
+		return digest.NewSHA3256()
 	}
 	return nil
 }
@@ -295,14 +291,18 @@ func (x *chapExchange) respond(kv map[string]string) ([]KV, error) {
 		x.challenge = make([]byte, challengeLength)
 		var id [1]byte
 		for {
-			rand.Read(x.challenge)
+			if err := randomBytes(x.challenge); err != nil {
+				return nil, fmt.Errorf("mutual CHAP: our challenge: %w", err)
+			}
 			// Never reuse the target's challenge for the other direction
 			// (RFC 7143, Section 12.1.3).
 			if !bytes.Equal(x.challenge, c) {
 				break
 			}
 		}
-		rand.Read(id[:])
+		if err := randomBytes(id[:]); err != nil {
+			return nil, fmt.Errorf("mutual CHAP: our CHAP_I: %w", err)
+		}
 		x.id = id[0]
 		rememberChallenge(x.challenge)
 		out = append(out, KV{"CHAP_I", strconv.Itoa(int(x.id))}, KV{"CHAP_C", encodeHex(x.challenge)})

@@ -1,11 +1,11 @@
 package plan
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/iscsiboot/iscsiboot/internal/digest"
 	"github.com/iscsiboot/iscsiboot/internal/esc"
 )
 
@@ -44,7 +44,7 @@ func DeriveInitiator(productUUID, machineID string) (name, from string, err erro
 }
 
 func derivedName(id []byte) string {
-	sum := sha256.Sum256(id)
+	sum := digest.SHA256(id)
 	return DerivedPrefix + ":" + hex.EncodeToString(sum[:6])
 }
 
