@@ -16,6 +16,9 @@ import (
 // buildName is what -v says of this build.
 const buildName = ", drop-in build"
 
+// hasMultipath: in an initramfs-tools image multipath-tools-boot makes the maps; --multipath is refused.
+const hasMultipath = false
+
 // runInit: the drop-in build is never our /init.
 func runInit(context.Context) (bool, error) { return false, nil }
 

@@ -85,7 +85,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 	trace.Mark("records left")
 	var maps boot.Maps
 	if o.multipath && len(sessions) > 0 {
-		maps = boot.MultipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stderr, "iscsistart: "+f+"\n", a...) })
+		maps = multipathMaps(p, k.TargetSessions(p, sessions), func(f string, a ...any) { fmt.Fprintf(stderr, "iscsistart: "+f+"\n", a...) })
 	}
 	if o.resident && len(sessions) > 0 {
 		st := handoff.NewResidentState(k, p, sessions)

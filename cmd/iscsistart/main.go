@@ -58,6 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := o.checkParams(stderr); err != nil {
 		return err
 	}
+	if o.multipath && !hasMultipath {
+		return iscsierr.Markf(iscsierr.ErrUsage, "--multipath: not in the drop-in build (built with -tags dropin), where multipath-tools-boot makes the maps; the full build of iscsistart has it")
+	}
 	switch {
 	case o.help, o.version:
 		return nil
