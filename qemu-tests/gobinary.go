@@ -8,24 +8,30 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // GoBinary builds the main package pkg of this module ("./cmd/iscsistart") as a static binary for the guest,
-// stripped and with trimmed paths as `make build` does, and returns its path. The build cache makes repeated
-// builds cheap; the module cache must already hold the dependencies, since the namespaces have no network.
-func (h *Harness) GoBinary(ctx context.Context, pkg string) string {
+// stripped, with trimmed paths and without inlining as `make build` does, with the build tags given ("dropin"
+// for the drop-in build), and returns its path. The build cache makes repeated builds cheap; the module cache
+// must already hold the dependencies, since the namespaces have no network.
+func (h *Harness) GoBinary(ctx context.Context, pkg string, tags ...string) string {
 	h.t.Helper()
 	start := time.Now()
-	p, err := buildGo(ctx, pkg, filepath.Join(h.Dir, "bin"))
+	outDir := filepath.Join(h.Dir, "bin")
+	if len(tags) > 0 {
+		outDir = filepath.Join(outDir, strings.Join(tags, "-"))
+	}
+	p, err := buildGo(ctx, pkg, outDir, tags...)
 	if err != nil {
 		h.t.Fatalf("go build %s: %v", pkg, err)
 	}
-	h.t.Logf("built %s in %v", pkg, time.Since(start).Round(time.Millisecond))
+	h.t.Logf("built %s %v in %v", pkg, tags, time.Since(start).Round(time.Millisecond))
 	return p
 }
 
-func buildGo(ctx context.Context, pkg, outDir string) (string, error) {
+func buildGo(ctx context.Context, pkg, outDir string, tags ...string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return "", err
@@ -34,7 +40,9 @@ func buildGo(ctx context.Context, pkg, outDir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(outDir, path.Base(pkg))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	// The Makefile's GCFLAGS and LDFLAGS (without the version).
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w",
+		"-tags="+strings.Join(tags, ","), "-o", out, pkg)
 	cmd.Dir = root
 	// The namespaces have no network: a missing module fails at once instead of after a DNS timeout.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOPROXY=off")

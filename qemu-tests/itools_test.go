@@ -160,7 +160,7 @@ func TestInitramfsTools(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			h := New(t)
-			bin := h.GoBinary(ctx, "./cmd/iscsistart")
+			bin := h.GoBinary(ctx, "./cmd/iscsistart", "dropin") // what the hook installs
 			srv := h.Tgtd(ctx)
 			port := srv.Port
 			root := RootImage{Name: "root.ext4", Init: itoolsRootInit, Size: "32M"}

@@ -51,6 +51,7 @@ func BenchmarkImages(b *testing.B) {
 	defer cancel()
 	h := New(b)
 	ours := h.GoBinary(ctx, "./cmd/iscsistart")
+	dropin := h.GoBinary(ctx, "./cmd/iscsistart", "dropin") // what initramfs-tools' hook installs
 	disk := h.RootDisk(ctx)
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
 	port := srv.Port
@@ -77,7 +78,7 @@ func BenchmarkImages(b *testing.B) {
 		{builder: "initramfs-tools", theirs: true, tool: "open-iscsi iscsistart", append: itoolsLine, toolFiles: openISCSIPrograms,
 			initrd: h.InitramfsTools(ctx, ItoolsImage{Static: static})},
 		{builder: "initramfs-tools", tool: "iscsiboot drop-in", append: itoolsLine, toolFiles: []string{"iscsistart"},
-			initrd: h.InitramfsTools(ctx, ItoolsImage{Static: static, Iscsistart: ours})},
+			initrd: h.InitramfsTools(ctx, ItoolsImage{Static: static, Iscsistart: dropin})},
 		{builder: "dracut 059", theirs: true, tool: "dracut iscsi (iscsid)", append: dracutLine, netdev: tapNetdev, toolFiles: openISCSIPrograms,
 			initrd: h.DracutImage(ctx, "")},
 		{builder: "dracut 059", tool: "95iscsiboot", append: dracutLine, netdev: tapNetdev, toolFiles: []string{"iscsistart"},

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,22 +12,7 @@ import (
 
 // buildBinary builds this command into a temporary directory, as `make
 // build` does, and returns its path.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go toolchain for building the binary: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "iscsistart")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildBinary(t *testing.T) string { return buildGo(t) }
 
 // TestVersionAsPID1 runs the built binary as PID 1 of a new PID namespace,
 // as `unshare -p -f -r` does: with --version it prints its version and
