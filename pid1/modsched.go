@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/iscsiboot/iscsiboot/internal/modlist"
@@ -91,4 +92,34 @@ func loadConcurrentlyN(ctx context.Context, mods []modlist.Module, load func(mod
 		failed = append(failed, fmt.Errorf("load modules: %w", ctx.Err()))
 	}
 	return loaded, errors.Join(failed...)
+}
+
+// splitForMount parts a parsed module list into the modules the boot needs
+// (network, iSCSI and disk drivers, with everything their After names) and
+// those only mounting the root needs: the file systems, the modules under a
+// kernel/fs/ directory (ext4, jbd2, mbcache, xfs) that no early module
+// names in its After. A list without #@after lines makes every module
+// "after" the one before it, so there an fs module listed before a driver
+// stays early: that costs overlap, never order. Libraries only a file
+// system needs (crc16) stay early for the same reason. Both halves keep
+// list order; a late module's After may name early ones, loaded by then.
+func splitForMount(mods []modlist.Module) (early, late []modlist.Module) {
+	needed := make(map[string]bool, len(mods)) // by the boot itself
+	for i := len(mods) - 1; i >= 0; i-- {
+		m := mods[i]
+		if needed[m.Path] || !strings.Contains(m.Path, "/kernel/fs/") {
+			needed[m.Path] = true
+			for _, a := range m.After {
+				needed[a] = true
+			}
+		}
+	}
+	for _, m := range mods {
+		if needed[m.Path] {
+			early = append(early, m)
+		} else {
+			late = append(late, m)
+		}
+	}
+	return early, late
 }

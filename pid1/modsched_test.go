@@ -3,6 +3,7 @@ package pid1
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -141,5 +142,56 @@ func TestLoadConcurrentlyCanceled(t *testing.T) {
 	}
 	if len(loaded) != len(r.started) {
 		t.Errorf("loaded %d, but %d tried without error", len(loaded), len(r.started))
+	}
+}
+
+func TestSplitForMount(t *testing.T) {
+	k := "/lib/modules/6.1.0-56-amd64/kernel/"
+	// The list iscsiboot-initramfs writes for virtio_net,iscsi_tcp,sd_mod,ext4 (shortened).
+	list := "#@after\n" + k + "drivers/net/virtio_net.ko\n" +
+		"#@after\n" + k + "drivers/scsi/scsi_mod.ko\n" +
+		"#@after\n" + k + "crypto/crc32c_generic.ko\n" +
+		"#@after " + k + "drivers/scsi/scsi_mod.ko " + k + "crypto/crc32c_generic.ko\n" + k + "drivers/scsi/iscsi_tcp.ko\n" +
+		"#@after " + k + "drivers/scsi/scsi_mod.ko\n" + k + "drivers/scsi/sd_mod.ko\n" +
+		"#@after " + k + "crypto/crc32c_generic.ko\n" + k + "fs/jbd2/jbd2.ko\n" +
+		"#@after\n" + k + "fs/mbcache.ko\n" +
+		"#@after\n" + k + "lib/crc16.ko\n" +
+		"#@after " + k + "fs/jbd2/jbd2.ko " + k + "fs/mbcache.ko " + k + "lib/crc16.ko " + k + "crypto/crc32c_generic.ko\n" + k + "fs/ext4/ext4.ko\n"
+	// A list without #@after lines: each module after the one before, so jbd2 amid the drivers stays early.
+	// And an fs module a driver after it really needs (fs/configfs for a made-up driver t).
+	plain := k + "drivers/net/virtio_net.ko\n" + k + "fs/jbd2/jbd2.ko\n" + k + "drivers/scsi/iscsi_tcp.ko\n" +
+		k + "fs/ext4/ext4.ko\n"
+	needs := "#@after\n" + k + "fs/configfs/configfs.ko\n#@after " + k + "fs/configfs/configfs.ko\n" + k + "drivers/target/t.ko\n" +
+		"#@after\n" + k + "fs/xfs/xfs.ko\n"
+	for _, tc := range []struct {
+		name, list  string
+		early, late []string
+	}{
+		{"iscsiboot-initramfs", list,
+			[]string{"virtio_net", "scsi_mod", "crc32c_generic", "iscsi_tcp", "sd_mod", "crc16"},
+			[]string{"jbd2", "mbcache", "ext4"}},
+		{"no #@after lines", plain, []string{"virtio_net", "jbd2", "iscsi_tcp"}, []string{"ext4"}},
+		{"a driver needs an fs module", needs, []string{"configfs", "t"}, []string{"xfs"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mods, err := modlist.Parse([]byte(tc.list))
+			if err != nil {
+				t.Fatal(err)
+			}
+			early, late := splitForMount(mods)
+			names := func(ms []modlist.Module) []string {
+				var out []string
+				for _, m := range ms {
+					out = append(out, ModuleName(m.Path))
+				}
+				return out
+			}
+			if got := names(early); !slices.Equal(got, tc.early) {
+				t.Errorf("early = %v, want %v", got, tc.early)
+			}
+			if got := names(late); !slices.Equal(got, tc.late) {
+				t.Errorf("late = %v, want %v", got, tc.late)
+			}
+		})
 	}
 }

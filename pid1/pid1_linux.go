@@ -44,11 +44,14 @@ func Main(ctx context.Context, boot BootFunc) error {
 		con.printf("warning: %v", err)
 	}
 
-	loaded, err := LoadModules(ctx, ModuleList)
+	mods, err := StartModules(ctx, ModuleList)
 	if err != nil {
-		for _, e := range unjoin(err) {
-			con.printf("warning: %v", e)
-		}
+		con.printf("warning: %v", err)
+		mods = noModules()
+	}
+	loaded := mods.Loaded
+	for _, e := range unjoin(mods.Err) {
+		con.printf("warning: %v", e)
 	}
 	con.printf("modules loaded (%d)", len(loaded))
 
@@ -63,6 +66,13 @@ func Main(ctx context.Context, boot BootFunc) error {
 		return finish(con, cfg, err)
 	}
 	con.printf("root device %s", dev)
+	fsMods, err := mods.Wait()
+	for _, e := range unjoin(err) {
+		con.printf("warning: %v", e)
+	}
+	if len(fsMods) > 0 {
+		con.printf("file system modules loaded (%d)", len(fsMods))
+	}
 	if cfg.Break == BreakPreMount {
 		rescueShell(con, "rd.break=pre-mount")
 	}
@@ -104,6 +114,9 @@ func Main(ctx context.Context, boot BootFunc) error {
 
 // unjoin splits an errors.Join result into one error per console line.
 func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
 	}
