@@ -3,21 +3,24 @@
 #
 #   scripts/sizes.sh [OUTDIR]     (default out/sizes)
 #
-# Builds ./cmd/iscsistart as `make build` does (static, -trimpath, -s -w) and once more with symbols, then
-# prints the stripped size, its gzip -9 size (what it adds to a gzip'd initramfs) and a table of the bytes of
+# Builds ./cmd/iscsistart's drop-in (-tags dropin, what initramfs-tools' hook installs) as `make build` does
+# (static, -trimpath, no inlining, -s -w) and once more with symbols, then prints the stripped size, its
+# gzip -9 size (what it adds to a gzip'd initramfs), the same two for the full build, and a table of the bytes of
 # code and read-only data each package's symbols hold (`go tool nm -size`; B/b zero-filled data is left out,
 # generic instantiations count for the package of the function, not of their type arguments; the
 # rest of the file is mostly the runtime's tables of every function, .gopclntab, which grow with the code). The table
-# lands in OUTDIR/packages.txt. Last, the whole /init image for a virtio guest as the README builds it (the binary and
+# lands in OUTDIR/packages.txt. Last, the whole /init image for a virtio guest as the README builds it (the full build and
 # the modules of -modules virtio_net,iscsi_tcp,sd_mod,ext4 from Debian's kernel, `scripts/deps.sh kernel`, or
 # ISCSIBOOT_KERNEL_DIR) under each -compress.
 set -eu
 out=${1:-out/sizes}
 mkdir -p "$out"
-CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$out/iscsistart" ./cmd/iscsistart
-CGO_ENABLED=0 go build -trimpath -o "$out/iscsistart.syms" ./cmd/iscsistart
-stripped=$(wc -c <"$out/iscsistart")
-gz=$(gzip -9 -c "$out/iscsistart" | wc -c)
+gcflags=${GCFLAGS:-all=-l} # the Makefile's
+CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -ldflags '-s -w' -tags dropin -o "$out/dropin/iscsistart" ./cmd/iscsistart
+CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -tags dropin -o "$out/iscsistart.syms" ./cmd/iscsistart
+CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -ldflags '-s -w' -o "$out/iscsistart" ./cmd/iscsistart
+stripped=$(wc -c <"$out/dropin/iscsistart")
+gz=$(gzip -9 -c "$out/dropin/iscsistart" | wc -c)
 # A symbol larger than the file is zero-filled memory nm shows as data (crypto/internal/fips140/drbg.memory).
 go tool nm -size "$out/iscsistart.syms" | awk -v max="$stripped" '
 NF >= 4 && $3 != "B" && $3 != "b" && $3 != "U" && $2 + 0 < max + 0 {
@@ -38,8 +41,9 @@ END {
 	for (k in sum) printf "%10d  %s\n", sum[k], k
 	printf "%10d  %s\n", total, "(all symbols)"
 }' | sort -rn >"$out/packages.txt"
-echo "iscsistart: $stripped bytes stripped, $gz bytes gzip -9"
-echo "bytes of code and read-only data by package (top 40; all in $out/packages.txt):"
+echo "iscsistart, drop-in build: $stripped bytes stripped, $gz bytes gzip -9"
+echo "iscsistart, full build: $(wc -c <"$out/iscsistart") bytes stripped, $(gzip -9 -c "$out/iscsistart" | wc -c) bytes gzip -9"
+echo "bytes of code and read-only data of the drop-in by package (top 40; all in $out/packages.txt):"
 head -41 "$out/packages.txt"
 
 kdir=${ISCSIBOOT_KERNEL_DIR:-$(scripts/deps.sh kernel | tail -n 1)}
