@@ -54,7 +54,7 @@ func BenchmarkBoot(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	h := New(b)
-	ours := h.GoBinary(ctx, "./cmd/iscsistart")
+	ours := h.GoBinary(ctx, "./cmd/iscsistart", "dropin") // the build that stands in for Debian's
 	disk := h.RootDisk(ctx)
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)
 	guests := map[string]Guest{"ours": OurGuest(ours, srv.Port, ""), "debian": ReferenceGuest(srv.Port)}

@@ -133,7 +133,11 @@ func TestTracePhases(t *testing.T) {
 			defer cancel()
 			h := New(t)
 			bins := map[string]string{"ours": "", "floor": ""}
-			bins[tool] = h.GoBinary(ctx, map[string]string{"ours": "./cmd/iscsistart", "floor": "./qemu-tests/internal/floor"}[tool])
+			if tool == "ours" {
+				bins[tool] = h.GoBinary(ctx, "./cmd/iscsistart", "dropin")
+			} else {
+				bins[tool] = h.GoBinary(ctx, "./qemu-tests/internal/floor")
+			}
 			disk := h.RootDisk(ctx)
 			srv := h.Target(ctx, 1, TargetIQN, disk.Path)
 			g := tracedGuests(bins["ours"], bins["floor"], srv.Port)[tool]
@@ -184,7 +188,7 @@ func BenchmarkTrace(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	h := New(b)
-	ours := h.GoBinary(ctx, "./cmd/iscsistart")
+	ours := h.GoBinary(ctx, "./cmd/iscsistart", "dropin") // the build that stands in for Debian's
 	floor := h.GoBinary(ctx, "./qemu-tests/internal/floor")
 	disk := h.RootDisk(ctx)
 	srv := h.Target(ctx, 1, TargetIQN, disk.Path)

@@ -54,8 +54,8 @@ if ! grep -q '^ok' "$OUT/bench.log" || [ -n "$missing" ]; then
 fi
 rmdir "$OUT/logs" 2>/dev/null || true
 
-# Each file the tool needs, on disk: ours as the benchmark builds it, Debian's with what ldd says it loads.
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$OUT/iscsistart" ./cmd/iscsistart
+# Each file the tool needs, on disk: our drop-in as the benchmark builds it, Debian's with what ldd says it loads.
+CGO_ENABLED=0 go build -trimpath -gcflags=all=-l -ldflags='-s -w' -tags dropin -o "$OUT/iscsistart" ./cmd/iscsistart
 {
 	echo "ours (static):"
 	stat -c '%12s  %n' "$OUT/iscsistart"
