@@ -1,3 +1,5 @@
+//go:build linux && !dropin
+
 package handoff
 
 import (
@@ -31,19 +33,6 @@ func reinstater(st ResidentState, logf func(string, ...any)) func(ResidentPath) 
 			logf("session %d: reinstate path %s in map %s: %v", p.SID, p.Dev, p.Map, err)
 		case ok:
 			logf("session %d: path %s back in use in map %s", p.SID, p.Dev, p.Map)
-		}
-	}
-}
-
-// SetMaps tells the resident loop which map each of its paths is in, so
-// that it puts a path back in use (reinstate_path) after logging it in
-// again: without multipathd nothing else would.
-func (st *ResidentState) SetMaps(ms interface {
-	PathOf(sid int) (name, dev string, ok bool)
-}) {
-	for i, p := range st.Paths {
-		if name, dev, ok := ms.PathOf(int(p.SID)); ok {
-			st.Paths[i].Map, st.Paths[i].Dev = name, dev
 		}
 	}
 }
