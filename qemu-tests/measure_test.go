@@ -87,13 +87,23 @@ func BenchmarkBoot(b *testing.B) {
 		}
 	}
 
-	// Bytes added to a gzip'd image: the same guest with and without the tool.
+	// Bytes added to a gzip'd image: the same guest with and without the tool, each cpio through gzip -9.
 	sizes := map[string]int64{}
-	base := Guest{Login: "true", Gzip: true}
-	baseSize := fileSize(b, h.Initramfs(ctx, base))
+	gzSize := func(g Guest) int64 {
+		f, err := os.Open(h.Initramfs(ctx, g))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		n, err := gzip9(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
+	baseSize := gzSize(Guest{Login: "true"})
 	for name, g := range guests {
-		g.Gzip = true
-		sizes[name] = fileSize(b, h.Initramfs(ctx, g)) - baseSize
+		sizes[name] = gzSize(g) - baseSize
 	}
 	// Size on disk: ours is static; Debian's brings its shared libraries.
 	libs, err := sharedLibs(ctx, "/usr/sbin/iscsistart")
@@ -131,7 +141,7 @@ func BenchmarkBoot(b *testing.B) {
 	fmt.Fprintf(&tab, "%-44s %12s %12s %7s %s\n", fmt.Sprintf("metric (median of %d boots each)", b.N), "iscsiboot", "open-iscsi", "ratio", "goal")
 	fmt.Fprintf(&tab, "%-44s %11.3fs %11.3fs %7s %s\n", "login exec -> root block device (guest)", lo.Seconds(), ld.Seconds(), ratio(lo.Seconds(), ld.Seconds()), "<= 0.2: "+goal(lo.Seconds() <= 0.2*ld.Seconds()))
 	fmt.Fprintf(&tab, "%-44s %11.3fs %11.3fs %7s\n", "QEMU start -> root mounted (host)", ro.Seconds(), rd.Seconds(), ratio(ro.Seconds(), rd.Seconds()))
-	fmt.Fprintf(&tab, "%-44s %12d %12d %7s %s\n", "bytes added to a gzip'd initramfs", sizes["ours"], sizes["debian"], ratio(so, sd), "<= 0.4: "+goal(so <= 0.4*sd))
+	fmt.Fprintf(&tab, "%-44s %12d %12d %7s %s\n", "bytes added to a gzip'd initramfs", sizes["ours"], sizes["debian"], ratio(so, sd), "<= 0.4: "+goal(so <= 0.4*sd)+", <= 1.5 MB: "+goal(so <= 1.5e6))
 	fmt.Fprintf(&tab, "%-44s %12d %12d %7s\n", "bytes on disk (binary + shared libraries)", disk0["ours"], disk0["debian"], ratio(float64(disk0["ours"]), float64(disk0["debian"])))
 	fmt.Fprintf(&tab, "%-44s %9d kB %9d kB %7s %s\n", "peak RSS of the login tool (VmHWM)", rss["ours"], rss["debian"], ratio(float64(rss["ours"]), float64(rss["debian"])), "ours <= 12 MB: "+goal(rss["ours"] <= 12*1024))
 	b.Logf("\n%s", tab.String())
