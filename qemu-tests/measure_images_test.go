@@ -199,7 +199,7 @@ func imagesTable(images []*benchImage, n int) string {
 		if ratio > 0.7 {
 			goal = "NO"
 		}
-		fmt.Fprintf(&t, "goal (issue 16): QEMU start -> root init, our /init <= 0.7 x busybox + iscsistart: %.2f, %s\n", ratio, goal)
+		fmt.Fprintf(&t, "goal (issue 16): QEMU start -> root init, our /init <= 0.7 x busybox + iscsistart: %.2f, %s (one vCPU; BenchmarkInitImage has two too)\n", ratio, goal)
 	}
 	fmt.Fprintf(&t, "what each tool adds (its programs, and the libraries no other program of the image loads):\n")
 	for _, im := range images {

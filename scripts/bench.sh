@@ -16,6 +16,8 @@
 # initramfs-tools and dracut with open-iscsi (dracut: its own iscsi module) and with ours, u-root with ours,
 # and our own /init image beside a busybox + open-iscsi iscsistart image with the same modules; it counts
 # the bytes each login tool adds to its image (libraries other programs there load left out).
+# BenchmarkInitImage (qemu-tests/measure_initimage_test.go) then boots our /init image and the busybox +
+# iscsistart one BENCH_N times each on one and on two vCPUs (init.txt).
 # TestBootStorm (cmd/iscsistart) then runs ISCSIBOOT_STORM logins at once against one tgtd (default 200).
 #
 #   BENCH_N=7 BENCH_OUT=/tmp/b scripts/bench.sh
@@ -32,8 +34,8 @@ OUT=${BENCH_OUT:-out/bench}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # The benchmarks `go test -bench` runs, and the table each writes (a file of OUT; its raw marks beside it).
-BENCHES='Boot|FaultBoot|MultipathBoot|Trace|ISERBoot|Images'
-TABLES='table faults multipath trace iser images'
+BENCHES='Boot|FaultBoot|MultipathBoot|Trace|ISERBoot|Images|InitImage'
+TABLES='table faults multipath trace iser images init'
 # A failed run must not leave the previous run's tables looking current: every .txt in OUT is this script's.
 rm -f "$OUT"/*.txt
 
