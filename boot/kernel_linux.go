@@ -45,11 +45,16 @@ func OpenKernelHandle(transport string, handle uint64) (*Kernel, error) {
 	return &Kernel{Initiator: k}, nil
 }
 
+// Offloaded reports whether the transport logs in by itself (an HBA with
+// CAP_LOGIN_OFFLOAD): Login then only finds the HBA's session
+// (RunOptions.Offloaded).
+func (k *Kernel) Offloaded() bool { return k.Transport().Route() == kernel.RouteHBA }
+
 // Login implements LoginFunc. A target the kernel has a session with at
 // portal already is success, not an error: scripts call iscsistart twice.
 func (k *Kernel) Login(ctx context.Context, p *plan.Plan, t *plan.Target, portal plan.Portal) (*Session, error) {
 	begin := time.Now()
-	hba := k.Transport().Route() == kernel.RouteHBA
+	hba := k.Offloaded()
 	// An HBA that logs in by itself always has its session already: the
 	// kernel's Login finds it, and its disk below it.
 	if s, ok := k.Existing(t.Name, portal.Address, portal.Port); ok && !hba {

@@ -63,6 +63,10 @@ type RunOptions struct {
 	// Settled is closed when no interface is still coming up, so that no
 	// missing route will appear; nil means the network is settled already.
 	Settled <-chan struct{}
+	// Offloaded tells that the transport logs in by itself (an HBA with
+	// CAP_LOGIN_OFFLOAD, Kernel.Offloaded): nothing of ours logs in, so
+	// the progress line says the HBA's own session is looked for.
+	Offloaded bool
 }
 
 // DefaultDeadline bounds a run when nothing else does (rd.retry,
@@ -205,7 +209,10 @@ func Run(ctx context.Context, p *plan.Plan, login LoginFunc, o RunOptions) ([]*S
 				var q quietRepeats
 				b := backoff{first: o.FirstBackoff, max: o.MaxBackoff, retryable: Retryable, maxTries: maxTries}
 				s, tries, err := retry(pathsCtx, b, func(ctx context.Context, try int) (*Session, error) {
-					if try == 1 {
+					switch {
+					case try == 1 && o.Offloaded:
+						logf("Looking for the HBA's own session to %s %s,%d", t.Name, portal, t.TPGT)
+					case try == 1:
 						logf("Logging into %s %s,%d", t.Name, portal, t.TPGT)
 					}
 					return login(ctx, p, t, portal)

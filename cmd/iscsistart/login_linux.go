@@ -61,7 +61,7 @@ func kernelLogin(ctx context.Context, o *options, p *plan.Plan, stderr io.Writer
 	if !o.timeoutSet { // o.timeout's default is the probe's
 		deadline = boot.DefaultDeadline
 	}
-	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stderr, Require: o.require})
+	sessions, err := boot.Run(ctx, p, k.Login, boot.RunOptions{Deadline: deadline, Log: stderr, Require: o.require, Offloaded: k.Offloaded()})
 	trace.Mark("logins done")
 	for _, s := range sessions {
 		state := "logged in"
