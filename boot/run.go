@@ -1,12 +1,14 @@
 package boot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,6 +65,9 @@ type RunOptions struct {
 	// Settled is closed when no interface is still coming up, so that no
 	// missing route will appear; nil means the network is settled already.
 	Settled <-chan struct{}
+	// Prefix starts each progress line (default "iscsistart", as open-iscsi's
+	// tool names itself; our /init and uinit say "iscsiboot").
+	Prefix string
 	// Offloaded tells that the transport logs in by itself (an HBA with
 	// CAP_LOGIN_OFFLOAD, Kernel.Offloaded): nothing of ours logs in, so
 	// the progress line says the HBA's own session is looked for.
@@ -87,11 +92,18 @@ type PathError struct {
 	Err    error
 }
 
+// Error names the target and portal once: a login's own error (core's
+// "login to TARGET at PORTAL failed ...") already does, and a console line
+// that says it twice only makes the reader look twice.
 func (e *PathError) Error() string {
-	if e.Tries == 0 {
-		return fmt.Sprintf("%s at %s: %v (not tried)", e.Target, e.Portal, e.Err)
+	msg := e.Err.Error()
+	if !strings.Contains(msg, e.Target) || !strings.Contains(msg, e.Portal.String()) {
+		msg = fmt.Sprintf("%s at %s: %s", e.Target, e.Portal, msg)
 	}
-	return fmt.Sprintf("%s at %s: %v (after %d attempts)", e.Target, e.Portal, e.Err, e.Tries)
+	if e.Tries == 0 {
+		return msg + " (not tried)"
+	}
+	return fmt.Sprintf("%s (after %d attempts)", msg, e.Tries)
 }
 
 func (e *PathError) Unwrap() error { return e.Err }
@@ -189,7 +201,7 @@ func Run(ctx context.Context, p *plan.Plan, login LoginFunc, o RunOptions) ([]*S
 	logf := func(format string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(o.Log, "iscsistart: [%6.3f] "+format+"\n", append([]any{time.Since(begin).Seconds()}, args...)...)
+		fmt.Fprintf(o.Log, "%s: [%6.3f] "+format+"\n", append([]any{cmp.Or(o.Prefix, "iscsistart"), time.Since(begin).Seconds()}, args...)...)
 	}
 	for i := range p.Targets {
 		t := &p.Targets[i]

@@ -90,6 +90,12 @@ func TestRunFatalIsFast(t *testing.T) {
 	if time.Since(begin) > time.Second {
 		t.Errorf("fatal failure took %v", time.Since(begin))
 	}
+	// A login error that names the target and portal itself is not prefixed with them again.
+	named := &PathError{Target: "iqn.t:a", Portal: plan.Portal{Address: "10.0.0.1", Port: 3260}, Tries: 3,
+		Err: &core.LoginError{Target: "iqn.t:a", Portal: "10.0.0.1:3260", Class: 2, Detail: 3, Err: core.ErrTargetNotFound}}
+	if got := named.Error(); strings.Count(got, "iqn.t:a") != 1 || strings.Count(got, "10.0.0.1:3260") != 1 || !strings.HasSuffix(got, "(after 3 attempts)") {
+		t.Errorf("PathError over a LoginError: %q, want the target and portal once", got)
+	}
 }
 
 func TestRunDeadTargetFailsByDeadline(t *testing.T) {

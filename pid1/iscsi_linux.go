@@ -80,7 +80,7 @@ func Boot(ctx context.Context, cmdline string, log io.Writer) (*Booted, error) {
 	defer k.Close()
 	// rd.retry, or Run's default when it is not given (0)
 	deadline := time.Duration(p.RetrySeconds) * time.Second
-	ro := boot.RunOptions{Deadline: deadline, Log: log, Settled: nw.Done(), Offloaded: k.Offloaded()}
+	ro := boot.RunOptions{Deadline: deadline, Log: log, Settled: nw.Done(), Offloaded: k.Offloaded(), Prefix: "iscsiboot"}
 	if p.Multipath {
 		ro.Grace = boot.MultipathGrace // every path counts (boot/multipath.go)
 	}
