@@ -9,9 +9,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
-	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/dhcpv6/server6"
-	"github.com/insomniacslk/dhcp/iana"
+	"github.com/iscsiboot/iscsiboot/internal/dhcp6test"
 )
 
 // The lease the test DHCPv4 server hands out.
@@ -125,45 +124,8 @@ func startDHCP6(t *testing.T, tb *testbed) {
 	}); err != nil {
 		t.Fatalf("peer link-local address: %v", err)
 	}
-	serverID := &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: pl.MAC}
-	handler := func(conn net.PacketConn, peer net.Addr, m dhcpv6.DHCPv6) {
-		msg, err := m.GetInnerMessage()
-		if err != nil {
-			t.Errorf("DHCPv6 server: %v", err)
-			return
-		}
-		var iaid [4]byte
-		if ia := msg.Options.OneIANA(); ia != nil {
-			iaid = ia.IaId
-		}
-		mods := []dhcpv6.Modifier{
-			dhcpv6.WithServerID(serverID),
-			dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: testAddr6, PreferredLifetime: time.Hour, ValidLifetime: 2 * time.Hour}),
-			dhcpv6.WithIAID(iaid),
-			dhcpv6.WithDNS(testDNS6),
-			dhcpv6.WithDomainSearchList("lab.test"),
-		}
-		// As ISC dhcpd does, option 59 only to a client whose option request option names it.
-		if msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
-			mods = append(mods, dhcpv6.WithOption(dhcpv6.OptBootFileURL(testRootPath6)))
-		}
-		var reply *dhcpv6.Message
-		switch msg.MessageType {
-		case dhcpv6.MessageTypeSolicit:
-			reply, err = dhcpv6.NewAdvertiseFromSolicit(msg, mods...)
-		case dhcpv6.MessageTypeRequest:
-			reply, err = dhcpv6.NewReplyFromMessage(msg, mods...)
-		default:
-			return
-		}
-		if err != nil {
-			t.Errorf("DHCPv6 server: build reply: %v", err)
-			return
-		}
-		if _, err := conn.WriteTo(reply.ToBytes(), peer); err != nil {
-			t.Errorf("DHCPv6 server: send reply: %v", err)
-		}
-	}
+	handler := dhcp6test.Handler(dhcp6test.Lease{ServerMAC: pl.MAC, Addr: testAddr6, DNS: []net.IP{testDNS6},
+		Search: []string{"lab.test"}, BootFileURL: testRootPath6}, t.Errorf)
 	var srv *server6.Server
 	err = inNS(tb.peerNS, func() error {
 		var err error

@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/insomniacslk/dhcp/dhcpv6/server6"
-	"github.com/insomniacslk/dhcp/iana"
 	"golang.org/x/sys/unix"
 
 	"github.com/iscsiboot/iscsiboot/ibft"
+	"github.com/iscsiboot/iscsiboot/internal/dhcp6test"
 	"github.com/iscsiboot/iscsiboot/internal/tgtd"
 )
 
@@ -195,39 +194,7 @@ func rootPath6Handler(t *testing.T, rootPath string) server6.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverID := &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: tap.HardwareAddr}
-	return func(conn net.PacketConn, peer net.Addr, m dhcpv6.DHCPv6) {
-		msg, err := m.GetInnerMessage()
-		if err != nil {
-			return
-		}
-		var iaid [4]byte
-		if ia := msg.Options.OneIANA(); ia != nil {
-			iaid = ia.IaId
-		}
-		mods := []dhcpv6.Modifier{
-			dhcpv6.WithServerID(serverID),
-			dhcpv6.WithIANA(dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP(tapGuest6), PreferredLifetime: time.Hour, ValidLifetime: 2 * time.Hour}),
-			dhcpv6.WithIAID(iaid),
-		}
-		if rootPath != "" && msg.IsOptionRequested(dhcpv6.OptionBootfileURL) {
-			mods = append(mods, dhcpv6.WithOption(dhcpv6.OptBootFileURL(rootPath)))
-		}
-		var reply *dhcpv6.Message
-		switch msg.MessageType {
-		case dhcpv6.MessageTypeSolicit:
-			reply, err = dhcpv6.NewAdvertiseFromSolicit(msg, mods...)
-		case dhcpv6.MessageTypeRequest:
-			reply, err = dhcpv6.NewReplyFromMessage(msg, mods...)
-		default:
-			return
-		}
-		if err != nil {
-			t.Errorf("DHCPv6 server: %v", err)
-			return
-		}
-		conn.WriteTo(reply.ToBytes(), peer)
-	}
+	return dhcp6test.Handler(dhcp6test.Lease{ServerMAC: tap.HardwareAddr, Addr: net.ParseIP(tapGuest6), BootFileURL: rootPath}, t.Errorf)
 }
 
 // routerAdvertisement6 is an ICMPv6 Router Advertisement (RFC 4861,
