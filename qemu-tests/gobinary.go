@@ -8,12 +8,13 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
 // GoBinary builds the main package pkg of this module ("./cmd/iscsistart") as a static binary for the guest,
-// stripped, with trimmed paths and without inlining as `make build` does, with the build tags given ("dropin"
+// stripped, with trimmed paths and the inlining `make build` chooses for each build, with the build tags given ("dropin"
 // for the drop-in build), and returns its path. The build cache makes repeated builds cheap; the module cache
 // must already hold the dependencies, since the namespaces have no network.
 func (h *Harness) GoBinary(ctx context.Context, pkg string, tags ...string) string {
@@ -40,8 +41,12 @@ func buildGo(ctx context.Context, pkg, outDir string, tags ...string) (string, e
 		return "", err
 	}
 	out := filepath.Join(outDir, path.Base(pkg))
-	// The Makefile's GCFLAGS and LDFLAGS (without the version).
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w",
+	// The Makefile's GCFLAGS (DROPIN_GCFLAGS for the drop-in) and LDFLAGS (without the version).
+	gcflags := "-gcflags=github.com/iscsiboot/...=-l"
+	if slices.Contains(tags, "dropin") {
+		gcflags = "-gcflags=all=-l"
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", gcflags, "-ldflags=-s -w",
 		"-tags="+strings.Join(tags, ","), "-o", out, pkg)
 	cmd.Dir = root
 	// The namespaces have no network: a missing module fails at once instead of after a DNS timeout.

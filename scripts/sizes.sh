@@ -15,10 +15,10 @@
 set -eu
 out=${1:-out/sizes}
 mkdir -p "$out"
-gcflags=${GCFLAGS:-all=-l} # the Makefile's
-CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -ldflags '-s -w' -tags dropin -o "$out/dropin/iscsistart" ./cmd/iscsistart
-CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -tags dropin -o "$out/iscsistart.syms" ./cmd/iscsistart
-CGO_ENABLED=0 go build -trimpath -gcflags "$gcflags" -ldflags '-s -w' -o "$out/iscsistart" ./cmd/iscsistart
+# The Makefile's DROPIN_GCFLAGS and GCFLAGS.
+CGO_ENABLED=0 go build -trimpath -gcflags 'all=-l' -ldflags '-s -w' -tags dropin -o "$out/dropin/iscsistart" ./cmd/iscsistart
+CGO_ENABLED=0 go build -trimpath -gcflags 'all=-l' -tags dropin -o "$out/iscsistart.syms" ./cmd/iscsistart
+CGO_ENABLED=0 go build -trimpath -gcflags 'github.com/iscsiboot/...=-l' -ldflags '-s -w' -o "$out/iscsistart" ./cmd/iscsistart
 stripped=$(wc -c <"$out/dropin/iscsistart")
 gz=$(gzip -9 -c "$out/dropin/iscsistart" | wc -c)
 # A symbol larger than the file is zero-filled memory nm shows as data (crypto/internal/fips140/drbg.memory).
