@@ -9,7 +9,7 @@ import (
 	"github.com/iscsiboot/iscsiboot/internal/iscsierr"
 )
 
-// The drop-in build (go build -tags dropin, out/iscsistart-dropin) is open-iscsi's iscsistart and nothing
+// The drop-in build (go build -tags dropin; make build writes it to out/dropin/iscsistart) is open-iscsi's iscsistart and nothing
 // more of ours than its flags: no /init, no --boot, no DHCP clients. It is what initramfs-tools' hook puts
 // in Debian's image, whose own scripts run the network and the rest of the boot.
 
