@@ -21,6 +21,15 @@ import (
 // A missing list means nothing to load. It returns the names of the
 // modules loaded (virtio_net), for the line of a boot that misses a driver.
 func LoadModules(ctx context.Context, list string) ([]string, error) {
+	mods, err := readModuleList(list)
+	if err != nil {
+		return nil, err
+	}
+	return loadConcurrently(ctx, mods, loadModule)
+}
+
+// readModuleList reads and parses the list file; a missing one lists nothing.
+func readModuleList(list string) ([]modlist.Module, error) {
 	data, err := os.ReadFile(list)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -32,7 +41,7 @@ func LoadModules(ctx context.Context, list string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load modules: %s: %w", list, err)
 	}
-	return loadConcurrently(ctx, mods, loadModule)
+	return mods, nil
 }
 
 // ModuleLoad is LoadModules in two steps, from StartModules: the modules
@@ -56,16 +65,9 @@ type moduleResult struct {
 // LoadModules does and starts loading the rest (splitForMount); an error
 // is one that reading or parsing the list met, with nothing loaded.
 func StartModules(ctx context.Context, list string) (*ModuleLoad, error) {
-	data, err := os.ReadFile(list)
-	if errors.Is(err, fs.ErrNotExist) {
-		data, err = nil, nil
-	}
+	mods, err := readModuleList(list)
 	if err != nil {
-		return nil, fmt.Errorf("load modules: %w", err)
-	}
-	mods, err := modlist.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("load modules: %s: %w", list, err)
+		return nil, err
 	}
 	early, late := splitForMount(mods)
 	m := &ModuleLoad{late: make(chan moduleResult, 1)}
