@@ -22,18 +22,6 @@ func consoleText(vm *VM) string {
 	return b.String()
 }
 
-// loginTime is the guest's time from the login tool's exec to the root
-// block device.
-func loginTime(t *testing.T, vm *VM) time.Duration {
-	t.Helper()
-	a, ok1 := vm.Mark(StepLoginExec)
-	b, ok2 := vm.Mark(StepBlockDev)
-	if !ok1 || !ok2 {
-		t.Fatalf("no login marks in:\n%s", FormatMarks(vm.Marks()))
-	}
-	return b.Uptime - a.Uptime
-}
-
 // fakeTarget starts a scripted target on 127.0.0.1 in the test's
 // namespace; the guest reaches it at 10.0.2.2 through slirp.
 func fakeTarget(t *testing.T, tg *coretest.Target) int {

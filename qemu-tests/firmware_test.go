@@ -42,17 +42,6 @@ exit $rc`,
 	}
 }
 
-// since returns the guest time from step from to step to.
-func since(t *testing.T, vm *VM, from, to string) time.Duration {
-	t.Helper()
-	a, ok1 := vm.Mark(from)
-	b, ok2 := vm.Mark(to)
-	if !ok1 || !ok2 {
-		t.Fatalf("%s: no %q or %q step in:\n%s", vm.Name, from, to, FormatMarks(vm.Marks()))
-	}
-	return b.Uptime - a.Uptime
-}
-
 // TestFirmwareDeadTarget: the table names the root target and a second one whose portal refuses
 // connections. The root's disk comes up as fast as in a boot whose table names the root alone; -b keeps
 // retrying the dead target until --timeout, then exits with the dead path's code, ISCSI_ERR_TRANS (4),

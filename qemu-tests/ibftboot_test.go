@@ -119,7 +119,7 @@ func TestFirmwareBoot(t *testing.T) {
 			ExtraArgs: []string{"-acpitable", "sig=iBFT,file=" + table}})
 		vm.Expect(r.ctx, r.disk.Marker)
 		vm.Wait(r.ctx)
-		if d := loginTime(t, vm); d > 10*time.Second {
+		if d := since(t, vm, StepLoginExec, StepBlockDev); d > 10*time.Second {
 			t.Errorf("-N and -b took %v with one dead target; the live one must not wait for it", d)
 		}
 		if c := consoleText(vm); !strings.Contains(c, "10.0.2.2:1: given up after") || !strings.Contains(c, "SESSIONS: 1") {

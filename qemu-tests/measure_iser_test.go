@@ -64,23 +64,15 @@ func BenchmarkISERBoot(b *testing.B) {
 				g.Modules = ISERModules
 				g.Binaries["/sbin/rdma"] = rdmaTool
 			}
-			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("%s-%d", name, i), Initrd: h.Initramfs(ctx, g),
-				NetdevSpec: lio.Netdev(), Timeout: 3 * time.Minute})
-			vm.Expect(ctx, disks[kind].Marker)
-			vm.Wait(ctx)
+			vm := h.benchBoot(ctx, name, i, BootOptions{Initrd: h.Initramfs(ctx, g), NetdevSpec: lio.Netdev(),
+				Timeout: 3 * time.Minute}, disks[kind].Marker, &raw)
 			c := consoleText(vm)
 			for _, want := range wantLIO(kind == "iser") {
 				if !strings.Contains(c, want) {
 					b.Fatalf("%s boot %d: console lacks %q:\n%s", name, i, want, c)
 				}
 			}
-			exec, ok1 := vm.Mark(stepISERLogin)
-			blk, ok2 := vm.Mark(StepBlockDev)
-			if !ok1 || !ok2 {
-				b.Fatalf("%s boot %d: marks missing:\n%s", name, i, FormatMarks(vm.Marks()))
-			}
-			took[name] = append(took[name], blk.Uptime-exec.Uptime)
-			fmt.Fprintf(&raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
+			took[name] = append(took[name], since(b, vm, stepISERLogin, StepBlockDev))
 		}
 	}
 	m := map[string]float64{}

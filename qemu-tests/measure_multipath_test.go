@@ -62,19 +62,11 @@ func BenchmarkMultipathBoot(b *testing.B) {
 	var raw strings.Builder
 	for i := 0; i < b.N; i++ {
 		for _, name := range names {
-			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("%s-%d", name, i), Initrd: images[name]})
-			vm.Expect(ctx, disk.Marker)
-			vm.Wait(ctx)
-			exec, ok1 := vm.Mark(StepLoginExec)
-			blk, ok2 := vm.Mark(StepBlockDev)
-			if !ok1 || !ok2 {
-				b.Fatalf("%s boot %d: marks missing:\n%s", name, i, FormatMarks(vm.Marks()))
-			}
+			vm := h.benchBoot(ctx, name, i, BootOptions{Initrd: images[name]}, disk.Marker, &raw)
+			took[name] = append(took[name], since(b, vm, StepLoginExec, StepBlockDev))
 			if name == "ours-multipath" && !strings.Contains(consoleText(vm), "made as /dev/mapper/"+wwid) {
 				b.Fatalf("%s boot %d: no map made:\n%s", name, i, consoleText(vm))
 			}
-			took[name] = append(took[name], blk.Uptime-exec.Uptime)
-			fmt.Fprintf(&raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
 		}
 	}
 	m, s, d := median(took["ours-multipath"]), median(took["ours-single"]), median(took["debian-single"])

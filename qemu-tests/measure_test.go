@@ -72,18 +72,13 @@ func BenchmarkBoot(b *testing.B) {
 	var raw strings.Builder
 	for i := 0; i < b.N; i++ {
 		for _, name := range []string{"ours", "debian"} {
-			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("%s-%d", name, i), Initrd: images[name]})
-			vm.Expect(ctx, disk.Marker)
-			vm.Wait(ctx)
-			exec, ok1 := vm.Mark(StepLoginExec)
-			blk, ok2 := vm.Mark(StepBlockDev)
-			rm, ok3 := vm.Mark(StepRoot)
-			if !ok1 || !ok2 || !ok3 {
+			vm := h.benchBoot(ctx, name, i, BootOptions{Initrd: images[name]}, disk.Marker, &raw)
+			login[name] = append(login[name], since(b, vm, StepLoginExec, StepBlockDev))
+			rm, ok := vm.Mark(StepRoot)
+			if !ok {
 				b.Fatalf("%s boot %d: marks missing:\n%s", name, i, FormatMarks(vm.Marks()))
 			}
-			login[name] = append(login[name], blk.Uptime-exec.Uptime)
 			root[name] = append(root[name], rm.Host)
-			fmt.Fprintf(&raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
 		}
 	}
 

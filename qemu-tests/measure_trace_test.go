@@ -208,16 +208,8 @@ func BenchmarkTrace(b *testing.B) {
 	var raw strings.Builder
 	for i := 0; i < b.N; i++ {
 		for _, name := range tools {
-			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("%s-%d", name, i), Initrd: images[name]})
-			vm.Expect(ctx, disk.Marker)
-			vm.Wait(ctx)
-			exec, ok1 := vm.Mark(StepLoginExec)
-			blk, ok2 := vm.Mark(stepQuietDisk)
-			if !ok1 || !ok2 {
-				b.Fatalf("%s boot %d: marks missing:\n%s", name, i, FormatMarks(vm.Marks()))
-			}
-			total[name] = append(total[name], blk.Uptime-exec.Uptime)
-			fmt.Fprintf(&raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
+			vm := h.benchBoot(ctx, name, i, BootOptions{Initrd: images[name]}, disk.Marker, &raw)
+			total[name] = append(total[name], since(b, vm, StepLoginExec, stepQuietDisk))
 			if name == "debian" {
 				continue
 			}

@@ -237,6 +237,28 @@ func (vm *VM) Mark(prefix string) (Mark, bool) {
 	return Mark{}, false
 }
 
+// since returns the guest time from vm's step from to its step to, and fails tb when either is missing.
+func since(tb testing.TB, vm *VM, from, to string) time.Duration {
+	tb.Helper()
+	a, ok1 := vm.Mark(from)
+	b, ok2 := vm.Mark(to)
+	if !ok1 || !ok2 {
+		tb.Fatalf("%s: no %q or %q step in:\n%s", vm.Name, from, to, FormatMarks(vm.Marks()))
+	}
+	return b.Uptime - a.Uptime
+}
+
+// benchBoot is one boot of a benchmark's loop: run i of the image named name, until the guest prints marker
+// and powers off; the boot's marks go to raw under "NAME run I".
+func (h *Harness) benchBoot(ctx context.Context, name string, i int, opts BootOptions, marker string, raw *strings.Builder) *VM {
+	opts.Name = fmt.Sprintf("%s-%d", name, i)
+	vm := h.Boot(ctx, opts)
+	vm.Expect(ctx, marker)
+	vm.Wait(ctx)
+	fmt.Fprintf(raw, "%s run %d:\n%s", name, i, FormatMarks(vm.Marks()))
+	return vm
+}
+
 // LoginExitCode returns the login command's exit status from GuestScript's "login exit rc=N" step.
 func (vm *VM) LoginExitCode() (int, error) {
 	m, ok := vm.Mark(StepLoginExit)
