@@ -154,61 +154,43 @@ fetch_kernel() {
 	echo "$dir"
 }
 
-# fetch_dracut: Debian's dracut packages unpacked into the cache, for scripts/dracut-image.sh.
-fetch_dracut() {
-	local ver dir tmp deb
-	ver=$(apt-cache policy dracut-core 2>/dev/null | awk '/Candidate:/{print $2; exit}')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve dracut-core (apt-cache policy)"
-	dir=$CACHE/dracut/$ver
+# fetch_unpacked NAME CHECK PKG...: Debian's packages PKG..., at the candidate version of the first, unpacked
+# into $CACHE/NAME/VERSION, not installed; CHECK is an executable the unpacked tree must hold. Prints the
+# directory, made once.
+fetch_unpacked() {
+	local name=$1 check=$2 ver dir tmp deb
+	shift 2
+	ver=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/{print $2; exit}')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve $1 (apt-cache policy)"
+	dir=$CACHE/$name/$ver
 	if [ -e "$dir/.complete" ]; then
 		echo "$dir"
 		return 0
 	fi
-	mkdir -p "$CACHE/dracut"
-	tmp=$(mktemp -d "$CACHE/dracut/.tmp.XXXXXX")
+	mkdir -p "$CACHE/$name"
+	tmp=$(mktemp -d "$CACHE/$name/.tmp.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	log "fetching dracut-core and dracut-network $ver"
-	(cd "$tmp" && apt-get download -q "dracut-core=$ver" "dracut-network=$ver" >&2) || die "apt-get download dracut failed"
+	log "fetching $* $ver"
+	(cd "$tmp" && apt-get download -q "${@/%/=$ver}" >&2) || die "apt-get download $* failed"
 	mkdir "$tmp/root"
 	for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
-	[ -x "$tmp/root/usr/bin/dracut" ] || die "dracut-core $ver has no usr/bin/dracut"
+	[ -x "$tmp/root/$check" ] || die "$1 $ver has no $check"
 	touch "$tmp/root/.complete"
 	rm -rf "$dir"
 	mv "$tmp/root" "$dir"
 	rm -rf "$tmp"
 	trap - EXIT
-	log "dracut $ver cached in $dir"
+	log "$name $ver cached in $dir"
 	echo "$dir"
 }
+
+# fetch_dracut: Debian's dracut packages unpacked into the cache, for scripts/dracut-image.sh.
+fetch_dracut() { fetch_unpacked dracut usr/bin/dracut dracut-core dracut-network; }
 
 # fetch_mdadm: Debian's mdadm unpacked into the cache. Installed, it would add its hook to every image the
 # host's mkinitramfs builds (the initramfs-tools scenarios' included) and assemble arrays on the host; the
 # dracut RAID scenario needs its binary and udev rules alone (scripts/dracut-image.sh -a mdraid).
-fetch_mdadm() {
-	local ver dir tmp
-	ver=$(apt-cache policy mdadm 2>/dev/null | awk '/Candidate:/{print $2; exit}')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] || die "cannot resolve mdadm (apt-cache policy)"
-	dir=$CACHE/mdadm/$ver
-	if [ -e "$dir/.complete" ]; then
-		echo "$dir"
-		return 0
-	fi
-	mkdir -p "$CACHE/mdadm"
-	tmp=$(mktemp -d "$CACHE/mdadm/.tmp.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	log "fetching mdadm $ver"
-	(cd "$tmp" && apt-get download -q "mdadm=$ver" >&2) || die "apt-get download mdadm failed"
-	mkdir "$tmp/root"
-	dpkg-deb -x "$tmp"/mdadm_*.deb "$tmp/root"
-	[ -x "$tmp/root/sbin/mdadm" ] || die "mdadm $ver has no sbin/mdadm"
-	touch "$tmp/root/.complete"
-	rm -rf "$dir"
-	mv "$tmp/root" "$dir"
-	rm -rf "$tmp"
-	trap - EXIT
-	log "mdadm $ver cached in $dir"
-	echo "$dir"
-}
+fetch_mdadm() { fetch_unpacked mdadm sbin/mdadm mdadm; }
 
 # build_mkuimage: u-root/mkuimage at 9a40452 (2025-09-05) built with golang.org/x/tools v0.38.0, since the
 # latest tag pins an x/tools that Go 1.26 no longer compiles. Both come through the Go module proxy into a
