@@ -87,6 +87,30 @@ func ReferenceGuest(port int) Guest {
 	}
 }
 
+// Pieces of every busybox /init here: GuestScript's, the LIO target guest's, the RAID preparation guest's.
+const (
+	// guestMounts mounts what the rest needs.
+	guestMounts = `mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+`
+	// guestModules loads the image's module list in order, failing (guestFail) on the first that does not load.
+	guestModules = `# nothing in the image can load modules on demand; fail such requests at once
+echo /bin/false > /proc/sys/kernel/modprobe
+while read -r mod params; do
+	case "$mod" in ''|'#'*) continue ;; esac
+	insmod "$mod" $params || fail "insmod $mod"
+done < ` + initramfs.ModuleListPath + `
+`
+)
+
+// guestFail is the shell function fail: marker and its arguments on the console, the kernel's last
+// dmesgLines lines, and power off, so a broken guest ends at once.
+func guestFail(marker string, dmesgLines int) string {
+	return `fail() { echo "` + marker + `$*"; dmesg | tail -` + strconv.Itoa(dmesgLines) + `; poweroff -f; }
+`
+}
+
 // GuestScript returns the busybox /init for g. Each step prints "ISCSIBOOT[<uptime>] <step>"; a failed step
 // prints FailMarker and the kernel's last messages, then powers off, so a broken boot ends at once.
 func GuestScript(g Guest) string {
@@ -108,19 +132,9 @@ ts "` + StepNet + ` (left to the login tool)"`
 	}
 	return `#!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-ts() { read up _ < /proc/uptime; echo "ISCSIBOOT[$up] $*"; }
-fail() { echo "` + FailMarker + `$*"; dmesg | tail -40; poweroff -f; }
-ts "` + StepInit + `"
-# nothing in the image can load modules on demand; fail such requests at once
-echo /bin/false > /proc/sys/kernel/modprobe
-while read -r mod params; do
-	case "$mod" in ''|'#'*) continue ;; esac
-	insmod "$mod" $params || fail "insmod $mod"
-done < ` + initramfs.ModuleListPath + `
-ts "` + StepModules + `"
+` + guestMounts + `ts() { read up _ < /proc/uptime; echo "ISCSIBOOT[$up] $*"; }
+` + guestFail(FailMarker, 40) + `ts "` + StepInit + `"
+` + guestModules + `ts "` + StepModules + `"
 ip link set lo up
 i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 [ -e /sys/class/net/eth0 ] || fail "no eth0"

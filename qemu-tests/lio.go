@@ -89,16 +89,7 @@ echo 1 > %[3]s/enable || fail "enable %[4]s"
 	}
 	return `#!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-fail() { echo "` + lioFail + `$*"; dmesg | tail -40; poweroff -f; }
-echo /bin/false > /proc/sys/kernel/modprobe
-while read -r mod params; do
-	case "$mod" in ''|'#'*) continue ;; esac
-	insmod "$mod" $params || fail "insmod $mod"
-done < ` + initramfs.ModuleListPath + `
-ip link set lo up
+` + guestMounts + guestFail(lioFail, 40) + guestModules + `ip link set lo up
 i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 ip addr add ` + HostAddr + `/24 dev eth0 || fail "address"
 ip link set eth0 up

@@ -22,18 +22,9 @@ const raidPrepFail = "RAIDPREP-FAIL: "
 // raidPrepInit is the preparation guest's /init: Debian's mdadm makes an md RAID 0 of the member disks
 // (vda, vdb), as dracut's TEST-70-ISCSI does with its raid0-1 and raid0-2, and the root file system (vdc,
 // read-only) is copied onto the array, which is stopped cleanly before power-off.
-const raidPrepInit = `#!/bin/sh
+var raidPrepInit = `#!/bin/sh
 export PATH=/bin:/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-fail() { echo "` + raidPrepFail + `$*"; dmesg | tail -20; poweroff -f; }
-echo /bin/false > /proc/sys/kernel/modprobe
-while read -r mod params; do
-	case "$mod" in ''|'#'*) continue ;; esac
-	insmod "$mod" $params || fail "insmod $mod"
-done < ` + initramfs.ModuleListPath + `
-i=0; while [ ! -b /dev/vdc ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+` + guestMounts + guestFail(raidPrepFail, 20) + guestModules + `i=0; while [ ! -b /dev/vdc ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 [ -b /dev/vdc ] || fail "no /dev/vdc"
 mdadm --create /dev/md0 --run --level=0 --raid-devices=2 --metadata=1.2 --name=iscsiroot /dev/vda /dev/vdb ||
 	fail "mdadm --create"
