@@ -43,9 +43,6 @@ const dropinMaxGzip = 1_500_000
 // before anything happens; it links no DHCP library; and it stays within
 // the size budget gzip -9.
 func TestDropinBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := buildGo(t, "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w", "-tags=dropin")
 
 	runBin := func(args ...string) (string, int) {
