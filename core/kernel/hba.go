@@ -93,19 +93,12 @@ func (s Sysfs) FindHBASession(q HBAQuery) (SessionInfo, bool) {
 // the boot looks. On timeout the error is one line naming the target, the
 // portal and the host, and what the host has instead.
 func (s Sysfs) WaitHBASession(ctx context.Context, q HBAQuery) (SessionInfo, error) {
-	tick := time.NewTicker(HBAPoll)
-	defer tick.Stop()
-	for {
-		if si, ok := s.FindHBASession(q); ok {
-			return si, nil
-		}
-		select {
-		case <-ctx.Done():
-			return SessionInfo{}, fmt.Errorf("%s logs in by itself, but has no logged-in session to %s (it has: %s): %w",
-				q.Transport.Name, q, s.hbaSessions(q), ErrNoHBASession)
-		case <-tick.C:
-		}
+	var si SessionInfo
+	if poll(ctx, HBAPoll, func() (ok bool) { si, ok = s.FindHBASession(q); return ok }) != nil {
+		return SessionInfo{}, fmt.Errorf("%s logs in by itself, but has no logged-in session to %s (it has: %s): %w",
+			q.Transport.Name, q, s.hbaSessions(q), ErrNoHBASession)
 	}
+	return si, nil
 }
 
 // hbaSessions lists, for an error, the sessions of q's host (or of every
@@ -167,21 +160,15 @@ func (s Sysfs) SessionDisk(sid int, lun uint64, any bool) string {
 // WaitSessionDisk polls, bounded by ctx, until SessionDisk has a disk.
 // The HBA's driver scans its sessions itself.
 func (s Sysfs) WaitSessionDisk(ctx context.Context, sid int, lun uint64, any bool) (string, error) {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if d := s.SessionDisk(sid, lun, any); d != "" {
-			return d, nil
-		}
-		select {
-		case <-ctx.Done():
-			if any {
-				return "", fmt.Errorf("no disk on any LUN of session %d: %w", sid, ctx.Err())
-			}
-			return "", fmt.Errorf("no block device for LUN %d of session %d: %w", lun, sid, ctx.Err())
-		case <-tick.C:
-		}
+	d := ""
+	err := poll(ctx, diskPoll, func() bool { d = s.SessionDisk(sid, lun, any); return d != "" })
+	switch {
+	case err == nil:
+		return d, nil
+	case any:
+		return "", fmt.Errorf("no disk on any LUN of session %d: %w", sid, err)
 	}
+	return "", fmt.Errorf("no block device for LUN %d of session %d: %w", lun, sid, err)
 }
 
 // ParseHostName reads a SCSI host's name as sysfs spells it ("host3") or

@@ -183,19 +183,39 @@ func (s Sysfs) ScanBoot(ctx context.Context, host int, lun uint64, any bool) (st
 // and a mount at that moment fails with ENXIO (seen in QEMU).
 func (s Sysfs) waitOpenable(ctx context.Context, dev string) error {
 	path := filepath.Join(s.Root, "dev", dev)
-	for {
-		f, err := os.Open(path)
-		if err == nil {
+	var err error
+	if perr := poll(ctx, diskPoll, func() bool {
+		var f *os.File
+		if f, err = os.Open(path); err == nil {
 			f.Close()
-			return nil
+			return true
 		}
-		if !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("open %s: %w", path, err)
+		return !errors.Is(err, syscall.ENXIO) && !errors.Is(err, os.ErrNotExist)
+	}); perr != nil {
+		return fmt.Errorf("%s does not open: %w (%w)", path, err, perr)
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	return nil
+}
+
+// diskPoll is how often the waits for a disk look at sysfs and /dev again.
+const diskPoll = 10 * time.Millisecond
+
+// poll calls done now and then every interval until it reports true, and
+// returns nil then, or ctx's error once ctx ends first.
+func poll(ctx context.Context, interval time.Duration, done func() bool) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if done() {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s does not open: %w (%w)", path, err, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+			return ctx.Err()
+		case <-tick.C:
 		}
 	}
 }
@@ -244,25 +264,20 @@ func (s Sysfs) DiskReady(dev string) bool {
 // exists, and returns its name. With any, the first disk of any LUN of
 // the host will do.
 func (s Sysfs) WaitBlockDevice(ctx context.Context, host int, lun uint64, any bool) (string, error) {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		d := ""
+	d := ""
+	err := poll(ctx, diskPoll, func() bool {
 		if any {
 			_, d = s.AnyBlockDevice(host)
 		} else {
 			d = s.BlockDevice(host, lun)
 		}
-		if d != "" && s.DiskReady(d) {
-			return d, nil
-		}
-		select {
-		case <-ctx.Done():
-			if any {
-				return "", fmt.Errorf("no disk on any LUN of host%d: %w", host, ctx.Err())
-			}
-			return "", fmt.Errorf("no block device for LUN %d on host%d (%d:0:0:%d): %w", lun, host, host, lun, ctx.Err())
-		case <-tick.C:
-		}
+		return d != "" && s.DiskReady(d)
+	})
+	switch {
+	case err == nil:
+		return d, nil
+	case any:
+		return "", fmt.Errorf("no disk on any LUN of host%d: %w", host, err)
 	}
+	return "", fmt.Errorf("no block device for LUN %d on host%d (%d:0:0:%d): %w", lun, host, host, lun, err)
 }
