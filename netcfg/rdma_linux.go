@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/internal/wait"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -95,26 +96,18 @@ const portActive = "4: ACTIVE"
 // address GID, or ctx ends. An ACTIVE port without an address GID by then is returned with GIDReady
 // false: the login's own retries cover the kernel's GID worker being late, a missing port does not.
 func waitSoftRoCE(ctx context.Context, sys, netdev string) (SoftRoCE, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
 	var last SoftRoCE
 	state := "no RDMA device"
-	for {
-		if r, st, ok := findSoftRoCE(sys, netdev); ok {
+	if wait.Until(ctx, 20*time.Millisecond, func() bool {
+		r, st, ok := findSoftRoCE(sys, netdev)
+		if ok {
 			last, state = r, st
-			if st == portActive && r.GIDReady {
-				return r, nil
-			}
 		}
-		select {
-		case <-ctx.Done():
-			if state == portActive {
-				return last, nil
-			}
-			return SoftRoCE{}, fmt.Errorf("%w: waiting for an RDMA device on %s with an ACTIVE port: %s", ErrTimeout, netdev, state)
-		case <-tick.C:
-		}
+		return ok && st == portActive && r.GIDReady
+	}) == nil || state == portActive {
+		return last, nil
 	}
+	return SoftRoCE{}, fmt.Errorf("%w: waiting for an RDMA device on %s with an ACTIVE port: %s", ErrTimeout, netdev, state)
 }
 
 // findSoftRoCE finds the RDMA device whose parent (rdma_rxe's sysfs attribute) is netdev and returns it

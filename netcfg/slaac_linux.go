@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/internal/wait"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,22 +46,23 @@ const addressPoll = 50 * time.Millisecond
 
 // waitAddress polls the addresses of link idx until one satisfies ok or ctx ends.
 func waitAddress(ctx context.Context, c *Conn, idx int, ok func(Address) bool) (Address, error) {
-	t := time.NewTicker(addressPoll)
-	defer t.Stop()
-	for {
-		as, err := c.Addresses(ctx, idx)
-		if err != nil {
-			return Address{}, err
+	var found Address
+	var err error
+	werr := wait.Until(ctx, addressPoll, func() bool {
+		var as []Address
+		if as, err = c.Addresses(ctx, idx); err != nil {
+			return true
 		}
 		for _, a := range as {
 			if ok(a) {
-				return a, nil
+				found = a
+				return true
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return Address{}, ctx.Err()
-		case <-t.C:
-		}
+		return false
+	})
+	if werr != nil {
+		return Address{}, werr
 	}
+	return found, err
 }

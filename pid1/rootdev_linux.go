@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/iscsiboot/iscsiboot/internal/wait"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,27 +23,20 @@ const pollInterval = 100 * time.Millisecond
 // It returns the device node's path; its error names the wait and lists
 // the block devices there are.
 func WaitRoot(ctx context.Context, cfg Config, found string) (string, error) {
-	src, wait := cfg.Root, cfg.RootWait
+	src, rootWait := cfg.Root, cfg.RootWait
 	if src.IsZero() {
 		if found == "" {
 			return "", errNoRoot
 		}
 		src = Source{Path: found}
 	}
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	ctx, cancel := context.WithTimeout(ctx, rootWait)
 	defer cancel()
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		if dev := lookupRoot(src); dev != "" {
-			return dev, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("root=%s after %v: %w (%s)", src, wait, errRootTimeout, blockDevices())
-		case <-t.C:
-		}
+	dev := ""
+	if wait.Until(ctx, pollInterval, func() bool { dev = lookupRoot(src); return dev != "" }) != nil {
+		return "", fmt.Errorf("root=%s after %v: %w (%s)", src, rootWait, errRootTimeout, blockDevices())
 	}
+	return dev, nil
 }
 
 // lookupRoot returns the device node src names, if it exists now.

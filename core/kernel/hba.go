@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/internal/esc"
+	"github.com/iscsiboot/iscsiboot/internal/wait"
 )
 
 // An HBA that logs in by itself (CAP_LOGIN_OFFLOAD, qla4xxx) makes its boot
@@ -94,7 +95,7 @@ func (s Sysfs) FindHBASession(q HBAQuery) (SessionInfo, bool) {
 // portal and the host, and what the host has instead.
 func (s Sysfs) WaitHBASession(ctx context.Context, q HBAQuery) (SessionInfo, error) {
 	var si SessionInfo
-	if poll(ctx, HBAPoll, func() (ok bool) { si, ok = s.FindHBASession(q); return ok }) != nil {
+	if wait.Until(ctx, HBAPoll, func() (ok bool) { si, ok = s.FindHBASession(q); return ok }) != nil {
 		return SessionInfo{}, fmt.Errorf("%s logs in by itself, but has no logged-in session to %s (it has: %s): %w",
 			q.Transport.Name, q, s.hbaSessions(q), ErrNoHBASession)
 	}
@@ -161,7 +162,7 @@ func (s Sysfs) SessionDisk(sid int, lun uint64, any bool) string {
 // The HBA's driver scans its sessions itself.
 func (s Sysfs) WaitSessionDisk(ctx context.Context, sid int, lun uint64, any bool) (string, error) {
 	d := ""
-	err := poll(ctx, diskPoll, func() bool { d = s.SessionDisk(sid, lun, any); return d != "" })
+	err := wait.Until(ctx, diskPoll, func() bool { d = s.SessionDisk(sid, lun, any); return d != "" })
 	switch {
 	case err == nil:
 		return d, nil

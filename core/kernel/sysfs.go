@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/iscsiboot/iscsiboot/internal/trace"
+	"github.com/iscsiboot/iscsiboot/internal/wait"
 )
 
 // Sysfs reads and writes the iSCSI and SCSI classes under Root ("/" on a
@@ -184,7 +185,7 @@ func (s Sysfs) ScanBoot(ctx context.Context, host int, lun uint64, any bool) (st
 func (s Sysfs) waitOpenable(ctx context.Context, dev string) error {
 	path := filepath.Join(s.Root, "dev", dev)
 	var err error
-	if perr := poll(ctx, diskPoll, func() bool {
+	if perr := wait.Until(ctx, diskPoll, func() bool {
 		var f *os.File
 		if f, err = os.Open(path); err == nil {
 			f.Close()
@@ -202,23 +203,6 @@ func (s Sysfs) waitOpenable(ctx context.Context, dev string) error {
 
 // diskPoll is how often the waits for a disk look at sysfs and /dev again.
 const diskPoll = 10 * time.Millisecond
-
-// poll calls done now and then every interval until it reports true, and
-// returns nil then, or ctx's error once ctx ends first.
-func poll(ctx context.Context, interval time.Duration, done func() bool) error {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		if done() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
 
 // AnyBlockDevice returns the block device of the lowest LUN of host that
 // has one, or "".
@@ -265,7 +249,7 @@ func (s Sysfs) DiskReady(dev string) bool {
 // the host will do.
 func (s Sysfs) WaitBlockDevice(ctx context.Context, host int, lun uint64, any bool) (string, error) {
 	d := ""
-	err := poll(ctx, diskPoll, func() bool {
+	err := wait.Until(ctx, diskPoll, func() bool {
 		if any {
 			_, d = s.AnyBlockDevice(host)
 		} else {
