@@ -12,18 +12,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/u-root/u-root/pkg/cpio"
 )
 
 // names lists the entries of a plain cpio archive.
 func names(t *testing.T, raw []byte) []string {
 	t.Helper()
-	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, r := range recs {
+	for _, r := range records(t, raw) {
 		got = append(got, r.Name)
 	}
 	return got

@@ -51,7 +51,7 @@ func write(t *testing.T, name, data string) {
 	}
 }
 
-// list returns "name mode" for every entry of a one-segment gzip image.
+// list returns the name of every entry but the directories of a one-segment gzip image.
 func list(t *testing.T, image []byte) []string {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(image))
@@ -62,17 +62,23 @@ func list(t *testing.T, image []byte) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, r := range recs {
+	for _, r := range records(t, raw) {
 		if r.Mode&cpio.S_IFMT != cpio.S_IFDIR {
 			got = append(got, r.Name)
 		}
 	}
 	return got
+}
+
+// records reads every record of a plain cpio archive.
+func records(t *testing.T, raw []byte) []cpio.Record {
+	t.Helper()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 func TestRun(t *testing.T) {
