@@ -105,14 +105,7 @@ func BenchmarkImages(b *testing.B) {
 			}
 			vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("image%d-%d", j, i), Initrd: im.initrd, Append: im.append,
 				NetdevSpec: im.netdev, Timeout: imageBootTimeout})
-			_, err := vm.WaitFor(ctx, disk.Marker)
-			if err == nil {
-				err = vm.Wait(ctx)
-			}
-			m, ok := vm.Mark(StepRootInit)
-			if err == nil && !ok {
-				err = fmt.Errorf("no %q mark", StepRootInit)
-			}
+			m, err := rootInitMark(ctx, vm, disk.Marker)
 			if err != nil && !im.theirs {
 				b.Fatalf("%s, %s: %v; console:\n%s", im.builder, im.tool, err, consoleText(vm))
 			}
@@ -139,6 +132,19 @@ func BenchmarkImages(b *testing.B) {
 		b.ReportMetric(median(mine.rootInit).Seconds()/median(theirs.rootInit).Seconds(), "init-image-boot-ratio")
 	}
 	b.ReportMetric(float64(mine.gzip9)/float64(theirs.gzip9), "init-image-size-ratio")
+}
+
+// rootInitMark waits until vm prints marker and powers off, and returns the mark of the root's own init.
+func rootInitMark(ctx context.Context, vm *VM, marker string) (Mark, error) {
+	_, err := vm.WaitFor(ctx, marker)
+	if err == nil {
+		err = vm.Wait(ctx)
+	}
+	m, ok := vm.Mark(StepRootInit)
+	if err == nil && !ok {
+		err = fmt.Errorf("no %q mark", StepRootInit)
+	}
+	return m, err
 }
 
 // measure unpacks the image into dir and counts its sizes and what its login tool adds.

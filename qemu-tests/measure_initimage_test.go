@@ -39,14 +39,7 @@ func BenchmarkInitImage(b *testing.B) {
 			for j, im := range images {
 				vm := h.Boot(ctx, BootOptions{Name: fmt.Sprintf("init%d-%d-%d", cpus, j, i), Initrd: im.initrd,
 					Append: im.append, ExtraArgs: []string{"-smp", fmt.Sprint(cpus)}, Timeout: 2 * time.Minute})
-				_, err := vm.WaitFor(ctx, disk.Marker)
-				if err == nil {
-					err = vm.Wait(ctx)
-				}
-				m, ok := vm.Mark(StepRootInit)
-				if err == nil && !ok {
-					err = fmt.Errorf("no %q mark", StepRootInit)
-				}
+				m, err := rootInitMark(ctx, vm, disk.Marker)
 				if err != nil {
 					b.Fatalf("%s, %d vCPUs: %v; console:\n%s", im.name, cpus, err, consoleText(vm))
 				}
